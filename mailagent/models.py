@@ -1,0 +1,247 @@
+"""Frozen domain values shared by the pure core and the providers.
+
+Glossary (used the same way in code, docs and messages):
+
+- *event*: one occurrence of a calendar entry (a recurring series is expanded into events).
+- *interview*: an event that detection decided is a job interview of the user's.
+- *interviewer*: a human on the company side of an interview; each gets their own thank-you.
+- *observation*: what a provider read from the mailbox (events, messages, draft states).
+- *draft*: a message the agent wrote into the user's Drafts folder; it never sends.
+- *follow-up*: a draft that replies in the thread of the user's last message after silence.
+- *cursor*: an opaque provider string that says where the next incremental read starts.
+
+All datetimes are timezone-aware. Addresses are lower-cased at construction by the parsers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+SNIPPET_LIMIT = 4000
+"""Characters of message text kept: enough for a recruiter's reply, bounded for memory."""
+
+
+class ResponseStatus(StrEnum):
+    NEEDS_ACTION = "needs-action"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    TENTATIVE = "tentative"
+    DELEGATED = "delegated"
+    UNKNOWN = "unknown"
+
+
+class EventStatus(StrEnum):
+    CONFIRMED = "confirmed"
+    TENTATIVE = "tentative"
+    CANCELLED = "cancelled"
+
+
+class Folder(StrEnum):
+    INBOX = "inbox"
+    SENT = "sent"
+    DRAFTS = "drafts"
+
+
+class DraftKind(StrEnum):
+    THANK_YOU = "thank_you"
+    FOLLOW_UP = "follow_up"
+    REJECTION_REPLY = "rejection_reply"
+
+
+class DraftStatus(StrEnum):
+    """What a provider saw of a draft the agent made, on a later read."""
+
+    PRESENT = "present"
+    EDITED = "edited"
+    SENT = "sent"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    name: str
+    address: str
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2]
+
+    @property
+    def first_name(self) -> str:
+        parts = self.name.replace(",", " ").split()
+        if "," in self.name and len(parts) > 1:
+            return parts[1]
+        return parts[0] if parts else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Attendee:
+    name: str
+    address: str
+    organizer: bool = False
+    response: ResponseStatus = ResponseStatus.UNKNOWN
+    resource: bool = False
+    optional: bool = False
+
+    @property
+    def person(self) -> Person:
+        return Person(self.name, self.address)
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarEvent:
+    """One occurrence. `id` is stable across reschedules: series UID plus recurrence id."""
+
+    id: str
+    uid: str
+    title: str
+    start: datetime
+    end: datetime
+    all_day: bool = False
+    status: EventStatus = EventStatus.CONFIRMED
+    organizer: Person | None = None
+    attendees: tuple[Attendee, ...] = ()
+    description: str = ""
+    location: str = ""
+    conference_urls: tuple[str, ...] = ()
+    recurring: bool = False
+    recurrence_id: datetime | None = None
+    sequence: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """Header metadata and a bounded text snippet of one mail message."""
+
+    id: str
+    folder: Folder
+    message_id: str
+    subject: str
+    sender: Person
+    date: datetime
+    to: tuple[Person, ...] = ()
+    cc: tuple[Person, ...] = ()
+    in_reply_to: str = ""
+    references: tuple[str, ...] = ()
+    thread_id: str = ""
+    snippet: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """The few headers classification needs (auto-submitted, content-type...), names lower-cased."""
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+    @property
+    def recipients(self) -> tuple[Person, ...]:
+        return self.to + self.cc
+
+    @property
+    def agent_key(self) -> str:
+        """The idempotency key the agent stamped on a draft it made (empty for others)."""
+        return self.header(AGENT_KEY_HEADER)
+
+
+AGENT_KEY_HEADER = "x-mailagent-key"
+"""Header that tags the agent's drafts. It carries only an opaque hash, nothing private."""
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One piece of evidence for or against an event being the user's interview."""
+
+    name: str
+    detail: str
+    weight: int
+
+    def __str__(self) -> str:
+        sign = "+" if self.weight >= 0 else ""
+        return f"{self.name} ({sign}{self.weight}): {self.detail}"
+
+
+class InterviewStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+    DECLINED = "declined"
+
+
+@dataclass(frozen=True, slots=True)
+class Interview:
+    id: str
+    event_id: str
+    title: str
+    start: datetime
+    end: datetime
+    company: str
+    company_domains: tuple[str, ...]
+    role: str
+    interviewers: tuple[Person, ...]
+    status: InterviewStatus = InterviewStatus.SCHEDULED
+    round_label: str = ""
+    signals: tuple[Signal, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """The explained verdict on one calendar event."""
+
+    event: CalendarEvent
+    interview: Interview | None
+    score: int
+    signals: tuple[Signal, ...]
+    verdict: str
+    """One sentence: why this is, or is not, an interview the agent acts on."""
+
+
+@dataclass(frozen=True, slots=True)
+class DraftObservation:
+    """A provider's report on one of the agent's drafts.
+
+    Providers report PRESENT, SENT or DELETED; the runner turns PRESENT into EDITED when
+    `body_digest` differs from the digest of what the agent wrote (see `body_digest`).
+    """
+
+    key: str
+    provider_id: str
+    status: DraftStatus
+    body_digest: str = ""
+
+
+def body_digest(text: str) -> str:
+    """A digest of a draft body that ignores line endings and trailing white space,
+    so that a client re-encoding the same text does not count as an edit."""
+
+
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    normal = "\n".join(lines).strip()
+    return hashlib.sha256(normal.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class DraftContent:
+    """What a composer produced; providers render it as an RFC 5322 message."""
+
+    subject: str
+    body: str
+    to: tuple[Person, ...]
+    in_reply_to: str = ""
+    references: tuple[str, ...] = ()
+    thread_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DraftRequest:
+    """Everything a composer needs to write one draft; the planner makes these."""
+
+    key: str
+    kind: DraftKind
+    step: int
+    interview: Interview
+    to: Person
+    user: Person
+    timezone: str
+    reply_to: Message | None = None
+    """The message the draft answers (follow-ups, rejection replies); None for a thank-you."""

@@ -1,0 +1,1 @@
+"""Provider adapters: they talk to mailboxes and calendars and return observations."""

@@ -1,0 +1,66 @@
+"""The provider interface: read changes since a cursor, create a draft, look drafts up.
+
+A provider knows nothing about interviews or policies. It turns a mailbox into observations
+(events, messages, draft states) and writes the drafts it is asked to write. Capabilities are
+class attributes so that the runner can adapt without asking the provider questions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar, Protocol, runtime_checkable
+
+from mailagent.models import CalendarEvent, DraftContent, DraftObservation, Message
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An item that could not be read, with the reason that goes to the log."""
+
+    item: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What changed since `cursor`. `cursor` of the result is where the next read starts.
+
+    `full` is true when the provider re-read everything (first sync, or a cursor it could not
+    resume from): then events and messages replace what the store holds, instead of adding to it.
+    """
+
+    cursor: str
+    events: Sequence[CalendarEvent] = ()
+    removed_event_ids: Sequence[str] = ()
+    messages: Sequence[Message] = ()
+    full: bool = False
+    skipped: Sequence[Skipped] = field(default_factory=tuple)
+    requests: int = 0
+    """Provider-specific cost of this read (files read, HTTP requests, IMAP commands)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The time span a provider reads: calendar events and messages dated inside it."""
+
+    start: datetime
+    end: datetime
+
+
+@runtime_checkable
+class Provider(Protocol):
+    name: ClassVar[str]
+
+    def read_changes(self, cursor: str | None, window: Window) -> Changes:
+        """Calendar, Sent and Inbox changes since `cursor` (None: a first, full read)."""
+        ...
+
+    def create_draft(self, content: DraftContent, key: str) -> str:
+        """Write a draft tagged with `key`; return its provider id. Never sends."""
+        ...
+
+    def find_drafts(self, keys: Sequence[str]) -> Sequence[DraftObservation]:
+        """The state of the agent's drafts with these keys (absent keys are not reported)."""
+        ...

@@ -27,15 +27,17 @@ class Skipped:
 class Changes:
     """What changed since `cursor`. `cursor` of the result is where the next read starts.
 
-    `full` is true when the provider re-read everything (first sync, or a cursor it could not
-    resume from): then events and messages replace what the store holds, instead of adding to it.
+    `events_replace` is true when the provider re-read the whole calendar window (first sync, a
+    changed calendar file, an expired sync token): then `events` replace the stored events
+    instead of adding to them. Messages only ever add; `removed_message_ids` drops some.
     """
 
     cursor: str
     events: Sequence[CalendarEvent] = ()
+    events_replace: bool = False
     removed_event_ids: Sequence[str] = ()
     messages: Sequence[Message] = ()
-    full: bool = False
+    removed_message_ids: Sequence[str] = ()
     skipped: Sequence[Skipped] = field(default_factory=tuple)
     requests: int = 0
     """Provider-specific cost of this read (files read, HTTP requests, IMAP commands)."""

@@ -1,0 +1,300 @@
+"""The `mailagent` command: a thin layer over the runner, the store and the policy loader."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from mailagent import serialize
+from mailagent.compose import TemplateComposer
+from mailagent.config import Config, load_config
+from mailagent.errors import ConfigError, MailAgentError
+from mailagent.policy import check_policy_file, shipped_policies
+from mailagent.runner import SyncResult, state_lock, sync_account
+from mailagent.store import Store
+from mailagent.wiring import build_account
+
+app = typer.Typer(
+    help="Drafts per-interviewer thank-you notes and timed follow-ups in your own mailbox. "
+    "It never sends: you review every draft in your mail client.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+policy_app = typer.Typer(help="Timing policies: validate a policy file, list the shipped ones.",
+                         no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _State:
+    config_path: Path = Path("mailagent.toml")
+    verbose: bool = False
+
+
+state = _State()
+
+NowOption = Annotated[
+    str | None,
+    typer.Option("--now", help="Pretend it is this moment (ISO 8601, e.g. 2026-11-17T09:00-05:00); "
+                               "a time without offset is read in UTC."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+@app.callback()
+def main_options(
+    config: Annotated[Path, typer.Option("--config", "-c", help="The TOML config file.",
+                                         envvar="MAILAGENT_CONFIG")] = Path("mailagent.toml"),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details and show tracebacks.")] = False,
+) -> None:
+    state.config_path = config
+    state.verbose = verbose
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def parse_now(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ConfigError(f"--now {value!r} is not an ISO 8601 moment",
+                          advice="write it like 2026-11-17T09:00-05:00") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _fail(exc: MailAgentError) -> NoReturn:
+    err.print(f"[bold red]error:[/] {escape(str(exc))}")
+    if exc.advice:
+        err.print(f"[bold]fix:[/] {escape(exc.advice)}")
+    if state.verbose:
+        err.print_exception()
+    raise typer.Exit(exc.exit_code)
+
+
+def _config() -> Config:
+    return load_config(state.config_path)
+
+
+@app.command()
+def sync(
+    now: NowOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan and print; write no draft and no state.")] = False,
+    as_json: JsonOption = False,
+    account: Annotated[list[str] | None, typer.Option("--account", "-a", help="Only this account (repeatable).")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for a running sync instead of failing fast.")] = False,
+) -> None:
+    """Read calendar and mail, then create the drafts that are due and schedule the rest."""
+    try:
+        moment = parse_now(now)
+        config = _config()
+        chosen = [a for a in config.accounts if not account or a.name in account]
+        if not chosen:
+            raise ConfigError(f"no account named {', '.join(account or [])}")
+        composer = TemplateComposer(config.templates)
+        results: list[SyncResult] = []
+        with state_lock(config.lock_path, wait=wait):
+            store = Store(config.state)
+            try:
+                for account_config in chosen:
+                    try:
+                        built = build_account(account_config, config, moment)
+                    except MailAgentError as exc:
+                        results.append(SyncResult(account_config.name, ok=False, error=str(exc), advice=exc.advice))
+                        continue
+                    results.append(sync_account(store, built, composer, moment, dry_run=dry_run))
+            finally:
+                store.close()
+    except MailAgentError as exc:
+        _fail(exc)
+    if as_json:
+        out.print_json(json.dumps([serialize.to_plain(r) for r in results]))
+    else:
+        for result in results:
+            _print_result(result)
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+def _print_result(result: SyncResult) -> None:
+    head = f"[bold]{result.account}[/]" + (" (dry run)" if result.dry_run else "")
+    if not result.ok:
+        err.print(f"{head}: [red]failed[/]: {result.error}")
+        if result.advice:
+            err.print(f"  fix: {result.advice}")
+        return
+    out.print(f"{head}: {result.interviews} interview(s), {len(result.drafted)} draft(s) created, "
+              f"{len(result.scheduled)} scheduled, {len(result.skipped)} item(s) skipped")
+    for drafted in result.drafted:
+        out.print(f"  drafted {drafted.kind.replace('_', '-')} to {drafted.to}: {drafted.subject!r}")
+        out.print(f"    why: {drafted.reason}; send by {drafted.due_by:%a %Y-%m-%d %H:%M %Z}")
+    for note in result.notes:
+        out.print(f"  note: {note.text}")
+
+
+@app.command()
+def status(
+    now: NowOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show interviews, the drafts made, and what is due when."""
+    try:
+        moment = parse_now(now)
+        config = _config()
+        store = Store(config.state)
+    except MailAgentError as exc:
+        _fail(exc)
+    try:
+        report = []
+        for account in config.accounts:
+            interviews = store.interviews(account.name)
+            drafts = store.drafts(account.name)
+            schedules = store.schedules(account.name)
+            report.append({
+                "account": account.name,
+                "interviews": [serialize.to_plain({"id": i.id, "title": i.title, "start": i.start,
+                                                   "company": i.company, "status": i.status,
+                                                   "interviewers": [p.address for p in i.interviewers]})
+                               for i in interviews],
+                "drafts": [serialize.to_plain({"key": d.key, "interview": d.interview_id, "kind": d.kind,
+                                               "step": d.step, "to": d.recipient, "status": d.status,
+                                               "subject": d.subject, "due_by": d.due_by}) for d in drafts],
+                "scheduled": [serialize.to_plain({"key": s.key, "interview": s.interview_id, "kind": s.kind,
+                                                  "step": s.step, "to": s.recipient, "draft_at": s.draft_at,
+                                                  "due_by": s.due_by, "reason": s.reason}) for s in schedules],
+            })
+            if as_json:
+                continue
+            out.print(f"[bold]{account.name}[/] <{account.address}> as of {moment:%Y-%m-%d %H:%M %Z}")
+            table = Table("interview", "when", "company", "status", "interviewers")
+            for i in interviews:
+                table.add_row(i.id, f"{i.start:%a %Y-%m-%d %H:%M}", i.company or "?", i.status.value,
+                              ", ".join(p.address for p in i.interviewers) or "-")
+            out.print(table)
+            drafts_table = Table("draft", "to", "status", "subject", "send by")
+            for d in drafts:
+                drafts_table.add_row(f"{d.kind.value.replace('_', '-')} {d.step or ''}".strip(), d.recipient,
+                                     d.status, d.subject, f"{d.due_by:%a %m-%d %H:%M}")
+            for s in schedules:
+                drafts_table.add_row(f"{s.kind.value.replace('_', '-')} {s.step or ''}".strip(), s.recipient,
+                                     f"drafted {s.draft_at:%a %m-%d %H:%M}", "(scheduled)",
+                                     f"{s.due_by:%a %m-%d %H:%M}")
+            out.print(drafts_table)
+    finally:
+        store.close()
+    if as_json:
+        out.print_json(json.dumps(report))
+
+
+@app.command()
+def explain(
+    interview: Annotated[str, typer.Argument(help="An interview id from `status` (or a prefix of one).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Say why an event is (or is not) an interview, and why each draft is due when."""
+    try:
+        config = _config()
+        store = Store(config.state)
+    except MailAgentError as exc:
+        _fail(exc)
+    try:
+        found = False
+        for account in config.accounts:
+            for detection in store.detections(account.name):
+                ident = detection.interview.id if detection.interview else detection.event.id
+                if not (ident.startswith(interview) or detection.event.id == interview):
+                    continue
+                found = True
+                drafts = [d for d in store.drafts(account.name) if detection.interview and d.interview_id == ident]
+                schedules = [s for s in store.schedules(account.name) if s.interview_id == ident]
+                decisions = store.decisions(account.name, ident)
+                if as_json:
+                    out.print_json(json.dumps(serialize.to_plain({
+                        "account": account.name, "detection": detection, "drafts": drafts,
+                        "scheduled": schedules, "decisions": decisions})))
+                    continue
+                event = detection.event
+                out.print(f"[bold]{event.title}[/] ({event.start:%a %Y-%m-%d %H:%M} - {event.end:%H:%M})")
+                out.print(f"verdict: {detection.verdict}")
+                out.print("signals:")
+                for signal in detection.signals:
+                    out.print(f"  {signal}")
+                if detection.interview:
+                    iv = detection.interview
+                    out.print(f"company: {iv.company or '?'} ({', '.join(iv.company_domains) or 'no domain'}); "
+                              f"role: {iv.role or '?'}")
+                    out.print("interviewers: " + (", ".join(f"{p.name} <{p.address}>" for p in iv.interviewers) or "none"))
+                for d in drafts:
+                    out.print(f"draft {d.kind.value} {d.step or ''} to {d.recipient}: {d.status}; {d.reason}")
+                for s in schedules:
+                    out.print(f"scheduled {s.kind.value} {s.step or ''} to {s.recipient} for "
+                              f"{s.draft_at:%a %Y-%m-%d %H:%M}: {s.reason}")
+                for decision in decisions:
+                    out.print(f"decision ({decision.at:%Y-%m-%d %H:%M}): {decision.text}")
+        if not found:
+            raise ConfigError(f"no interview or event {interview!r} in the state",
+                              advice="run `mailagent status` to list interview ids")
+    except MailAgentError as exc:
+        _fail(exc)
+    finally:
+        store.close()
+
+
+@policy_app.command("check")
+def policy_check(files: Annotated[list[Path], typer.Argument(help="Policy YAML files.")]) -> None:
+    """Validate policy files; errors name the file, the field and the fix."""
+    failed = False
+    for path in files:
+        try:
+            policy = check_policy_file(path)
+        except MailAgentError as exc:
+            failed = True
+            err.print(f"[red]invalid[/] {escape(str(exc))}")
+            if exc.advice:
+                err.print(f"fix: {escape(exc.advice)}")
+            continue
+        out.print(f"ok {path}: policy {policy.name!r}")
+    if failed:
+        raise typer.Exit(2)
+
+
+@policy_app.command("list")
+def policy_list() -> None:
+    """List the shipped policies."""
+    for name in shipped_policies():
+        out.print(name)
+
+
+@app.command()
+def demo(
+    keep: Annotated[Path | None, typer.Option("--keep", help="Build the demo mailbox here and keep it.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Simulate two weeks on the bundled demo mailbox (no account needed) and say what was drafted and why."""
+    from mailagent.demo import run_demo
+
+    try:
+        code = run_demo(out, keep=keep, as_json=as_json)
+    except MailAgentError as exc:
+        _fail(exc)
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,110 @@
+"""`mailagent demo`: two simulated weeks on the bundled demo mailbox, told in plain words."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from rich.console import Console
+
+from mailagent import serialize
+from mailagent.compose import TemplateComposer
+from mailagent.config import load_config
+from mailagent.runner import SyncResult, sync_account
+from mailagent.scenario import DraftMade, MaildirMailbox, Scenario, load_scenario, play
+from mailagent.store import Store
+from mailagent.wiring import build_account
+
+DEMO_SCENARIO_CANDIDATES = (
+    Path(__file__).resolve().parent / "fixtures" / "demo" / "scenario.yaml",
+    Path(__file__).resolve().parent.parent / "fixtures" / "demo" / "scenario.yaml",
+)
+
+
+def demo_scenario_path() -> Path:
+    for path in DEMO_SCENARIO_CANDIDATES:
+        if path.exists():
+            return path
+    raise FileNotFoundError("the demo scenario is not installed (fixtures/demo/scenario.yaml)")
+
+
+def write_config(scenario: Scenario, root: Path, policy: str | None = None) -> Path:
+    user = scenario.spec.user
+    config = root / "mailagent.toml"
+    config.write_text(
+        'state = "state.db"\n\n[[accounts]]\n'
+        f'name = "{scenario.spec.name}"\nprovider = "maildir"\n'
+        f'address = "{user.address}"\nuser_name = "{user.name}"\n'
+        'maildir = "Mail"\ncalendar = "calendar.ics"\n'
+        f'policy = "{policy or scenario.spec.policy}"\ntimezone = "{user.timezone}"\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+def run_demo(out: Console, *, keep: Path | None = None, as_json: bool = False) -> int:
+    scenario = load_scenario(demo_scenario_path())
+    root = keep or Path(tempfile.mkdtemp(prefix="mailagent-demo-"))
+    if keep is not None:
+        if keep.exists() and any(keep.iterdir()):
+            shutil.rmtree(keep)
+        keep.mkdir(parents=True, exist_ok=True)
+    config_path = write_config(scenario, root)
+    config = load_config(config_path)
+    mailbox = MaildirMailbox(root)
+    store = Store(config.state)
+    composer = TemplateComposer(config.templates)
+    results: list[tuple[datetime, SyncResult]] = []
+
+    if not as_json:
+        out.print(f"[bold]mailagent demo[/]: {scenario.spec.description.strip()}")
+        out.print(f"Mailbox: {root}  (Maildir in Mail/, calendar in calendar.ics)\n")
+
+    def sync(moment: datetime) -> Sequence[DraftMade]:
+        account = build_account(config.accounts[0], config, moment)
+        result = sync_account(store, account, composer, moment)
+        results.append((moment, result))
+        if not as_json:
+            _tell(out, moment, result)
+        return [DraftMade(d.key, d.kind, d.step, d.to, d.subject) for d in result.drafted]
+
+    log = play(scenario, mailbox, sync)
+    scheduled = store.schedules(scenario.spec.name)
+    store.close()
+    if as_json:
+        out.print_json(json.dumps({
+            "mailbox": str(root),
+            "syncs": log.syncs,
+            "drafts": [dict(serialize.to_plain(m), at=t.isoformat()) for t, m in log.made],
+            "scheduled": [serialize.to_plain(s) for s in scheduled],
+            "failures": log.failures,
+        }))
+    else:
+        out.print(f"\n[bold]{log.syncs} syncs, {len(log.made)} drafts[/] written to {root / 'Mail' / 'Drafts'}.")
+        for item in scheduled:
+            out.print(f"Still scheduled: {item.kind.value.replace('_', '-')} {item.step} to {item.recipient} "
+                      f"on {item.draft_at:%a %b %d %H:%M}: {item.reason}")
+        out.print(f"Explore: mailagent --config {config_path} status --now 2026-11-30T18:00-05:00")
+        if log.failures:
+            out.print("[red]The demo did not go as scripted:[/]")
+            for failure in log.failures:
+                out.print(f"  {failure}")
+    if keep is None and as_json:
+        shutil.rmtree(root, ignore_errors=True)
+    return 1 if log.failures or any(not r.ok for _, r in results) else 0
+
+
+def _tell(out: Console, moment: datetime, result: SyncResult) -> None:
+    if not result.ok:
+        out.print(f"[red]{moment:%a %b %d %H:%M}: sync failed: {result.error}[/]")
+    for drafted in result.drafted:
+        out.print(f"[bold]{moment:%a %b %d %H:%M}[/] drafted {drafted.kind.replace('_', '-')} to "
+                  f"{drafted.to}: {drafted.subject!r}")
+        out.print(f"    why: {drafted.reason}")
+        out.print(f"    send by: {drafted.due_by:%a %b %d %H:%M}")
+    for note in result.notes:
+        out.print(f"[dim]{moment:%a %b %d %H:%M} note: {note.text}[/]")

@@ -1,0 +1,427 @@
+"""Interview detection: is this calendar event the user's own job interview, and with whom?
+
+Design note. Detection is a scored list of named signals, so that every verdict can be
+explained ("title says 'phone screen' (+3), Greenhouse fingerprint (+2), ..."). The rules are
+data tables at the top of this module; `detect_event` only adds them up. An event becomes an
+interview when its score reaches `THRESHOLD` *and* at least one signal names the interview
+itself (a title word or a scheduling-tool fingerprint): external attendees and a video link
+alone describe every sales call.
+
+Look-alikes are vetoed rather than out-scored: user research, podcasts and press interviews,
+and interviews the user conducts (the organizer is on the user's side and the other guests are
+candidates). Cancelled and declined interviews are still interviews (status says so), so that
+drafts scheduled for them can be cancelled with a reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from mailagent.models import (
+    CalendarEvent,
+    Detection,
+    EventStatus,
+    Folder,
+    Interview,
+    InterviewStatus,
+    Message,
+    Person,
+    ResponseStatus,
+    Signal,
+)
+
+THRESHOLD = 3
+
+PUBLIC_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
+        "yahoo.com", "ymail.com", "icloud.com", "me.com", "mac.com", "aol.com", "proton.me",
+        "protonmail.com", "pm.me", "gmx.com", "gmx.de", "gmx.net", "web.de", "mail.com",
+        "fastmail.com", "fastmail.fm", "zoho.com", "yandex.com", "yandex.ru", "hey.com",
+        "tutanota.com", "qq.com", "163.com", "free.fr", "orange.fr", "laposte.net",
+    }
+)
+
+SCHEDULING_DOMAINS = frozenset(
+    {
+        "calendly.com", "goodtime.io", "greenhouse.io", "greenhouse-mail.io", "lever.co",
+        "hire.lever.co", "ashbyhq.com", "myworkday.com", "workday.com", "modernloop.io",
+        "gem.com", "prelude.co", "smartrecruiters.com", "icims.com", "jobvite.com",
+        "resource.calendar.google.com", "group.calendar.google.com", "calendar.google.com",
+        "zoom.us", "teams.microsoft.com",
+    }
+)
+
+NON_HUMAN_LOCAL_PARTS = re.compile(
+    r"^(no-?reply|do-?not-?reply|donotreply|notifications?|calendar|scheduling|scheduler|"
+    r"invites?|interviews?|recruiting-?coordinat\w*|talent-?notifications?|mailer-daemon|"
+    r"postmaster|bounce\w*|support|info|jobs|careers|hr|hiring)(\+.*)?$"
+)
+
+ROOM_NAME = re.compile(r"\b(room|conference|conf\.? rm|board ?room|floor|bldg|building)\b", re.I)
+
+# (name, pattern, weight, names-the-interview)
+TITLE_RULES: tuple[tuple[str, re.Pattern[str], int, bool], ...] = (
+    ("title: interview", re.compile(r"\binterview(s|ing)?\b", re.I), 3, True),
+    ("title: phone screen", re.compile(r"\b(phone|video|recruiter|initial|hr)[ -]?screen(ing)?\b", re.I), 3, True),
+    ("title: screening call", re.compile(r"\bscreening( call)?\b", re.I), 3, True),
+    ("title: onsite", re.compile(r"\b(on-?site|virtual on-?site|super ?day)\b", re.I), 3, True),
+    ("title: final round", re.compile(r"\b(final|first|second|third|next|1st|2nd|3rd) (round|stage)\b", re.I), 3, True),
+    ("title: hiring manager", re.compile(r"\bhiring manager\b", re.I), 3, True),
+    ("title: technical", re.compile(r"\b(technical|coding|system design|take-?home review|pair programming|case study|whiteboard)\b", re.I), 2, True),
+    ("title: recruiter call", re.compile(r"\b(recruiter|talent acquisition|recruiting) (call|chat|conversation)\b", re.I), 3, True),
+    ("title: panel", re.compile(r"\bpanel\b", re.I), 1, False),
+    ("title: candidate", re.compile(r"\bcandidate\b", re.I), 1, False),
+)
+
+FINGERPRINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("Greenhouse", re.compile(r"greenhouse\.io|greenhouse-mail\.io|\bgreenhouse\b", re.I)),
+    ("Lever", re.compile(r"\blever\.co\b|hire\.lever", re.I)),
+    ("Ashby", re.compile(r"ashbyhq\.com|\bashby\b", re.I)),
+    ("Workday", re.compile(r"myworkday(jobs)?\.com|\bworkday\b", re.I)),
+    ("GoodTime", re.compile(r"goodtime\.io|\bgoodtime\b", re.I)),
+    ("Calendly", re.compile(r"calendly\.com|\bcalendly\b", re.I)),
+    ("ModernLoop", re.compile(r"modernloop", re.I)),
+    ("SmartRecruiters", re.compile(r"smartrecruiters", re.I)),
+    ("iCIMS", re.compile(r"\bicims\b", re.I)),
+    ("Jobvite", re.compile(r"jobvite", re.I)),
+)
+
+DESCRIPTION_INTERVIEW = re.compile(
+    r"\b(your interview|interview (with|for|schedule|details|loop)|interviewers?:|"
+    r"position:|role:|job title:|candidate experience|hiring team)\b",
+    re.I,
+)
+
+LOOKALIKES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("user research", re.compile(r"\b(user|ux|customer|usability|market) (research|interview|study|studies|test(ing)?)\b|\bresearch (study|session|participant)|\bparticipants?\b|\busability\b|\bincentive\b", re.I)),
+    ("podcast or press", re.compile(r"\b(podcast|episode|press|journalist|reporter|media|radio|newspaper|magazine|on air|recording session|publication)\b", re.I)),
+    ("interview practice", re.compile(r"\b(mock|practice) interview|\binterview (prep|training|practice)\b", re.I)),
+)
+
+INTERVIEWER_SIDE = re.compile(
+    r"\b(interview kit|scorecard|feedback form|debrief|interviewer training|"
+    r"candidate:|interviewing candidate|you('re| are) interviewing|hiring committee)\b",
+    re.I,
+)
+
+ROLE_PATTERNS: tuple[re.Pattern[str], ...] = (
+    re.compile(r"(?:position|role|job title|job)\s*:\s*(?P<role>[^\n|]{3,80})", re.I),
+    re.compile(r"\binterview for (?:the )?(?P<role>[^|\-–—:\n(]{3,80}?)(?: (?:role|position))?(?: at | with |\s*[|\-–—:(]|$)", re.I),
+    re.compile(r"(?P<role>[A-Z][\w/&+.]*(?: [A-Z][\w/&+.]*){0,5} (?:Engineer|Developer|Designer|Manager|Scientist|Analyst|Architect|Lead|Director|Consultant|Specialist|Administrator|Researcher|Coordinator|Recruiter|Writer|Intern|Product Manager|PM|SRE))\b"),
+)
+
+COMPANY_PATTERNS: tuple[re.Pattern[str], ...] = (
+    re.compile(r"\b(?:interview|screen|call|chat|onsite|on-site|conversation|round|meeting) (?:with|at) (?P<company>[A-Z][\w&.'-]*(?: [A-Z][\w&.'-]*){0,3})", re.I),
+    re.compile(r"^(?P<company>[A-Z][\w&.'-]*(?: [A-Z][\w&.'-]*){0,2})\s*[|\-–—:/]\s"),
+)
+
+ROUND_PATTERNS = re.compile(
+    r"\b(phone screen|recruiter (?:call|screen)|hiring manager|technical(?: interview| screen)?|"
+    r"system design|onsite|on-site|final round|panel|coding|take-?home review|"
+    r"(?:first|second|third|final) round)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class UserIdentity:
+    """Who the user is: every address they use, and the domains that are their own side."""
+
+    address: str
+    name: str = ""
+    aliases: frozenset[str] = frozenset()
+
+    @property
+    def addresses(self) -> frozenset[str]:
+        return self.aliases | {self.address.lower()}
+
+    @property
+    def primary(self) -> Person:
+        return Person(self.name, self.address.lower())
+
+    @property
+    def own_domains(self) -> frozenset[str]:
+        """Domains of the user's employer: the user's non-public mail domains."""
+        return frozenset(
+            a.rpartition("@")[2] for a in self.addresses
+        ) - PUBLIC_MAIL_DOMAINS
+
+    def is_user(self, address: str) -> bool:
+        return address.lower() in self.addresses
+
+
+def interview_id_for(event_id: str) -> str:
+    return "iv-" + hashlib.sha256(event_id.encode()).hexdigest()[:10]
+
+
+def is_human_address(address: str) -> bool:
+    local, _, domain = address.lower().rpartition("@")
+    if not local or not domain:
+        return False
+    if NON_HUMAN_LOCAL_PARTS.match(local):
+        return False
+    return not any(domain == d or domain.endswith("." + d) for d in SCHEDULING_DOMAINS)
+
+
+def detect_event(
+    event: CalendarEvent,
+    user: UserIdentity,
+    messages: Sequence[Message] = (),
+) -> Detection:
+    """Score one event and, when it is the user's interview, describe it.
+
+    `messages` are the user's mail around the event; they are used only when the event has no
+    attendees, to find the people of the thread that set the interview up.
+    """
+    signals: list[Signal] = []
+    names_interview = False
+    for name, pattern, weight, is_naming in TITLE_RULES:
+        match = pattern.search(event.title)
+        if match:
+            signals.append(Signal(name, f'"{match.group(0)}" in the title', weight))
+            names_interview = names_interview or is_naming
+    haystack = " ".join((event.description, event.location, *event.conference_urls))
+    if event.organizer:
+        haystack += " " + event.organizer.address
+    for name, pattern in FINGERPRINTS:
+        if pattern.search(haystack):
+            signals.append(Signal("scheduling tool", f"{name} fingerprint", 2))
+            names_interview = True
+            break
+    if DESCRIPTION_INTERVIEW.search(event.description):
+        match = DESCRIPTION_INTERVIEW.search(event.description)
+        assert match is not None
+        signals.append(Signal("description", f'"{match.group(0)}" in the description', 1))
+
+    others = [
+        a for a in event.attendees
+        if not user.is_user(a.address) and not a.resource and not ROOM_NAME.search(a.name or "")
+    ]
+    external = [a for a in others if a.address.rpartition("@")[2] not in user.own_domains]
+    if external:
+        signals.append(Signal("external attendees", f"{len(external)} from outside your domain", 1))
+    if event.conference_urls:
+        signals.append(Signal("video link", event.conference_urls[0].split("?")[0], 1))
+
+    text = f"{event.title}\n{event.description}"
+    for name, pattern in LOOKALIKES:
+        match = pattern.search(text)
+        if match:
+            signals.append(Signal("look-alike", f'{name}: "{match.group(0)}"', -10))
+    interviewer_side = _user_is_interviewer(event, user, others)
+    if interviewer_side:
+        signals.append(Signal("you are the interviewer", interviewer_side, -10))
+    if event.all_day:
+        signals.append(Signal("all-day", "an all-day entry is a reminder, not a meeting", -10))
+    if event.recurring and names_interview:
+        signals.append(Signal("recurring", "a repeating series (interviews happen once)", -2))
+
+    score = sum(s.weight for s in signals)
+    is_interview = names_interview and score >= THRESHOLD
+    if not is_interview:
+        return Detection(event, None, score, tuple(signals), _rejection_verdict(signals, score, names_interview))
+
+    interviewers = _interviewers(event, user, messages)
+    company_domains = _company_domains(event, interviewers, user)
+    interview = Interview(
+        id=interview_id_for(event.id),
+        event_id=event.id,
+        title=event.title,
+        start=event.start,
+        end=event.end,
+        company=_company_name(event, company_domains),
+        company_domains=company_domains,
+        role=_role(event),
+        interviewers=tuple(interviewers),
+        status=_status(event, user),
+        round_label=_round_label(event.title),
+        signals=tuple(signals),
+    )
+    verdict = f"interview (score {score})"
+    if interview.status is not InterviewStatus.SCHEDULED:
+        verdict += f", {interview.status.value}: no drafts"
+    elif not interviewers:
+        verdict += ", but no interviewer address was found: no thank-you can be addressed"
+    return Detection(event, interview, score, tuple(signals), verdict)
+
+
+def detect_all(
+    events: Iterable[CalendarEvent], user: UserIdentity, messages: Sequence[Message] = ()
+) -> list[Detection]:
+    return [detect_event(e, user, messages) for e in events]
+
+
+def _rejection_verdict(signals: Sequence[Signal], score: int, names_interview: bool) -> str:
+    vetoes = [s for s in signals if s.weight <= -10]
+    if vetoes:
+        return f"not an interview of yours: {vetoes[0].name} ({vetoes[0].detail})"
+    if not names_interview:
+        return "not an interview: nothing names it one (no title word or scheduling tool)"
+    return f"not an interview: score {score} is below {THRESHOLD}"
+
+
+def _user_is_interviewer(
+    event: CalendarEvent, user: UserIdentity, others: Sequence[object]
+) -> str:
+    if INTERVIEWER_SIDE.search(f"{event.title}\n{event.description}"):
+        match = INTERVIEWER_SIDE.search(f"{event.title}\n{event.description}")
+        assert match is not None
+        return f'"{match.group(0)}" is interviewer-side wording'
+    organizer = event.organizer.address if event.organizer else ""
+    organizer_domain = organizer.rpartition("@")[2]
+    ours = user.is_user(organizer) or (organizer_domain in user.own_domains)
+    if not ours or not organizer:
+        return ""
+    outsiders = [
+        a for a in event.attendees
+        if not user.is_user(a.address) and not a.resource
+        and a.address.rpartition("@")[2] not in user.own_domains
+    ]
+    colleagues = [
+        a for a in event.attendees
+        if not user.is_user(a.address) and a.address.rpartition("@")[2] in user.own_domains
+    ]
+    if outsiders and all(a.address.rpartition("@")[2] in PUBLIC_MAIL_DOMAINS for a in outsiders) and (
+        colleagues or not user.is_user(organizer)
+    ):
+        return "organized from your side and the outside guests are on personal addresses (candidates)"
+    if colleagues and not outsiders:
+        return "everyone invited is on your own side"
+    return ""
+
+
+def _status(event: CalendarEvent, user: UserIdentity) -> InterviewStatus:
+    if event.status is EventStatus.CANCELLED:
+        return InterviewStatus.CANCELLED
+    for attendee in event.attendees:
+        if user.is_user(attendee.address) and attendee.response is ResponseStatus.DECLINED:
+            return InterviewStatus.DECLINED
+    return InterviewStatus.SCHEDULED
+
+
+def _interviewers(
+    event: CalendarEvent, user: UserIdentity, messages: Sequence[Message]
+) -> list[Person]:
+    seen: set[str] = set()
+    people: list[Person] = []
+    for attendee in event.attendees:
+        address = attendee.address.lower()
+        if (
+            address in seen
+            or user.is_user(address)
+            or attendee.resource
+            or ROOM_NAME.search(attendee.name or "")
+            or attendee.response is ResponseStatus.DECLINED
+            or not is_human_address(address)
+            or address.rpartition("@")[2] in user.own_domains
+        ):
+            continue
+        seen.add(address)
+        people.append(Person(_clean_name(attendee.name), address))
+    if people:
+        return people
+    return _thread_people(event, user, messages)
+
+
+def _thread_people(
+    event: CalendarEvent, user: UserIdentity, messages: Sequence[Message]
+) -> list[Person]:
+    """People of the mail thread that set the interview up, for events without attendees."""
+    tokens = _significant_tokens(event.title)
+    urls = {u.split("?")[0] for u in event.conference_urls}
+    earliest = event.start - timedelta(days=45)
+    found: dict[str, Person] = {}
+    for message in sorted(messages, key=lambda m: m.date):
+        if message.folder is not Folder.INBOX or not (earliest <= message.date <= event.start):
+            continue
+        sender = message.sender
+        if user.is_user(sender.address) or not is_human_address(sender.address):
+            continue
+        text = f"{message.subject}\n{message.snippet}"
+        mentions_url = any(u and u in text for u in urls)
+        overlap = tokens & _significant_tokens(message.subject)
+        if mentions_url or (overlap and re.search(r"interview|screen|call|chat", text, re.I)):
+            found.setdefault(sender.address, Person(_clean_name(sender.name), sender.address))
+    return list(found.values())
+
+
+STOPWORDS = frozenset(
+    "the a an and or with for at of to on in interview phone screen call chat video round "
+    "final onsite technical meeting re fwd fw invitation updated".split()
+)
+
+
+def _significant_tokens(text: str) -> set[str]:
+    return {t for t in re.findall(r"[a-z0-9]{3,}", text.lower()) if t not in STOPWORDS}
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join(name.replace('"', " ").split())
+    return "" if "@" in name else name
+
+
+def _company_domains(
+    event: CalendarEvent, interviewers: Sequence[Person], user: UserIdentity
+) -> tuple[str, ...]:
+    domains: list[str] = []
+    candidates = [p.address for p in interviewers]
+    if event.organizer:
+        candidates.append(event.organizer.address)
+    candidates.extend(a.address for a in event.attendees)
+    for address in candidates:
+        domain = address.rpartition("@")[2].lower()
+        if (
+            domain
+            and domain not in domains
+            and domain not in PUBLIC_MAIL_DOMAINS
+            and domain not in user.own_domains
+            and not user.is_user(address)
+            and not any(domain == d or domain.endswith("." + d) for d in SCHEDULING_DOMAINS)
+        ):
+            domains.append(domain)
+    return tuple(domains)
+
+
+def _company_name(event: CalendarEvent, domains: Sequence[str]) -> str:
+    for pattern in COMPANY_PATTERNS:
+        match = pattern.search(event.title)
+        if match:
+            name = match.group("company").strip(" .-")
+            if name.lower() not in STOPWORDS and not TITLE_RULES[0][1].search(name):
+                return name
+    if domains:
+        return company_from_domain(domains[0])
+    return ""
+
+
+def company_from_domain(domain: str) -> str:
+    parts = [p for p in domain.lower().split(".") if p not in {"mail", "corp", "email", "hr", "jobs", "careers"}]
+    if len(parts) >= 3 and parts[-2] in {"co", "com", "org", "net", "ac"}:
+        label = parts[-3]
+    elif len(parts) >= 2:
+        label = parts[-2]
+    else:
+        label = parts[0] if parts else domain
+    return label.replace("-", " ").title()
+
+
+def _role(event: CalendarEvent) -> str:
+    for text in (event.title, event.description):
+        for pattern in ROLE_PATTERNS:
+            match = pattern.search(text)
+            if match:
+                role = " ".join(match.group("role").split()).strip(" .,-–—:")
+                role = re.sub(r"\b(interview|phone screen|onsite|round)\b.*$", "", role, flags=re.I).strip(" -–—:")
+                if 3 <= len(role) <= 80:
+                    return role
+    return ""
+
+
+def _round_label(title: str) -> str:
+    match = ROUND_PATTERNS.search(title)
+    return match.group(0).lower() if match else ""

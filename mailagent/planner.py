@@ -1,0 +1,433 @@
+"""The planner: (stored state, observations, policy, now) -> the whole list of actions.
+
+Design note. The planner is a pure function. It reads no clock and does no I/O; the runner
+gives it `now`, what the store remembers (`PlannerState`) and what the providers saw
+(`Observations`), and gets back a `Plan`: drafts to create now, drafts scheduled for later,
+schedules cancelled, and notes for the decision log. The runner writes nothing before the plan is
+complete. Each draft has a *key* (a hash of interview, person, kind and step), and the store
+remembers every key the agent ever drafted; that is what makes the invariants below hold across
+crashes, edits and deletions.
+
+Invariants (checked by property-based tests in tests/test_planner_properties.py):
+1. Never two drafts for one (interview, person, kind, step): a key in `state.drafts` is never
+   planned again, whatever became of that draft (present, edited, sent, deleted).
+2. Nothing is drafted before its `draft_at`; the draft's `due_by` is never before `draft_at`.
+3. No follow-up after a real reply from the company (anything but an out-of-office, a bounce or
+   a message that only states a time frame), nor after a rejection, an offer or a later round;
+   and no follow-up before a decision date the company stated (plus the policy's grace).
+4. At most `policy.follow_up.max` follow-ups per interview; follow-up n+1 only after the user
+   sent follow-up n.
+5. The agent's own drafts never count as the user's messages: only messages in the Sent folder
+   are the user's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from mailagent.detect import UserIdentity
+from mailagent.mailsignals import MailKind, MailReading, read_message
+from mailagent.models import (
+    DraftKind,
+    DraftRequest,
+    DraftStatus,
+    Folder,
+    Interview,
+    InterviewStatus,
+    Message,
+    Person,
+)
+from mailagent.policy import Policy
+from mailagent.workcal import WorkCalendar
+
+STOP_KIND_NAMES: Mapping[MailKind, str] = {
+    MailKind.REPLY: "reply",
+    MailKind.REJECTION: "rejection",
+    MailKind.OFFER: "offer",
+    MailKind.NEXT_ROUND: "next_round",
+}
+
+
+DECISION_MAIL_LOOKBACK = timedelta(days=30)
+"""How long before an interview a stated decision date still counts (an invitation may say it)."""
+
+
+def draft_key(interview_id: str, person: str, kind: DraftKind, step: int) -> str:
+    """The idempotency key of a draft: opaque, stable, and free of anything private."""
+    raw = f"{interview_id}|{person.lower()}|{kind.value}|{step}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True, slots=True)
+class DraftRecord:
+    """What the store remembers of a draft the agent made."""
+
+    key: str
+    interview_id: str
+    kind: DraftKind
+    step: int
+    recipient: str
+    created_at: datetime
+    status: DraftStatus = DraftStatus.PRESENT
+
+
+@dataclass(frozen=True, slots=True)
+class PlannerState:
+    drafts: Mapping[str, DraftRecord] = field(default_factory=dict)
+    scheduled: frozenset[str] = frozenset()
+    """Keys the previous plan scheduled and did not draft yet."""
+
+
+@dataclass(frozen=True, slots=True)
+class Observations:
+    user: UserIdentity
+    interviews: Sequence[Interview]
+    messages: Sequence[Message]
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreateDraft:
+    request: DraftRequest
+    draft_at: datetime
+    due_by: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    key: str
+    interview_id: str
+    kind: DraftKind
+    step: int
+    recipient: str
+    draft_at: datetime
+    due_by: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    key: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A decision worth remembering for `explain` (topic is the de-duplication key)."""
+
+    interview_id: str
+    topic: str
+    text: str
+
+
+Action = CreateDraft | Schedule | Cancel | Note
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    actions: tuple[Action, ...]
+
+    @property
+    def creates(self) -> list[CreateDraft]:
+        return [a for a in self.actions if isinstance(a, CreateDraft)]
+
+    @property
+    def schedules(self) -> list[Schedule]:
+        return [a for a in self.actions if isinstance(a, Schedule)]
+
+    @property
+    def cancels(self) -> list[Cancel]:
+        return [a for a in self.actions if isinstance(a, Cancel)]
+
+    @property
+    def notes(self) -> list[Note]:
+        return [a for a in self.actions if isinstance(a, Note)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Mail:
+    """A message with its reading, computed once per plan."""
+
+    message: Message
+    reading: MailReading
+
+
+def plan(state: PlannerState, observed: Observations, policy: Policy, now: datetime) -> Plan:
+    calendar = policy.work_calendar(ZoneInfo(observed.timezone))
+    readings = [_Mail(m, read_message(m)) for m in observed.messages if m.folder is not Folder.DRAFTS]
+    user = observed.user
+    actions: list[Action] = []
+    interviews = sorted(observed.interviews, key=lambda i: (i.start, i.id))
+    rejection_replied_companies: set[tuple[str, ...]] = set()
+    for interview in interviews:
+        if interview.status is not InterviewStatus.SCHEDULED:
+            actions.append(Note(interview.id, "status", f"interview {interview.status.value}: no drafts"))
+            continue
+        context = _InterviewContext(interview, interviews, readings, user, observed.timezone)
+        actions.extend(_thank_you(context, state, policy, calendar, now))
+        actions.extend(_rejection_reply(context, state, policy, calendar, now, rejection_replied_companies))
+        actions.extend(_follow_up(context, state, policy, calendar, now))
+    planned = {a.key for a in actions if isinstance(a, Schedule)} | {
+        a.request.key for a in actions if isinstance(a, CreateDraft)
+    }
+    for key in sorted(state.scheduled - planned):
+        if key not in state.drafts:
+            actions.append(Cancel(key, "no longer due: the interview or the mail it depended on changed"))
+    return Plan(tuple(actions))
+
+
+@dataclass(frozen=True, slots=True)
+class _InterviewContext:
+    interview: Interview
+    all_interviews: Sequence[Interview]
+    mail: Sequence[_Mail]
+    user: UserIdentity
+    timezone: str
+
+    def is_company(self, address: str) -> bool:
+        address = address.lower()
+        domain = address.rpartition("@")[2]
+        return domain in self.interview.company_domains or any(
+            p.address == address for p in self.interview.interviewers
+        )
+
+    def user_messages_to_company(self, since: datetime) -> list[Message]:
+        """The user's sent mail to the company since `since`, oldest first."""
+        found = [
+            m.message for m in self.mail
+            if m.message.folder is Folder.SENT
+            and m.message.date >= since
+            and any(self.is_company(p.address) for p in m.message.recipients)
+        ]
+        return sorted(found, key=lambda m: m.date)
+
+    def company_mail(self, since: datetime) -> list[_Mail]:
+        sent_ids = {
+            m.message.message_id for m in self.mail if m.message.folder is Folder.SENT
+        }
+        found = [
+            m for m in self.mail
+            if m.message.folder is Folder.INBOX
+            and m.message.date >= since
+            and not self.user.is_user(m.message.sender.address)
+            and (
+                self.is_company(m.message.sender.address)
+                or (m.message.in_reply_to and m.message.in_reply_to in sent_ids)
+                or m.reading.kind in (MailKind.AUTO_REPLY, MailKind.BOUNCE)
+                and bool(sent_ids & {m.message.in_reply_to, *m.message.references})
+            )
+        ]
+        return sorted(found, key=lambda m: m.message.date)
+
+    def later_round(self) -> Interview | None:
+        domains = set(self.interview.company_domains)
+        for other in self.all_interviews:
+            if (
+                other.id != self.interview.id
+                and other.status is InterviewStatus.SCHEDULED
+                and other.start >= self.interview.end
+                and domains & set(other.company_domains)
+            ):
+                return other
+        return None
+
+
+def _thank_you(
+    ctx: _InterviewContext, state: PlannerState, policy: Policy, calendar: WorkCalendar, now: datetime
+) -> list[Action]:
+    rule = policy.thank_you
+    interview = ctx.interview
+    if not rule.enabled:
+        return []
+    people = list(interview.interviewers) if rule.per_interviewer else list(interview.interviewers[:1])
+    if not people:
+        return [Note(interview.id, "thank_you", "no interviewer address known: no thank-you drafted")]
+    draft_at = rule.draft_after.add_to(interview.end, calendar)
+    deadline = rule.due_within.add_to(interview.end, calendar)
+    due_by = calendar.last_working_moment_at_or_before(deadline, not_before=draft_at)
+    sent = ctx.user_messages_to_company(interview.start)
+    actions: list[Action] = []
+    for person in people:
+        key = draft_key(interview.id, person.address, DraftKind.THANK_YOU, 0)
+        if key in state.drafts:
+            continue
+        thanked = next((m for m in sent if any(p.address == person.address for p in m.recipients)), None)
+        if thanked and rule.skip_if_already_thanked:
+            actions.append(Note(
+                interview.id, f"thanked:{person.address}",
+                f"{_who(person)} already thanked by you on {_local(thanked.date, ctx.timezone)} "
+                f'("{thanked.subject}"): no draft',
+            ))
+            continue
+        if now > deadline:
+            actions.append(Note(
+                interview.id, f"late:{person.address}",
+                f"thank-you to {_who(person)} not drafted: it was due by "
+                f"{_local(deadline, ctx.timezone)}, before this sync",
+            ))
+            continue
+        reason = (
+            f"thank-you to {_who(person)}: drafted {rule.draft_after} after the interview ended "
+            f"({_local(interview.end, ctx.timezone)}), due within {rule.due_within}"
+        )
+        actions.append(_draft_or_schedule(
+            DraftRequest(key, DraftKind.THANK_YOU, 0, interview, person, ctx.user.primary, ctx.timezone),
+            draft_at, due_by, reason, now, policy, calendar,
+        ))
+    return actions
+
+
+def _rejection_reply(
+    ctx: _InterviewContext,
+    state: PlannerState,
+    policy: Policy,
+    calendar: WorkCalendar,
+    now: datetime,
+    replied_companies: set[tuple[str, ...]],
+) -> list[Action]:
+    interview = ctx.interview
+    rejection = next(
+        (m for m in ctx.company_mail(interview.start) if m.reading.kind is MailKind.REJECTION), None
+    )
+    if rejection is None:
+        return []
+    later = ctx.later_round()
+    if later is not None and later.start <= rejection.message.date:
+        return []  # the rejection belongs to the later round, which plans its own reply
+    company = tuple(sorted(interview.company_domains))
+    if company in replied_companies:
+        return []
+    replied_companies.add(company)
+    rule = policy.rejection_reply
+    note = Note(interview.id, "rejection", f"rejection received {_local(rejection.message.date, ctx.timezone)}: "
+                f"{'; '.join(rejection.reading.evidence) or 'classified as a rejection'}")
+    if not rule.enabled:
+        return [note]
+    sender = rejection.message.sender
+    key = draft_key(interview.id, "", DraftKind.REJECTION_REPLY, 0)
+    if key in state.drafts:
+        return [note]
+    answered = [m for m in ctx.user_messages_to_company(rejection.message.date) if m.date > rejection.message.date]
+    if answered:
+        return [note, Note(interview.id, "rejection_reply", "you already answered the rejection: no draft")]
+    draft_at = rule.draft_after.add_to(rejection.message.date, calendar)
+    reason = f"gracious reply to the rejection from {_who(sender)}, asking for feedback"
+    request = DraftRequest(
+        key, DraftKind.REJECTION_REPLY, 0, interview, sender, ctx.user.primary, ctx.timezone,
+        reply_to=rejection.message,
+    )
+    due_by = calendar.add_business_days(draft_at, 1)
+    return [note, _draft_or_schedule(request, draft_at, due_by, reason, now, policy, calendar)]
+
+
+def _follow_up(
+    ctx: _InterviewContext, state: PlannerState, policy: Policy, calendar: WorkCalendar, now: datetime
+) -> list[Action]:
+    rule = policy.follow_up
+    interview = ctx.interview
+    if not rule.enabled or rule.max == 0:
+        return []
+    topic = "follow_up"
+    later = ctx.later_round()
+    if later is not None:
+        return [Note(interview.id, topic, f"follow-ups stopped: a later round is on the calendar ({later.title})")]
+    decision_by: datetime | None = None
+    back_on: datetime | None = None
+    decision_phrase = ""
+    for mail in ctx.company_mail(interview.start - DECISION_MAIL_LOOKBACK):
+        kind = mail.reading.kind
+        after_interview = mail.message.date >= interview.start
+        if after_interview and STOP_KIND_NAMES.get(kind) in rule.stop_on:
+            return [Note(
+                interview.id, topic,
+                f"follow-ups stopped: {kind.value.replace('_', ' ')} from {_who(mail.message.sender)} on "
+                f"{_local(mail.message.date, ctx.timezone)}",
+            )]
+        if mail.reading.decision_by and (decision_by is None or mail.reading.decision_by > decision_by):
+            decision_by = mail.reading.decision_by
+            decision_phrase = f"{_who(mail.message.sender)} said they would decide by {_local(decision_by, ctx.timezone)}"
+        if kind is MailKind.AUTO_REPLY and mail.reading.back_on and after_interview:
+            back_on = max(back_on or mail.reading.back_on, mail.reading.back_on)
+
+    sent = ctx.user_messages_to_company(interview.start)
+    if not sent:
+        return [Note(interview.id, topic, "no follow-up: you have not written to the company since the interview")]
+    follow_up_keys = {draft_key(interview.id, "", DraftKind.FOLLOW_UP, n): n for n in range(1, rule.max + 1)}
+    own_follow_ups = {m.message_id for m in sent if m.agent_key in follow_up_keys}
+    anchor = max((m for m in sent if m.message_id not in own_follow_ups), key=lambda m: m.date, default=None)
+    if anchor is None:
+        return []
+    reply_to = sent[-1]
+    previous_sent_at: datetime | None = None
+    for step in range(1, rule.max + 1):
+        key = draft_key(interview.id, "", DraftKind.FOLLOW_UP, step)
+        record = state.drafts.get(key)
+        if record is not None:
+            if record.status is DraftStatus.DELETED:
+                return [Note(interview.id, topic, f"follow-ups stopped: you deleted follow-up {step}")]
+            if record.status is not DraftStatus.SENT:
+                return [Note(interview.id, topic, f"waiting for you to send follow-up {step} before the next")]
+            sent_copy = next((m for m in sent if m.agent_key == key), None)
+            previous_sent_at = sent_copy.date if sent_copy else record.created_at
+            continue
+        reasons = [f"{rule.delay_for_step(step)} after your last message ({_local(anchor.date, ctx.timezone)})"]
+        draft_at = rule.delay_for_step(step).add_to(anchor.date, calendar)
+        if previous_sent_at is not None:
+            spaced = rule.min_spacing.add_to(previous_sent_at, calendar)
+            if spaced > draft_at:
+                draft_at, reasons = spaced, [f"{rule.min_spacing} after follow-up {step - 1}"]
+        if rule.respect_decision_date and decision_by is not None:
+            after_decision = rule.after_decision_date.add_to(decision_by, calendar)
+            if after_decision > draft_at:
+                draft_at = after_decision
+                reasons = [f"{decision_phrase}; waiting {rule.after_decision_date} past it"]
+        if rule.snooze_on_auto_reply and back_on is not None and back_on > draft_at:
+            draft_at = back_on
+            reasons = [f"an out-of-office said they are back on {_local(back_on, ctx.timezone)}"]
+        due_by = calendar.add_business_days(draft_at, 1)
+        recipient = next((p for p in reply_to.to if ctx.is_company(p.address)), reply_to.to[0] if reply_to.to else None)
+        if recipient is None:
+            return []
+        request = DraftRequest(
+            key, DraftKind.FOLLOW_UP, step, interview, recipient, ctx.user.primary, ctx.timezone,
+            reply_to=reply_to,
+        )
+        reason = f"follow-up {step} of {rule.max} to {_who(recipient)}, in your thread: " + "; ".join(reasons)
+        return [_draft_or_schedule(request, draft_at, due_by, reason, now, policy, calendar)]
+    return []
+
+
+def _draft_or_schedule(
+    request: DraftRequest,
+    draft_at: datetime,
+    due_by: datetime,
+    reason: str,
+    now: datetime,
+    policy: Policy,
+    calendar: WorkCalendar,
+) -> CreateDraft | Schedule:
+    if policy.draft_in_working_hours:
+        held = calendar.next_working_moment(draft_at)
+        if held != draft_at:
+            reason += "; held until working hours"
+        draft_at = held
+    due_by = max(due_by, draft_at)
+    if draft_at <= now:
+        return CreateDraft(request, draft_at, due_by, reason)
+    return Schedule(
+        request.key, request.interview.id, request.kind, request.step, request.to.address,
+        draft_at, due_by, reason,
+    )
+
+
+def _who(person: Person) -> str:
+    return f"{person.name} <{person.address}>" if person.name else person.address
+
+
+def _local(moment: datetime, timezone: str) -> str:
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%a %Y-%m-%d %H:%M")

@@ -1,0 +1,675 @@
+"""Timing policies: validated YAML at the edge, frozen rules in the core.
+
+Design notes:
+
+- The planner reads a `Policy` like a table; nothing here decides what to draft.
+- Pydantic models (`extra="forbid"` everywhere) check a file; `Policy` and its rules are frozen
+  dataclasses the core passes around. Every field has a default (the `standard` policy's
+  value), so a file states only what it changes.
+- Every problem in a file is reported at once, one line each, as
+  ``FILE:LINE: field.path: what is wrong; how to fix it``. Line numbers come from the YAML node
+  tree, so they point at the key the user has to edit.
+- The YAML reader follows YAML 1.2 for scalars: ``18:00`` stays a string (YAML 1.1 reads it as
+  the base-60 number 1080) and ``NO`` (Norway) stays a string (YAML 1.1 reads it as false).
+  Duplicate keys are errors, not a silent "last one wins".
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import holidays as holidays_lib
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from mailagent.durations import ACCEPTED_FORMS, Duration, parse_duration
+from mailagent.errors import PolicyError
+from mailagent.workcal import MON_TO_FRI, WEEKDAYS, WorkCalendar
+
+__all__ = [
+    "STOP_REASONS",
+    "CalendarRule",
+    "FollowUpRule",
+    "Policy",
+    "RejectionReplyRule",
+    "ThankYouRule",
+    "check_policy_file",
+    "load_policy",
+    "shipped_policies",
+]
+
+STOP_REASONS: tuple[str, ...] = ("reply", "rejection", "offer", "next_round")
+"""What may end a follow-up sequence (`follow_up.stop_on`)."""
+
+MAX_FOLLOW_UPS = 10
+"""More than ten unanswered follow-ups to one company is never good advice."""
+
+_ADVICE = "See docs/policies.md for every field, its default and its allowed values."
+
+
+# -- frozen core --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarRule:
+    """What a `WorkCalendar` is built from, minus the zone (that comes from the account)."""
+
+    working_days: frozenset[int] = MON_TO_FRI
+    start: time = time(9, 0)
+    end: time = time(18, 0)
+    holidays_country: str | None = None
+    holidays_subdivision: str | None = None
+
+    def work_calendar(self, tz: ZoneInfo) -> WorkCalendar:
+        return WorkCalendar(
+            tz=tz,
+            working_days=self.working_days,
+            start=self.start,
+            end=self.end,
+            holidays_country=self.holidays_country,
+            holidays_subdivision=self.holidays_subdivision,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ThankYouRule:
+    enabled: bool
+    draft_after: Duration
+    """After the interview ends."""
+    due_within: Duration
+    """After the interview ends; pulled back into working hours, never before the draft."""
+    per_interviewer: bool
+    """False: one note, to the most senior or first interviewer only (never a group mail)."""
+    skip_if_already_thanked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpRule:
+    enabled: bool
+    after: tuple[Duration, ...]
+    """Step n waits `after[n-1]` after the user's last message to the company."""
+    max: int
+    min_spacing: Duration
+    respect_decision_date: bool
+    after_decision_date: Duration
+    stop_on: frozenset[str]
+    snooze_on_auto_reply: bool
+
+    def delay_for_step(self, step: int) -> Duration:
+        """The wait before follow-up `step` (1-based); past the end of `after`, its last
+        delay repeats."""
+        if not 1 <= step <= self.max:
+            raise ValueError(f"follow-up step must be 1 to {self.max}, got {step}")
+        return self.after[min(step, len(self.after)) - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class RejectionReplyRule:
+    enabled: bool
+    draft_after: Duration
+    """After the rejection arrives; 0m = at the next sync."""
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    name: str
+    description: str
+    calendar: CalendarRule
+    lookback: Duration
+    """How far back a first sync reads calendar and mail."""
+    thank_you: ThankYouRule
+    follow_up: FollowUpRule
+    rejection_reply: RejectionReplyRule
+    draft_in_working_hours: bool = False
+    """True: a draft that comes due outside working hours waits for the next working window."""
+    source: str = field(default="", compare=False)
+    """The file the policy was read from, for messages (not part of equality)."""
+
+    def work_calendar(self, tz: ZoneInfo) -> WorkCalendar:
+        return self.calendar.work_calendar(tz)
+
+
+# -- validation helpers -------------------------------------------------------------------------
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if value is None:
+        return "null"
+    return str(value)
+
+
+def _fail(reason: str) -> PydanticCustomError:
+    # The text travels in the context so that braces in user input are not a format string.
+    return PydanticCustomError("policy", "{reason}", {"reason": reason})
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def _to_duration(value: Any) -> Duration:
+    if isinstance(value, Duration):
+        return value
+    if not isinstance(value, str):
+        raise _fail(f"{_show(value)} is not a duration; use forms like {ACCEPTED_FORMS}")
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+
+_TIME = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")
+
+
+def _to_time(value: Any) -> time:
+    if isinstance(value, time):
+        return value
+    match = _TIME.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise _fail(f'{_show(value)} is not a time; write 24-hour "HH:MM" in quotes, like "09:00"')
+    return time(int(match[1]), int(match[2]))
+
+
+def _to_weekday(value: Any) -> int:
+    names = {name: i for i, name in enumerate(WEEKDAYS)}
+    full = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    names |= {name: i for i, name in enumerate(full)}
+    key = value.strip().lower() if isinstance(value, str) else None
+    if key is None or key not in names:
+        raise _fail(
+            f"{_show(value)} is not a day; use {', '.join(WEEKDAYS)}"
+            + (_suggest(key, list(names)) if key else "")
+        )
+    return names[key]
+
+
+def _to_stop_reason(value: Any) -> str:
+    key = value.strip().lower() if isinstance(value, str) else None
+    if key is None or key not in STOP_REASONS:
+        raise _fail(
+            f"{_show(value)} is not a reason to stop; use {', '.join(STOP_REASONS)}"
+            + (_suggest(key, list(STOP_REASONS)) if key else "")
+        )
+    return key
+
+
+def _listify(value: Any) -> Any:
+    """Let a one-element list be written as a bare value: ``after: 7d``."""
+    return [value] if isinstance(value, str) else value
+
+
+def _code_or_none(value: Any) -> Any:
+    """Subdivision codes can be numbers ("01"); accept them unquoted."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+DurationField = Annotated[Duration, PlainValidator(_to_duration)]
+TimeField = Annotated[time, PlainValidator(_to_time)]
+WeekdayField = Annotated[int, PlainValidator(_to_weekday)]
+StopReasonField = Annotated[str, PlainValidator(_to_stop_reason)]
+
+
+def _surely_longer(a: Duration, b: Duration) -> bool:
+    """Whether `a` is longer than `b` wherever they start.
+
+    Business days have no upper bound (holidays), so a calendar-unit `a` is never surely longer
+    than a non-zero business-day `b`.
+    """
+    if a.unit == b.unit:
+        return a.amount > b.amount
+    if b.unit == "business_days" and not b.is_zero:
+        return False
+    return a.nominal() > b.nominal()
+
+
+# -- edge models --------------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WorkingHoursModel(_Strict):
+    days: tuple[WeekdayField, ...] = (0, 1, 2, 3, 4)
+    start: TimeField = time(9, 0)
+    end: TimeField = time(18, 0)
+
+    @field_validator("days")
+    @classmethod
+    def _some_days(cls, days: tuple[int, ...]) -> tuple[int, ...]:
+        if not days:
+            raise _fail("list at least one working day, like [mon, tue, wed, thu, fri]")
+        return days
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, end: time, info: ValidationInfo) -> time:
+        start = info.data.get("start")
+        if isinstance(start, time) and not start < end:
+            raise _fail(
+                f'"{end:%H:%M}" is not after start "{start:%H:%M}"; working hours must end '
+                "later the same day (overnight windows are not supported)"
+            )
+        return end
+
+
+class HolidaysModel(_Strict):
+    country: str | None = None
+    subdivision: Annotated[str | None, BeforeValidator(_code_or_none)] = None
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, country: str | None) -> str | None:
+        if country is None:
+            return None
+        code = country.strip().upper()
+        supported = holidays_lib.list_supported_countries()
+        if code not in supported:
+            raise _fail(
+                f"{_show(country)} is not a country the holidays package knows; use an "
+                "ISO 3166 code like US, GB, DE, FR, or null for weekends only"
+                + _suggest(code, list(supported))
+            )
+        return code
+
+    @field_validator("subdivision")
+    @classmethod
+    def _known_subdivision(cls, subdivision: str | None, info: ValidationInfo) -> str | None:
+        if subdivision is None:
+            return None
+        if "country" not in info.data:
+            return subdivision  # the country is wrong; that error is enough
+        country = info.data["country"]
+        if country is None:
+            raise _fail("a subdivision needs a country; set holidays.country too")
+        known = holidays_lib.list_supported_countries()[country]
+        by_upper = {code.upper(): code for code in known}
+        code = subdivision.strip().upper()
+        if code not in by_upper:
+            if not known:
+                raise _fail(f"{country} has no subdivisions in the holidays package; use null")
+            listed = ", ".join(known[:20]) + (
+                f" and {len(known) - 20} more" if len(known) > 20 else ""
+            )
+            raise _fail(f"{_show(subdivision)} is not a subdivision of {country}; use {listed}")
+        return by_upper[code]
+
+
+class ThankYouModel(_Strict):
+    enabled: bool = True
+    draft_after: DurationField = Duration(30, "minutes")
+    due_within: DurationField = Duration(24, "hours")
+    per_interviewer: bool = True
+    skip_if_already_thanked: bool = True
+
+    @field_validator("due_within")
+    @classmethod
+    def _after_draft(cls, due: Duration, info: ValidationInfo) -> Duration:
+        draft_after = info.data.get("draft_after")
+        if isinstance(draft_after, Duration) and not _surely_longer(due, draft_after):
+            raise _fail(
+                f"{due} is not longer than draft_after ({draft_after}); a note must be due "
+                "after it is drafted: raise due_within or lower draft_after"
+                + (
+                    " (or use business days for both)"
+                    if "business_days" in (due.unit, draft_after.unit)
+                    and due.unit != draft_after.unit
+                    else ""
+                )
+            )
+        return due
+
+
+class FollowUpModel(_Strict):
+    enabled: bool = True
+    after: Annotated[tuple[DurationField, ...], BeforeValidator(_listify)] = (
+        Duration(7, "days"),
+        Duration(14, "days"),
+    )
+    max: int = 2
+    min_spacing: DurationField = Duration(5, "days")
+    respect_decision_date: bool = True
+    after_decision_date: DurationField = Duration(1, "business_days")
+    stop_on: tuple[StopReasonField, ...] = STOP_REASONS
+    snooze_on_auto_reply: bool = True
+
+    @field_validator("after")
+    @classmethod
+    def _positive(cls, after: tuple[Duration, ...]) -> tuple[Duration, ...]:
+        for delay in after:
+            if delay.is_zero:
+                raise _fail(f"{delay} would follow up at once; every delay must be longer than 0")
+        return after
+
+    @field_validator("max")
+    @classmethod
+    def _bounded(cls, value: int, info: ValidationInfo) -> int:
+        if not 0 <= value <= MAX_FOLLOW_UPS:
+            raise _fail(f"{value} is out of range; use 0 to {MAX_FOLLOW_UPS} (0 = no follow-ups)")
+        if value > 0 and info.data.get("after") == ():
+            raise _fail(f"{value} follow-ups need delays; list them in after, like [7d, 14d]")
+        return value
+
+
+class RejectionReplyModel(_Strict):
+    enabled: bool = True
+    draft_after: DurationField = Duration(0, "minutes")
+
+
+class PolicyModel(_Strict):
+    name: str | None = None
+    description: str = ""
+    working_hours: WorkingHoursModel = Field(default_factory=WorkingHoursModel)
+    holidays: HolidaysModel | None = None
+    draft_in_working_hours: bool = False
+    lookback: DurationField = Duration(30, "days")
+    thank_you: ThankYouModel = Field(default_factory=ThankYouModel)
+    follow_up: FollowUpModel = Field(default_factory=FollowUpModel)
+    rejection_reply: RejectionReplyModel = Field(default_factory=RejectionReplyModel)
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, name: str | None) -> str | None:
+        if name is not None and not name.strip():
+            raise _fail("the name is empty; give a short name like my-policy, or remove the key")
+        return name.strip() if name is not None else None
+
+    @field_validator("lookback")
+    @classmethod
+    def _lookback(cls, lookback: Duration) -> Duration:
+        if lookback.is_zero or lookback.unit == "business_days":
+            raise _fail(f"{lookback} cannot be a lookback; use days or weeks, like 30d")
+        return lookback
+
+    def to_policy(self, *, default_name: str, source: str) -> Policy:
+        hours, days_off, ty, fu, rr = (
+            self.working_hours,
+            self.holidays or HolidaysModel(),
+            self.thank_you,
+            self.follow_up,
+            self.rejection_reply,
+        )
+        return Policy(
+            name=self.name or default_name,
+            description=self.description.strip(),
+            calendar=CalendarRule(
+                working_days=frozenset(hours.days),
+                start=hours.start,
+                end=hours.end,
+                holidays_country=days_off.country,
+                holidays_subdivision=days_off.subdivision,
+            ),
+            lookback=self.lookback,
+            thank_you=ThankYouRule(
+                enabled=ty.enabled,
+                draft_after=ty.draft_after,
+                due_within=ty.due_within,
+                per_interviewer=ty.per_interviewer,
+                skip_if_already_thanked=ty.skip_if_already_thanked,
+            ),
+            follow_up=FollowUpRule(
+                enabled=fu.enabled,
+                after=fu.after,
+                max=fu.max,
+                min_spacing=fu.min_spacing,
+                respect_decision_date=fu.respect_decision_date,
+                after_decision_date=fu.after_decision_date,
+                stop_on=frozenset(fu.stop_on),
+                snooze_on_auto_reply=fu.snooze_on_auto_reply,
+            ),
+            rejection_reply=RejectionReplyRule(enabled=rr.enabled, draft_after=rr.draft_after),
+            draft_in_working_hours=self.draft_in_working_hours,
+            source=source,
+        )
+
+
+# -- YAML reading -------------------------------------------------------------------------------
+
+
+class _PolicyLoader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans and numbers (see the design notes)."""
+
+
+_PolicyLoader.yaml_implicit_resolvers = {
+    first: [
+        (tag, rx)
+        for tag, rx in resolvers
+        if tag not in {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_PolicyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_PolicyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789")
+)
+_PolicyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"),
+    list("-+0123456789."),
+)
+
+
+def _read_yaml(path: Path, text: str) -> tuple[Any, yaml.Node | None, list[tuple[int, str]]]:
+    """The document, its node tree (for line numbers) and duplicate-key errors."""
+    loader = _PolicyLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = exc.problem or exc.context or "unreadable YAML"
+        if exc.context and exc.problem and exc.context_mark:
+            started = exc.context_mark
+            problem += (
+                f" ({exc.context}, which starts at line {started.line + 1},"
+                f" column {started.column + 1})"
+            )
+        raise PolicyError(
+            f"{where}: YAML syntax error: {problem}",
+            advice="Check the indentation, brackets and quotes around that line. " + _ADVICE,
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{path}: YAML syntax error: {exc}", advice=_ADVICE) from exc
+    finally:
+        loader.dispose()
+    return data, node, _duplicate_keys(path, node, ())
+
+
+def _duplicate_keys(
+    path: Path, node: yaml.Node | None, loc: tuple[str | int, ...]
+) -> list[tuple[int, str]]:
+    errors: list[tuple[int, str]] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                line = key.start_mark.line + 1
+                if key.value in seen:
+                    errors.append(
+                        (
+                            line,
+                            f"{path}:{line}: {_dotted((*loc, key.value))}: duplicate key (first"
+                            f" on line {seen[key.value]}); keep one, YAML would use only the last",
+                        )
+                    )
+                seen.setdefault(key.value, line)
+                errors += _duplicate_keys(path, value, (*loc, key.value))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            errors += _duplicate_keys(path, item, (*loc, i))
+    return errors
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[str | int, ...]) -> int | None:
+    """The line of the deepest node on `loc` that exists in the file (keys point at the key)."""
+    line = None
+    for part in loc:
+        found: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == part:
+                    line, found = key.start_mark.line + 1, value
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            found = node.value[part]
+            line = found.start_mark.line + 1
+        if found is None:
+            break
+        node = found
+    return line
+
+
+def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] = PolicyModel
+    for part in loc:
+        info = model.model_fields.get(str(part))
+        if info is None:
+            return None
+        candidates = [info.annotation, *getattr(info.annotation, "__args__", ())]
+        sub = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
+        if sub is None:
+            return None
+        model = sub
+    return model
+
+
+_TYPE_FIXES: dict[str, str] = {
+    "bool_type": "is not true or false; write true or false",
+    "bool_parsing": "is not true or false; write true or false",
+    "int_type": "is not a whole number; write one like 2",
+    "int_parsing": "is not a whole number; write one like 2",
+    "int_from_float": "is not a whole number; write one like 2",
+    "string_type": 'is not text; write text, in quotes if unsure, like "..."',
+    "tuple_type": "is not a list; write one like [a, b]",
+    "list_type": "is not a list; write one like [a, b]",
+    "model_type": "is not a section of keys; write key: value lines indented under it",
+    "dict_type": "is not a section of keys; write key: value lines indented under it",
+}
+
+
+def _describe(error: Any) -> str:
+    kind, loc, value = error["type"], tuple(error["loc"]), error.get("input")
+    if kind == "policy":
+        return str(error["ctx"]["reason"])
+    if kind == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        allowed = sorted(model.model_fields) if model else []
+        return f"unknown key{_suggest(str(loc[-1]), allowed)}; allowed here: {', '.join(allowed)}"
+    if kind in _TYPE_FIXES:
+        return f"{_show(value)} {_TYPE_FIXES[kind]}"
+    if kind == "missing":
+        return "is required; add it"
+    return str(error["msg"])
+
+
+def _validate(path: Path, text: str) -> Policy:
+    data, node, errors = _read_yaml(path, text)
+    if data is None:
+        raise PolicyError(
+            f"{path}: the file is empty",
+            advice="Start from a shipped policy (standard, relaxed, business-days) and change "
+            "what you need; " + _ADVICE,
+        )
+    if not isinstance(data, dict):
+        raise PolicyError(
+            f"{path}:1: (top level): expected policy keys (name:, thank_you:, ...), got "
+            f"{type(data).__name__}",
+            advice=_ADVICE,
+        )
+    model: PolicyModel | None = None
+    try:
+        model = PolicyModel.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            line = _line_of(node, loc) or 1
+            errors.append((line, f"{path}:{line}: {_dotted(loc)}: {_describe(error)}"))
+    if errors or model is None:
+        errors.sort(key=lambda item: item[0])  # stable: same-line problems keep their order
+        count = f"{len(errors)} problems" if len(errors) > 1 else "1 problem"
+        raise PolicyError(
+            "\n".join(text for _, text in errors), advice=f"Fix the {count} above. {_ADVICE}"
+        )
+    return model.to_policy(default_name=path.stem, source=str(path))
+
+
+# -- loading ------------------------------------------------------------------------------------
+
+
+def _policies_dir() -> Path:
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "policies", here.parent / "policies"):
+        if candidate.is_dir() and any(candidate.glob("*.yaml")):
+            return candidate
+    return here.parent / "policies"
+
+
+def shipped_policies() -> list[str]:
+    """Names `load_policy` accepts without a path."""
+    return sorted(p.stem for p in _policies_dir().glob("*.yaml"))
+
+
+def check_policy_file(path: Path) -> Policy:
+    """Read and validate one policy file; raise `PolicyError` listing every problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyError(
+            f"{path}: no such policy file",
+            advice=f"Give a path to a .yaml file or a shipped policy: "
+            f"{', '.join(shipped_policies())}.",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"{path}: cannot read the policy file: {exc}", advice=_ADVICE) from exc
+    return _validate(path, text)
+
+
+def load_policy(ref: str, *, base_dir: Path | None = None) -> Policy:
+    """A shipped policy by name ("standard"), or a .yaml file (relative to `base_dir`)."""
+    looks_like_path = ref.endswith((".yaml", ".yml")) or "/" in ref or "\\" in ref
+    if not looks_like_path:
+        if ref in shipped_policies():
+            return check_policy_file(_policies_dir() / f"{ref}.yaml")
+        raise PolicyError(
+            f"no shipped policy named {_show(ref)}{_suggest(ref, shipped_policies())}",
+            advice=f"Use one of {', '.join(shipped_policies())}, or a path to a .yaml file.",
+        )
+    path = Path(ref).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    return check_policy_file(path)

@@ -1,0 +1,277 @@
+"""The sync runner: lock -> resolve -> read -> detect -> plan -> act -> record, per account.
+
+This is the library API a host application calls (an assistant serving many users passes its
+own providers, store and composer); the CLI is a thin layer over it. Each account is its own job:
+a failure is caught, logged with the account name and reported, and the others go on.
+
+Crash points: the environment variable `MAILAGENT_CRASH_AT=<step>` makes the process exit
+abruptly (os._exit) when it reaches that step, so that tests can prove a kill anywhere is
+followed by a correct sync. The steps are listed in `CRASH_POINTS`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from mailagent.compose import Composer
+from mailagent.detect import UserIdentity, detect_all
+from mailagent.errors import LockedError, MailAgentError
+from mailagent.models import (
+    CalendarEvent,
+    DraftContent,
+    DraftObservation,
+    DraftStatus,
+    Message,
+    body_digest,
+)
+from mailagent.planner import CreateDraft, Note, Observations, Plan, PlannerState, Schedule, plan
+from mailagent.policy import Policy
+from mailagent.store import CREATING, Store
+from providers.base import Provider, Skipped, Window
+
+log = logging.getLogger("mailagent")
+
+CALENDAR_LOOKAHEAD = timedelta(days=60)
+MESSAGE_RETENTION = timedelta(days=120)
+CRASH_POINTS = (
+    "after-resolve", "after-read", "after-plan", "after-intent", "after-provider-write",
+    "after-complete", "after-record",
+)
+
+
+@dataclass(frozen=True)
+class Account:
+    """One mailbox to sync: who the user is, where their mail lives, and which rules apply."""
+
+    name: str
+    provider: Provider
+    user: UserIdentity
+    policy: Policy
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class Drafted:
+    key: str
+    kind: str
+    step: int
+    interview_id: str
+    to: str
+    subject: str
+    draft_at: datetime
+    due_by: datetime
+    reason: str
+    provider_id: str
+
+
+@dataclass
+class SyncResult:
+    account: str
+    ok: bool = True
+    error: str = ""
+    advice: str = ""
+    drafted: list[Drafted] = field(default_factory=list)
+    scheduled: list[Schedule] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    interviews: int = 0
+    requests: int = 0
+    dry_run: bool = False
+
+
+def _crash_point(step: str) -> None:
+    if os.environ.get("MAILAGENT_CRASH_AT") == step:
+        os._exit(137)
+
+
+@contextmanager
+def state_lock(path: Path, *, wait: bool = False) -> Iterator[None]:
+    """One sync at a time per state file: an overlapping run fails fast (or waits)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError as exc:
+            raise LockedError(
+                f"another mailagent sync is running on this state ({path})",
+                advice="wait for it to finish; cron runs that overlap skip themselves",
+            ) from exc
+        yield
+    finally:
+        os.close(fd)
+
+
+def sync_account(
+    store: Store,
+    account: Account,
+    composer: Composer,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+) -> SyncResult:
+    """Sync one account; never raises for the account's own failures (see `SyncResult.ok`)."""
+    result = SyncResult(account.name, dry_run=dry_run)
+    try:
+        _sync(store, account, composer, now, dry_run, result)
+    except MailAgentError as exc:
+        result.ok, result.error, result.advice = False, str(exc), exc.advice
+        log.error("account %s: %s", account.name, exc)
+    except Exception as exc:
+        result.ok, result.error = False, f"unexpected {type(exc).__name__}: {exc}"
+        log.exception("account %s: sync failed", account.name)
+    return result
+
+
+def sync_accounts(
+    store: Store, accounts: Sequence[Account], composer: Composer, now: datetime, *, dry_run: bool = False
+) -> list[SyncResult]:
+    return [sync_account(store, a, composer, now, dry_run=dry_run) for a in accounts]
+
+
+def _sync(
+    store: Store, account: Account, composer: Composer, now: datetime, dry_run: bool, result: SyncResult
+) -> None:
+    provider = account.provider
+    name = account.name
+    store.ensure_account(name, provider.name, account.user.primary.address, now)
+    if not dry_run:
+        _refresh_drafts(store, account, now)
+    _crash_point("after-resolve")
+
+    lookback = account.policy.lookback.add_to(now, account.policy.work_calendar(ZoneInfo(account.timezone))) - now
+    window = Window(start=now - lookback, end=now + CALENDAR_LOOKAHEAD)
+    changes = provider.read_changes(store.cursor(name), window)
+    result.requests = changes.requests
+    result.skipped = list(changes.skipped)
+    for skip in changes.skipped:
+        log.warning("account %s: skipped %s: %s", name, skip.item, skip.reason)
+    if not dry_run:
+        store.save_observations(
+            name, cursor=changes.cursor, now=now, events=changes.events,
+            events_replace=changes.events_replace, removed_event_ids=changes.removed_event_ids,
+            messages=changes.messages, removed_message_ids=changes.removed_message_ids,
+            forget_messages_before=now - MESSAGE_RETENTION,
+        )
+        events, messages = store.events(name), store.messages(name)
+    else:
+        events, messages = _overlay(store, name, changes.events, changes.events_replace, changes.messages)
+    _crash_point("after-read")
+
+    detections = detect_all(events, account.user, messages)
+    interviews = [d.interview for d in detections if d.interview is not None]
+    result.interviews = len(interviews)
+    if not dry_run:
+        store.save_detections(name, detections)
+    stored = store.drafts(name)
+    state = PlannerState(
+        drafts={d.key: d.record() for d in stored},
+        scheduled=frozenset(s.key for s in store.schedules(name)),
+    )
+    observed = Observations(account.user, interviews, messages, account.timezone)
+    the_plan = plan(state, observed, account.policy, now)
+    _crash_point("after-plan")
+    result.scheduled = the_plan.schedules
+    result.cancelled = [c.key for c in the_plan.cancels]
+    if dry_run:
+        result.notes = the_plan.notes
+        for create in the_plan.creates:
+            content = composer.compose(create.request)
+            result.drafted.append(_drafted(create, content, "(dry run)"))
+        return
+    _act(store, account, composer, the_plan, now, result)
+    store.replace_schedules(name, the_plan.schedules)
+    result.notes = store.record_notes(name, the_plan.notes, now)
+    for note in result.notes:
+        log.info("account %s: %s: %s", name, note.interview_id, note.text)
+    _crash_point("after-record")
+
+
+def _act(store: Store, account: Account, composer: Composer, the_plan: Plan, now: datetime,
+         result: SyncResult) -> None:
+    for create in the_plan.creates:
+        request = create.request
+        try:
+            content = composer.compose(request)
+        except MailAgentError as exc:
+            log.error("account %s: draft %s not composed: %s", account.name, request.key, exc)
+            result.ok, result.error = False, str(exc)
+            continue
+        store.record_intent(
+            account.name, request.key, request.interview.id, request.kind, request.step,
+            request.to.address, create.draft_at, create.due_by, create.reason, content.subject,
+            body_digest(content.body), now,
+        )
+        _crash_point("after-intent")
+        try:
+            provider_id = account.provider.create_draft(content, request.key)
+        except ValueError as exc:
+            log.error("account %s: draft %s skipped: %s", account.name, request.key, exc)
+            store.forget_intent(account.name, request.key)
+            continue
+        except Exception:
+            store.forget_intent(account.name, request.key)
+            raise
+        _crash_point("after-provider-write")
+        store.complete_draft(account.name, request.key, provider_id, now)
+        _crash_point("after-complete")
+        result.drafted.append(_drafted(create, content, provider_id))
+        log.info("account %s: drafted %s to %s (%s)", account.name, request.kind.value,
+                 request.to.address, create.reason)
+
+
+def _drafted(create: CreateDraft, content: DraftContent, provider_id: str) -> Drafted:
+    request = create.request
+    return Drafted(
+        request.key, request.kind.value, request.step, request.interview.id, request.to.address,
+        content.subject, create.draft_at, create.due_by, create.reason, provider_id,
+    )
+
+
+def _refresh_drafts(store: Store, account: Account, now: datetime) -> None:
+    """Learn what became of the agent's drafts, and settle intents left by a crash."""
+    name = account.name
+    open_drafts = [d for d in store.drafts(name) if d.status in (CREATING, "present", "edited")]
+    if not open_drafts:
+        return
+    seen: dict[str, DraftObservation] = {
+        o.key: o for o in account.provider.find_drafts([d.key for d in open_drafts])
+    }
+    for draft in open_drafts:
+        observation = seen.get(draft.key)
+        if draft.status == CREATING:
+            if observation is not None and observation.status is not DraftStatus.DELETED:
+                store.complete_draft(name, draft.key, observation.provider_id, now)
+                log.info("account %s: draft %s was written before a crash; kept", name, draft.key)
+            else:
+                store.forget_intent(name, draft.key)
+            continue
+        if observation is None:
+            continue
+        status = observation.status
+        if status is DraftStatus.PRESENT and observation.body_digest and draft.digest \
+                and observation.body_digest != draft.digest:
+            status = DraftStatus.EDITED
+        if status.value != draft.status and not (draft.status == "edited" and status is DraftStatus.PRESENT):
+            store.set_draft_status(name, draft.key, status, now)
+            log.info("account %s: draft %s is now %s", name, draft.key, status.value)
+
+
+def _overlay(
+    store: Store, name: str, events: Sequence[CalendarEvent], replace: bool, messages: Sequence[Message]
+) -> tuple[list[CalendarEvent], list[Message]]:
+    """Stored observations with a read's changes laid over them, without writing (dry run)."""
+    stored_events = {} if replace else {e.id: e for e in store.events(name)}
+    stored_events.update({e.id: e for e in events})
+    stored_messages = {m.id: m for m in store.messages(name)}
+    stored_messages.update({m.id: m for m in messages})
+    return list(stored_events.values()), sorted(stored_messages.values(), key=lambda m: m.date)

@@ -1,0 +1,344 @@
+"""The state store: one SQLite file (WAL, versioned schema, 0600) per installation.
+
+It remembers, per account: the provider cursor, the events and messages observed, the
+detections, every draft the agent made (by idempotency key), the current schedule, and a
+decision log for `explain`. Crash safety rests on two rules:
+
+- A draft is recorded as an *intent* (status `creating`) in its own committed transaction before
+  the provider is asked to write it, and completed afterwards. An intent found at the start of a
+  sync is resolved by asking the provider for that key (the key is stamped on the draft itself),
+  so a kill between the provider's write and our commit yields neither a duplicate nor a loss.
+- Observations and the cursor that produced them are committed in one transaction, so a kill
+  never leaves a cursor pointing past data that was not stored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from mailagent import serialize
+from mailagent.errors import StateError
+from mailagent.models import CalendarEvent, Detection, DraftKind, DraftStatus, Interview, Message
+from mailagent.planner import DraftRecord, Note, Schedule
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: initial schema
+    """
+    CREATE TABLE accounts (
+        name TEXT PRIMARY KEY, provider TEXT NOT NULL, address TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE cursors (
+        account TEXT PRIMARY KEY REFERENCES accounts(name), cursor TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE events (
+        account TEXT NOT NULL, id TEXT NOT NULL, start TEXT NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY (account, id)
+    );
+    CREATE TABLE messages (
+        account TEXT NOT NULL, id TEXT NOT NULL, folder TEXT NOT NULL, date TEXT NOT NULL,
+        data TEXT NOT NULL, PRIMARY KEY (account, id)
+    );
+    CREATE INDEX messages_by_date ON messages (account, date);
+    CREATE TABLE detections (
+        account TEXT NOT NULL, event_id TEXT NOT NULL, interview_id TEXT,
+        verdict TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (account, event_id)
+    );
+    CREATE TABLE drafts (
+        account TEXT NOT NULL, key TEXT NOT NULL, interview_id TEXT NOT NULL,
+        kind TEXT NOT NULL, step INTEGER NOT NULL, recipient TEXT NOT NULL,
+        status TEXT NOT NULL, provider_id TEXT, digest TEXT, subject TEXT,
+        draft_at TEXT NOT NULL, due_by TEXT NOT NULL, reason TEXT NOT NULL,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+        PRIMARY KEY (account, key)
+    );
+    CREATE TABLE schedules (
+        account TEXT NOT NULL, key TEXT NOT NULL, interview_id TEXT NOT NULL,
+        kind TEXT NOT NULL, step INTEGER NOT NULL, recipient TEXT NOT NULL,
+        draft_at TEXT NOT NULL, due_by TEXT NOT NULL, reason TEXT NOT NULL,
+        PRIMARY KEY (account, key)
+    );
+    CREATE TABLE decisions (
+        account TEXT NOT NULL, interview_id TEXT NOT NULL, topic TEXT NOT NULL,
+        text TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (account, interview_id, topic)
+    );
+    """,
+)
+
+CREATING = "creating"
+"""Draft status of an intent: recorded before the provider call, resolved on the next sync."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDraft:
+    account: str
+    key: str
+    interview_id: str
+    kind: DraftKind
+    step: int
+    recipient: str
+    status: str
+    provider_id: str
+    digest: str
+    subject: str
+    draft_at: datetime
+    due_by: datetime
+    reason: str
+    created_at: datetime
+
+    def record(self) -> DraftRecord:
+        status = DraftStatus.PRESENT if self.status == CREATING else DraftStatus(self.status)
+        return DraftRecord(
+            self.key, self.interview_id, self.kind, self.step, self.recipient, self.created_at, status
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    interview_id: str
+    topic: str
+    text: str
+    at: datetime
+
+
+class Store:
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():
+                fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
+                os.close(fd)
+            os.chmod(self.path, 0o600)
+        try:
+            self._db = sqlite3.connect(str(path), isolation_level=None, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"{path}: not a usable state file ({exc})",
+                             advice="move it aside; the next sync rebuilds state from the mailbox") from exc
+        for suffix in ("-wal", "-shm"):
+            side = Path(str(self.path) + suffix)
+            if side.exists():
+                os.chmod(side, 0o600)
+        self._migrate()
+
+    def close(self) -> None:
+        self._db.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > len(MIGRATIONS):
+            raise StateError(
+                f"{self.path}: schema version {version} is newer than this mailagent knows "
+                f"({len(MIGRATIONS)})", advice="upgrade mailagent")
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {number}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # accounts and cursors
+
+    def ensure_account(self, name: str, provider: str, address: str, now: datetime) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO accounts (name, provider, address, created_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET provider = excluded.provider, address = excluded.address",
+                (name, provider, address, now.isoformat()),
+            )
+
+    def accounts(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT name FROM accounts ORDER BY name")]
+
+    def cursor(self, account: str) -> str | None:
+        row = self._db.execute("SELECT cursor FROM cursors WHERE account = ?", (account,)).fetchone()
+        return str(row[0]) if row else None
+
+    # observations
+
+    def save_observations(
+        self,
+        account: str,
+        *,
+        cursor: str,
+        now: datetime,
+        events: Sequence[CalendarEvent],
+        events_replace: bool,
+        removed_event_ids: Iterable[str],
+        messages: Sequence[Message],
+        removed_message_ids: Iterable[str],
+        forget_messages_before: datetime | None = None,
+    ) -> None:
+        with self.transaction() as db:
+            if events_replace:
+                db.execute("DELETE FROM events WHERE account = ?", (account,))
+            db.executemany("DELETE FROM events WHERE account = ? AND id = ?",
+                           [(account, i) for i in removed_event_ids])
+            db.executemany(
+                "INSERT OR REPLACE INTO events (account, id, start, data) VALUES (?, ?, ?, ?)",
+                [(account, e.id, e.start.isoformat(), serialize.dumps(e)) for e in events],
+            )
+            db.executemany("DELETE FROM messages WHERE account = ? AND id = ?",
+                           [(account, i) for i in removed_message_ids])
+            db.executemany(
+                "INSERT OR REPLACE INTO messages (account, id, folder, date, data) VALUES (?, ?, ?, ?, ?)",
+                [(account, m.id, m.folder.value, _utc(m.date), serialize.dumps(m)) for m in messages],
+            )
+            if forget_messages_before is not None:
+                db.execute("DELETE FROM messages WHERE account = ? AND date < ?",
+                           (account, _utc(forget_messages_before)))
+            db.execute(
+                "INSERT INTO cursors (account, cursor, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (account) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+                (account, cursor, now.isoformat()),
+            )
+
+    def events(self, account: str) -> list[CalendarEvent]:
+        rows = self._db.execute("SELECT data FROM events WHERE account = ? ORDER BY start, id", (account,))
+        return [serialize.loads(r[0], CalendarEvent) for r in rows]
+
+    def messages(self, account: str) -> list[Message]:
+        rows = self._db.execute("SELECT data FROM messages WHERE account = ? ORDER BY date, id", (account,))
+        return [serialize.loads(r[0], Message) for r in rows]
+
+    def message_count(self, account: str) -> int:
+        return int(self._db.execute("SELECT count(*) FROM messages WHERE account = ?", (account,)).fetchone()[0])
+
+    # detections
+
+    def save_detections(self, account: str, detections: Sequence[Detection]) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM detections WHERE account = ?", (account,))
+            db.executemany(
+                "INSERT INTO detections (account, event_id, interview_id, verdict, data) VALUES (?, ?, ?, ?, ?)",
+                [(account, d.event.id, d.interview.id if d.interview else None, d.verdict, serialize.dumps(d))
+                 for d in detections],
+            )
+
+    def detections(self, account: str) -> list[Detection]:
+        rows = self._db.execute("SELECT data FROM detections WHERE account = ?", (account,))
+        found = [serialize.loads(r[0], Detection) for r in rows]
+        return sorted(found, key=lambda d: (d.event.start, d.event.id))
+
+    def interviews(self, account: str) -> list[Interview]:
+        return [d.interview for d in self.detections(account) if d.interview is not None]
+
+    # drafts
+
+    def record_intent(self, account: str, key: str, interview_id: str, kind: DraftKind, step: int,
+                      recipient: str, draft_at: datetime, due_by: datetime, reason: str,
+                      subject: str, digest: str, now: datetime) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO drafts (account, key, interview_id, kind, step, recipient, status, provider_id, "
+                "digest, subject, draft_at, due_by, reason, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)",
+                (account, key, interview_id, kind.value, step, recipient, CREATING, digest, subject,
+                 draft_at.isoformat(), due_by.isoformat(), reason, now.isoformat(), now.isoformat()),
+            )
+            db.execute("DELETE FROM schedules WHERE account = ? AND key = ?", (account, key))
+
+    def complete_draft(self, account: str, key: str, provider_id: str, now: datetime) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE drafts SET status = ?, provider_id = ?, updated_at = ? WHERE account = ? AND key = ?",
+                (DraftStatus.PRESENT.value, provider_id, now.isoformat(), account, key),
+            )
+
+    def set_draft_status(self, account: str, key: str, status: DraftStatus, now: datetime) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE drafts SET status = ?, updated_at = ? WHERE account = ? AND key = ?",
+                       (status.value, now.isoformat(), account, key))
+
+    def forget_intent(self, account: str, key: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM drafts WHERE account = ? AND key = ? AND status = ?", (account, key, CREATING))
+
+    def drafts(self, account: str) -> list[StoredDraft]:
+        rows = self._db.execute(
+            "SELECT account, key, interview_id, kind, step, recipient, status, provider_id, digest, subject, "
+            "draft_at, due_by, reason, created_at FROM drafts WHERE account = ? ORDER BY draft_at, key",
+            (account,),
+        )
+        return [
+            StoredDraft(r[0], r[1], r[2], DraftKind(r[3]), int(r[4]), r[5], r[6], r[7] or "", r[8] or "",
+                        r[9] or "", datetime.fromisoformat(r[10]), datetime.fromisoformat(r[11]), r[12],
+                        datetime.fromisoformat(r[13]))
+            for r in rows
+        ]
+
+    # schedules and decisions
+
+    def replace_schedules(self, account: str, schedules: Sequence[Schedule]) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM schedules WHERE account = ?", (account,))
+            db.executemany(
+                "INSERT INTO schedules (account, key, interview_id, kind, step, recipient, draft_at, due_by, reason) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(account, s.key, s.interview_id, s.kind.value, s.step, s.recipient, s.draft_at.isoformat(),
+                  s.due_by.isoformat(), s.reason) for s in schedules],
+            )
+
+    def schedules(self, account: str) -> list[Schedule]:
+        rows = self._db.execute(
+            "SELECT key, interview_id, kind, step, recipient, draft_at, due_by, reason FROM schedules "
+            "WHERE account = ? ORDER BY draft_at, key", (account,))
+        return [Schedule(r[0], r[1], DraftKind(r[2]), int(r[3]), r[4], datetime.fromisoformat(r[5]),
+                         datetime.fromisoformat(r[6]), r[7]) for r in rows]
+
+    def record_notes(self, account: str, notes: Sequence[Note], now: datetime) -> list[Note]:
+        """Store decision-log notes; return those that are new or changed (worth logging)."""
+        changed: list[Note] = []
+        with self.transaction() as db:
+            for note in notes:
+                row = db.execute(
+                    "SELECT text FROM decisions WHERE account = ? AND interview_id = ? AND topic = ?",
+                    (account, note.interview_id, note.topic)).fetchone()
+                if row and row[0] == note.text:
+                    continue
+                changed.append(note)
+                db.execute(
+                    "INSERT OR REPLACE INTO decisions (account, interview_id, topic, text, at) VALUES (?, ?, ?, ?, ?)",
+                    (account, note.interview_id, note.topic, note.text, now.isoformat()))
+        return changed
+
+    def decisions(self, account: str, interview_id: str) -> list[Decision]:
+        rows = self._db.execute(
+            "SELECT interview_id, topic, text, at FROM decisions WHERE account = ? AND interview_id = ? ORDER BY at, topic",
+            (account, interview_id))
+        return [Decision(r[0], r[1], r[2], datetime.fromisoformat(r[3])) for r in rows]
+
+
+def _utc(moment: datetime) -> str:
+    from datetime import UTC
+
+    return moment.astimezone(UTC).isoformat()
+
+
+def dump_json(value: object) -> str:
+    return json.dumps(value, sort_keys=True)

@@ -1,0 +1,756 @@
+"""iCalendar in and out: bytes become `CalendarEvent`s, and `CalendarEvent`s become bytes.
+
+Design notes:
+
+- Pure: data in, data out, no clock and no file I/O. `parse_calendar` never raises for bad
+  input. A calendar that cannot be read at all gives one `Skipped` for the source; a VEVENT that
+  cannot be read gives a `Skipped` for itself, and the other events still come through.
+- Reading goes in four steps.
+  1. Bytes to text. Lines are unfolded on bytes (RFC 5545 §3.1: CRLF, bare LF or CR, then one
+     space or TAB), so that a UTF-8 sequence split by a fold joins again; then each logical line
+     is decoded as UTF-8, or as Windows-1252 when it is not UTF-8 (latin-1 exports from
+     Thunderbird). A few repairs happen on the logical lines: text before the first BEGIN and
+     after the last END:VCALENDAR goes; white space inside RRULE goes (Exchange CDO writes
+     "BYDAY=MO, TU"); empty EXDATE/RDATE lines go; components left open by a truncated file get
+     their END lines.
+  2. icalendar parses the text in its tolerant mode, which keeps broken properties as `vBroken`
+     and lists them in `component.errors`. A VEVENT with a broken date, duration or rule is
+     skipped with that error as the reason.
+  3. Every date-time gets its zone from our own resolver, per calendar: an IANA name, else a
+     Windows name through icalendar's own table, else the calendar's VTIMEZONE, else the floating
+     zone. We do not keep icalendar's choice because icalendar caches custom VTIMEZONEs in one
+     process-wide table keyed by TZID, first definition wins: two calendars that both define
+     Outlook's "Customized Time Zone" would share one; and it prefers a calendar's 1601-based
+     VTIMEZONE over the IANA zone that a Windows name stands for.
+  4. recurring_ical_events expands each series (the VEVENTs that share a UID) on its own, so one
+     broken series cannot hide the rest. It keeps an override with STATUS:CANCELLED as an
+     occurrence with that status, which is what we want: a cancelled interview is news.
+- The *floating zone* is the calendar's X-WR-TIMEZONE when that names a known zone, else
+  `default_tz`. Floating times, all-day dates and TZIDs nobody can resolve use it. All-day events
+  start and end at 00:00 of that zone.
+- `id` is stable across reschedules: the UID for a single event; for an occurrence of a series,
+  `UID/RECURRENCE-ID` in UTC, where RECURRENCE-ID is the occurrence's original time (RFC 5545
+  §3.8.4.4), so that a moved occurrence keeps its id. A VEVENT without UID gets a UID that is a
+  hash of summary, DTSTART and source.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import html
+import logging
+import re
+import warnings
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import icalendar
+import recurring_ical_events
+from icalendar.prop import vDDDLists, vDDDTypes
+from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+
+from mailagent.models import (
+    SNIPPET_LIMIT,
+    Attendee,
+    CalendarEvent,
+    EventStatus,
+    Person,
+    ResponseStatus,
+)
+from providers.base import Skipped, Window
+
+__all__ = ["VIDEO_DOMAINS", "events_to_ics", "parse_calendar"]
+
+log = logging.getLogger(__name__)
+
+VIDEO_DOMAINS: tuple[str, ...] = (
+    "zoom.us",
+    "meet.google.com",
+    "teams.microsoft.com",
+    "teams.live.com",
+    "webex.com",
+    "whereby.com",
+    "meet.jit.si",
+    "chime.aws",
+    "bluejeans.com",
+    "gotomeeting.com",
+)
+"""Hosts whose links in a description or location count as conference URLs (the host itself or
+any subdomain, e.g. `us02web.zoom.us`, `acme.webex.com`)."""
+
+_ONE_DAY = timedelta(days=1)
+_QUERY_MARGIN = timedelta(days=2)
+"""The expansion span is widened by this much and the results filtered exactly afterwards:
+floating and all-day values are compared in their own zone, up to 14 hours away from UTC."""
+
+_DATE_PROPERTIES = ("DTSTART", "DTEND", "RECURRENCE-ID", "RDATE", "EXDATE")
+_CRITICAL_PROPERTIES = frozenset({*_DATE_PROPERTIES, "DURATION", "RRULE", "EXRULE"})
+"""Properties without which the occurrences of a VEVENT are unknown: broken means skipped."""
+
+_STATUS = {
+    "CANCELLED": EventStatus.CANCELLED,
+    "CANCELED": EventStatus.CANCELLED,
+    "TENTATIVE": EventStatus.TENTATIVE,
+}
+_PARTSTAT = {
+    "NEEDS-ACTION": ResponseStatus.NEEDS_ACTION,
+    "ACCEPTED": ResponseStatus.ACCEPTED,
+    "DECLINED": ResponseStatus.DECLINED,
+    "TENTATIVE": ResponseStatus.TENTATIVE,
+    "DELEGATED": ResponseStatus.DELEGATED,
+}
+_RESOURCE_CUTYPES = frozenset({"RESOURCE", "ROOM"})
+_OPTIONAL_ROLES = frozenset({"OPT-PARTICIPANT", "NON-PARTICIPANT"})
+
+_MEETING_URL_PROPERTIES = (
+    "X-GOOGLE-CONFERENCE",
+    "X-MICROSOFT-SKYPETEAMSMEETINGURL",
+    "X-MICROSOFT-ONLINEMEETINGCONFLINK",
+)
+"""Vendor properties that hold a meeting link, read in this order after RFC 7986 CONFERENCE;
+only http(s) values count (ONLINEMEETINGCONFLINK is often a `conf:sip:` address)."""
+
+_LINK_SOURCES = ("URL", "DESCRIPTION", "X-ALT-DESC", "LOCATION")
+"""Properties searched for links to a video service (VIDEO_DOMAINS), in this order. URL is
+here, not above, because it is usually the event's web page (Podio, Meetup, a holiday list)."""
+
+_FOLD = re.compile(rb"\n[ \t]")
+_RULE_LINE = re.compile(r"(?i)^(RRULE|EXRULE)([;:])(.*)$")
+_EMPTY_DATE_LIST = re.compile(r"(?i)^(EXDATE|RDATE)(;[^:]*)?:\s*$")
+_BEGIN_END = re.compile(r"(?i)^(BEGIN|END):\s*([A-Z0-9-]+)\s*$")
+_EMAIL = re.compile(r"[^@\s<>()\[\],;:\"\\]+@[^@\s<>()\[\],;:\"\\/]+\.[^@\s<>()\[\],;:\"\\/.]+")
+_URI_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:\S", re.IGNORECASE)
+_HTTP_URL = re.compile(r"https?://[^\s<>\"'`{}|\\^]+", re.IGNORECASE)
+_URL_TRAILER = ".,;:!?)]}'\""
+_HTML_TAG = re.compile(
+    r"<(?:html|body|p|br|div|span|a|b|i|u|em|strong|font|ul|ol|li|table|tr|td|blockquote)"
+    r"(?:\s[^>]*)?/?>",
+    re.IGNORECASE,
+)
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+def parse_calendar(
+    data: bytes, *, window: Window, default_tz: ZoneInfo, source: str = ""
+) -> tuple[list[CalendarEvent], list[Skipped]]:
+    """The events of `data` that overlap `window`, series expanded; and what was skipped.
+
+    Never raises for bad input: an unreadable calendar gives `([], [Skipped(source, reason)])`.
+    """
+    try:
+        calendars = _read_components(data)
+    except Exception as exc:  # any failure here means "not a calendar", whatever its type
+        log.debug("%s: not iCalendar data", source, exc_info=True)
+        return [], [Skipped(source, f"not iCalendar data: {_short(exc)}")]
+    if not calendars:
+        return [], [Skipped(source, "no VCALENDAR or VEVENT found")]
+    events: list[CalendarEvent] = []
+    skipped: list[Skipped] = []
+    for calendar in calendars:
+        try:
+            found, lost = _read_calendar(
+                calendar, window=window, default_tz=default_tz, source=source
+            )
+        except Exception as exc:  # a defect in one calendar must not lose the others
+            log.debug("%s: calendar could not be read", source, exc_info=True)
+            skipped.append(Skipped(source, f"calendar could not be read: {_short(exc)}"))
+        else:
+            events.extend(found)
+            skipped.extend(lost)
+    events.sort(key=lambda event: (event.start, event.id))
+    return events, skipped
+
+
+def _read_components(data: bytes) -> list[icalendar.Component]:
+    text = _to_text(data)
+    if not text:
+        return []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        components = icalendar.Calendar.from_ical(text, multiple=True)
+    for warning in caught:
+        log.debug("icalendar: %s", warning.message)
+    calendars: list[icalendar.Component] = [c for c in components if c.name == "VCALENDAR"]
+    loose = [c for c in components if c.name in ("VEVENT", "VTIMEZONE")]
+    if loose:  # a bare VEVENT, as some clients export one event
+        wrapper = icalendar.Calendar()
+        for component in loose:
+            wrapper.add_component(component)
+        calendars.append(wrapper)
+    return calendars
+
+
+def _to_text(data: bytes) -> str:
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        data = data.decode("utf-16").encode("utf-8")
+    unfolded = _FOLD.sub(b"", data.replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
+    lines = _repair([_decode_line(line) for line in unfolded.split(b"\n")])
+    return "".join(f"{line}\r\n" for line in lines)
+
+
+def _decode_line(line: bytes) -> str:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return line.decode("cp1252")
+    except UnicodeDecodeError:  # the five bytes cp1252 leaves undefined
+        return line.decode("latin-1")
+
+
+def _repair(lines: list[str]) -> list[str]:
+    begin = next((i for i, line in enumerate(lines) if line[:6].upper() == "BEGIN:"), None)
+    if begin is None:
+        return []
+    ends = [i for i, line in enumerate(lines) if line.strip().upper() == "END:VCALENDAR"]
+    lines = lines[begin : ends[-1] + 1] if ends and ends[-1] > begin else lines[begin:]
+    repaired: list[str] = []
+    open_components: list[str] = []
+    for line in lines:
+        if _EMPTY_DATE_LIST.match(line):
+            continue
+        rule = _RULE_LINE.match(line)
+        if rule:
+            line = rule[1] + rule[2] + re.sub(r"\s+", "", rule[3]).rstrip(";")  # noqa: PLW2901
+        marker = _BEGIN_END.match(line)
+        if marker and marker[1].upper() == "BEGIN":
+            open_components.append(marker[2].upper())
+        elif marker and open_components and open_components[-1] == marker[2].upper():
+            open_components.pop()
+        repaired.append(line)
+    repaired.extend(f"END:{name}" for name in reversed(open_components))
+    return repaired
+
+
+def _read_calendar(
+    calendar: icalendar.Component, *, window: Window, default_tz: ZoneInfo, source: str
+) -> tuple[list[CalendarEvent], list[Skipped]]:
+    events: list[CalendarEvent] = []
+    skipped: list[Skipped] = []
+    zones = _Zones(calendar, default_tz)
+    cancelled = str(calendar.get("METHOD", "")).strip().upper() == "CANCEL"
+    series: dict[str, list[icalendar.Component]] = {}
+    for index, vevent in enumerate(calendar.walk("VEVENT"), start=1):
+        uid = _uid(vevent, source)
+        problem = _problem(vevent)
+        if problem:
+            item = f"{source}#{_text(vevent.get('UID')) or f'vevent-{index}'}"
+            skipped.append(Skipped(item, problem))
+            continue
+        vevent["UID"] = icalendar.vText(uid)  # also groups UID-less duplicates into one series
+        _localize(vevent, zones)
+        series.setdefault(uid, []).append(vevent)
+    for uid, components in series.items():
+        try:
+            events.extend(_expand(uid, components, window, zones, cancelled=cancelled))
+        except Exception as exc:  # recurring_ical_events raises several types for bad series
+            log.debug("%s#%s: series could not be expanded", source, uid, exc_info=True)
+            skipped.append(Skipped(f"{source}#{uid}", f"cannot expand: {_short(exc)}"))
+    return events, skipped
+
+
+def _uid(vevent: icalendar.Component, source: str) -> str:
+    uid = _text(vevent.get("UID"))
+    if uid:
+        return uid
+    start = _first(vevent.get("DTSTART"))
+    start_text = ""
+    if isinstance(start, vDDDTypes):
+        start_text = f"{start.params.get('TZID', '')}:{start.to_ical().decode()}"
+    material = "\x1f".join((_text(vevent.get("SUMMARY")), start_text, source))
+    return "nouid-" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:24]
+
+
+def _problem(vevent: icalendar.Component) -> str | None:
+    """Why this VEVENT cannot be read, or None."""
+    errors = [(name, message) for name, message in vevent.errors]
+    start = vevent.get("DTSTART")
+    if start is None:
+        lost_lines = [message for name, message in errors if name is None]
+        detail = f" ({_short(lost_lines[0])})" if lost_lines else ""
+        return f"no DTSTART{detail}"
+    if isinstance(start, list):
+        return "more than one DTSTART"
+    for name, message in errors:
+        if name in _CRITICAL_PROPERTIES:
+            return f"unreadable {name}: {_short(message)}"
+    if not isinstance(start, vDDDTypes) or not isinstance(start.dt, date):
+        return "DTSTART is not a date or date-time"
+    return None
+
+
+class _Zones:
+    """Resolves TZIDs for one calendar (see the design notes for the order)."""
+
+    def __init__(self, calendar: icalendar.Component, default_tz: ZoneInfo) -> None:
+        self._vtimezones: dict[str, icalendar.Component] = {}
+        for component in calendar.walk("VTIMEZONE"):
+            tzid = _clean_tzid(_text(component.get("TZID")))
+            if tzid:
+                self._vtimezones.setdefault(tzid, component)
+        self._resolved: dict[str, tzinfo | None] = {}
+        declared = _text(calendar.get("X-WR-TIMEZONE"))
+        self.floating: tzinfo = (self.resolve(declared) if declared else None) or default_tz
+
+    def resolve(self, tzid: str) -> tzinfo | None:
+        key = _clean_tzid(tzid)
+        if key not in self._resolved:
+            self._resolved[key] = _named_zone(key) or self._vtimezone(key)
+            if self._resolved[key] is None:
+                log.debug("unknown TZID %r: using the floating zone", key)
+        return self._resolved[key]
+
+    def _vtimezone(self, key: str) -> tzinfo | None:
+        component = self._vtimezones.get(key)
+        if not isinstance(component, icalendar.Timezone):
+            return None
+        try:
+            # lookup_tzid=False: build from this definition, not from icalendar's global cache.
+            zone: tzinfo = component.to_tz(lookup_tzid=False)
+        except Exception:  # a VTIMEZONE icalendar cannot turn into a zone is just unknown
+            log.debug("VTIMEZONE %r is unusable", key, exc_info=True)
+            return None
+        return zone
+
+
+def _clean_tzid(tzid: str) -> str:
+    return tzid.strip().strip('"').strip()
+
+
+def _named_zone(key: str) -> ZoneInfo | None:
+    candidates = [key.strip("/")]
+    if key in WINDOWS_TO_OLSON:
+        candidates.append(WINDOWS_TO_OLSON[key])
+    if key.startswith("/"):  # RFC 5545 §3.2.19 globally unique id, e.g. /mozilla.org/…/Europe/Rome
+        parts = key.strip("/").split("/")
+        candidates.extend("/".join(parts[i:]) for i in range(1, len(parts)))
+    for candidate in candidates:
+        try:
+            return ZoneInfo(candidate)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            continue
+    return None
+
+
+def _localize(vevent: icalendar.Component, zones: _Zones) -> None:
+    """Give every date-time of the VEVENT its zone (dates stay dates)."""
+    for name in _DATE_PROPERTIES:
+        for prop in _all(vevent.get(name)):
+            tzid = prop.params.get("TZID") if hasattr(prop, "params") else None
+            zone = (zones.resolve(str(tzid)) or zones.floating) if tzid else None
+            items = prop.dts if isinstance(prop, vDDDLists) else [prop]
+            for item in items:
+                if isinstance(item, vDDDTypes):
+                    item.dt = _zoned(item.dt, zone, zones.floating)
+
+
+def _zoned(value: Any, zone: tzinfo | None, floating: tzinfo) -> Any:
+    if isinstance(value, tuple):  # an RDATE period: (start, end or duration)
+        return tuple(_zoned(part, zone, floating) for part in value)
+    if not isinstance(value, datetime):
+        return value
+    if zone is not None:
+        return value.replace(tzinfo=zone)
+    return value if value.tzinfo is not None else value.replace(tzinfo=floating)
+
+
+def _expand(
+    uid: str,
+    components: list[icalendar.Component],
+    window: Window,
+    zones: _Zones,
+    *,
+    cancelled: bool,
+) -> Iterator[CalendarEvent]:
+    recurring = any(
+        name in component
+        for component in components
+        for name in ("RRULE", "RDATE", "RECURRENCE-ID")
+    )
+    shifts = _this_and_future_shifts(components)
+    single = icalendar.Calendar()
+    for component in components:
+        single.add_component(component)
+    query = recurring_ical_events.CalendarQuery(single)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        occurrences = list(query.between(window.start - _QUERY_MARGIN, window.end + _QUERY_MARGIN))
+    for warning in caught:
+        log.debug("recurring_ical_events: %s", warning.message)
+    for occurrence in occurrences:
+        event = _event(
+            occurrence, uid, zones, recurring=recurring, cancelled=cancelled, shifts=shifts
+        )
+        if _overlaps(event, window):
+            yield event
+
+
+def _this_and_future_shifts(components: list[icalendar.Component]) -> dict[date, timedelta]:
+    """RECURRENCE-ID -> how far a RANGE=THISANDFUTURE override moves the later occurrences.
+
+    recurring_ical_events copies the override's RECURRENCE-ID onto every occurrence it moves; the
+    original time of such an occurrence is its new start minus this shift."""
+    shifts: dict[date, timedelta] = {}
+    for component in components:
+        rid = _moment(component, "RECURRENCE-ID")
+        start = _moment(component, "DTSTART")
+        if rid is None or start is None or not _this_and_future(component):
+            continue
+        try:
+            shifts[rid] = start - rid
+        except TypeError:  # a date and a date-time: no shift we can apply
+            continue
+    return shifts
+
+
+def _this_and_future(component: icalendar.Component) -> bool:
+    rid = _first(component.get("RECURRENCE-ID"))
+    return str(getattr(rid, "params", {}).get("RANGE", "")).upper() == "THISANDFUTURE"
+
+
+def _moment(component: icalendar.Component, name: str) -> date | None:
+    """The date or date-time value of a DTSTART-like property (a datetime is a date, too)."""
+    prop = _first(component.get(name))
+    if isinstance(prop, vDDDTypes) and isinstance(prop.dt, date):
+        return prop.dt
+    return None
+
+
+def _event(
+    component: icalendar.Component,
+    uid: str,
+    zones: _Zones,
+    *,
+    recurring: bool,
+    cancelled: bool,
+    shifts: dict[date, timedelta],
+) -> CalendarEvent:
+    raw_start = _moment(component, "DTSTART")
+    if raw_start is None:  # _problem() let only readable DTSTARTs through
+        raise ValueError("occurrence without DTSTART")
+    raw_end = _moment(component, "DTEND") or raw_start
+    all_day = not isinstance(raw_start, datetime)
+    start = _aware(raw_start, zones.floating)
+    end = _aware(raw_end, zones.floating)
+    if end < start:
+        start, end = end, start
+    if all_day and end <= start:
+        end = start + _ONE_DAY
+    recurrence_id: datetime | None = None
+    original = _moment(component, "RECURRENCE-ID") if recurring else None
+    if original is not None:
+        if _this_and_future(component) and original in shifts:
+            original = raw_start - shifts[original]
+        recurrence_id = _aware(original, zones.floating)
+    event_id = uid
+    if recurrence_id is not None:
+        event_id = f"{uid}/{recurrence_id.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+    organizer = _person(_first(component.get("ORGANIZER")))
+    return CalendarEvent(
+        id=event_id,
+        uid=uid,
+        title=_text(component.get("SUMMARY")),
+        start=start,
+        end=end,
+        all_day=all_day,
+        status=EventStatus.CANCELLED if cancelled else _status(component),
+        organizer=organizer,
+        attendees=_attendees(component, organizer),
+        description=_description(component)[:SNIPPET_LIMIT],
+        location=_text(component.get("LOCATION")),
+        conference_urls=_conference_urls(component),
+        recurring=recurring,
+        recurrence_id=recurrence_id,
+        sequence=_sequence(component),
+    )
+
+
+def _aware(value: date | datetime, zone: tzinfo) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+    return datetime.combine(value, time(), tzinfo=zone)
+
+
+def _overlaps(event: CalendarEvent, window: Window) -> bool:
+    if event.start == event.end:  # an instant belongs to [start, end) like a point on a line
+        return window.start <= event.start < window.end
+    return event.start < window.end and event.end > window.start
+
+
+def _status(component: icalendar.Component) -> EventStatus:
+    return _STATUS.get(_text(component.get("STATUS")).upper(), EventStatus.CONFIRMED)
+
+
+def _sequence(component: icalendar.Component) -> int:
+    try:
+        return int(str(_first(component.get("SEQUENCE", 0))).strip())
+    except ValueError:
+        return 0
+
+
+# -- people --------------------------------------------------------------------------------------
+
+
+def _person(prop: Any) -> Person | None:
+    if prop is None:
+        return None
+    address = _address(prop)
+    if not address:
+        return None
+    return Person(_name(prop), address)
+
+
+def _attendees(component: icalendar.Component, organizer: Person | None) -> tuple[Attendee, ...]:
+    attendees: list[Attendee] = []
+    for prop in _all(component.get("ATTENDEE")):
+        address = _address(prop)
+        if not address:
+            continue
+        params = getattr(prop, "params", {})
+        attendees.append(
+            Attendee(
+                name=_name(prop),
+                address=address,
+                organizer=organizer is not None and address == organizer.address,
+                response=_PARTSTAT.get(_param(params, "PARTSTAT"), ResponseStatus.UNKNOWN),
+                resource=_param(params, "CUTYPE") in _RESOURCE_CUTYPES,
+                optional=_param(params, "ROLE") in _OPTIONAL_ROLES,
+            )
+        )
+    return tuple(attendees)
+
+
+def _address(prop: Any) -> str:
+    """The e-mail address of an ORGANIZER or ATTENDEE, lower-cased, or "".
+
+    RFC 7986 §6.2's EMAIL parameter comes first: iCloud puts an opaque routing address
+    (`2_HEZ…@imip.me.com`) in the value and the person's address only there. Then the value after
+    its last "mailto:", which also finds the address in values that swallowed their parameters
+    (Confluence writes `ATTENDEE:X-KEY=…;CN=…:mailto:a@b`)."""
+    params = getattr(prop, "params", {})
+    candidates = [_param(params, "EMAIL", upper=False)]
+    value = str(prop).strip()
+    cut = value.lower().rfind("mailto:")
+    candidates.append(unquote(value[cut + len("mailto:") :]) if cut >= 0 else value)
+    for candidate in candidates:
+        address = candidate.strip().strip("<>").strip()
+        if _EMAIL.fullmatch(address):
+            return address.lower()
+    return ""
+
+
+def _name(prop: Any) -> str:
+    name = " ".join(_param(getattr(prop, "params", {}), "CN", upper=False).split())
+    if _EMAIL.fullmatch(name.removeprefix("mailto:").removeprefix("MAILTO:")):
+        return ""
+    return name
+
+
+def _param(params: Any, name: str, *, upper: bool = True) -> str:
+    value = params.get(name, "")
+    if isinstance(value, list):  # a parameter given twice, or a list parameter
+        value = value[0] if value else ""
+    text = str(value).strip()
+    return text.upper() if upper else text
+
+
+# -- text and links ------------------------------------------------------------------------------
+
+
+def _description(component: icalendar.Component) -> str:
+    plain = _text(component.get("DESCRIPTION"))
+    if plain:
+        return _html_to_text(plain) if _HTML_TAG.search(plain) else plain
+    alternative = _text(component.get("X-ALT-DESC"))
+    return _html_to_text(alternative) if alternative else ""
+
+
+def _conference_urls(component: icalendar.Component) -> tuple[str, ...]:
+    urls: list[str] = []
+    for prop in _all(component.get("CONFERENCE")):
+        uri = str(prop).strip()
+        if _URI_SCHEME.match(uri):
+            urls.append(uri)
+    for name in _MEETING_URL_PROPERTIES:
+        for prop in _all(component.get(name)):
+            uri = str(prop).strip()
+            if uri.lower().startswith(("http://", "https://")):
+                urls.append(uri)
+    for name in _LINK_SOURCES:
+        for prop in _all(component.get(name)):
+            urls.extend(_video_links(str(prop)))
+    return tuple(dict.fromkeys(urls))
+
+
+def _video_links(text: str) -> Iterator[str]:
+    is_html = bool(_HTML_TAG.search(text))
+    for match in _HTTP_URL.finditer(text):
+        url = match.group().rstrip(_URL_TRAILER)
+        if is_html:
+            url = html.unescape(url)
+        if _is_video_host(url):
+            yield url
+
+
+def _is_video_host(url: str) -> bool:
+    try:
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:  # e.g. an unbalanced "[" where an IPv6 literal would go
+        return False
+    return any(host == domain or host.endswith(f".{domain}") for domain in VIDEO_DOMAINS)
+
+
+class _TextExtractor(HTMLParser):
+    _BLOCKS = frozenset(
+        {"p", "div", "br", "li", "tr", "blockquote", "ul", "ol", "table", "h1", "h2", "h3", "h4"}
+    )
+    _HIDDEN = frozenset({"head", "script", "style", "title"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._HIDDEN:
+            self._hidden += 1
+        elif tag in self._BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._HIDDEN:
+            self._hidden = max(0, self._hidden - 1)
+        elif tag in self._BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.parts.append(data)
+
+
+def _html_to_text(markup: str) -> str:
+    extractor = _TextExtractor()
+    extractor.feed(markup)
+    extractor.close()
+    lines = (" ".join(line.split()) for line in "".join(extractor.parts).splitlines())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _text(value: Any) -> str:
+    """A TEXT property's value, unescaped and stripped; the first one if it is repeated."""
+    first = _first(value)
+    return "" if first is None else str(first).strip()
+
+
+def _first(value: Any) -> Any:
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+def _all(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _short(error: object, limit: int = 160) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+def events_to_ics(
+    events: Sequence[CalendarEvent], *, prodid: str = "-//mailagent//fixtures//EN"
+) -> bytes:
+    """A VCALENDAR with one VEVENT per event, with the VTIMEZONEs its TZIDs need.
+
+    Output is deterministic: DTSTAMP, which RFC 5545 requires, is the event's start in UTC."""
+    calendar = icalendar.Calendar()
+    calendar.add("PRODID", prodid)
+    calendar.add("VERSION", "2.0")
+    for event in events:
+        calendar.add_component(_vevent(event))
+    if events:
+        first = min(event.start for event in events).date() - timedelta(days=366)
+        last = max(event.end for event in events).date() + timedelta(days=366)
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            calendar.add_missing_timezones(first_date=first, last_date=last)
+    ical: bytes = calendar.to_ical()
+    return ical
+
+
+def _vevent(event: CalendarEvent) -> icalendar.Event:
+    vevent = icalendar.Event()
+    vevent.add("UID", event.uid)
+    vevent.add("DTSTAMP", event.start.astimezone(UTC))
+    if event.all_day:
+        vevent.add("DTSTART", event.start.date())
+        vevent.add("DTEND", max(event.end.date(), event.start.date() + _ONE_DAY))
+    else:
+        vevent.add("DTSTART", _writable(event.start))
+        vevent.add("DTEND", _writable(event.end))
+    if event.recurrence_id is not None:
+        vevent.add("RECURRENCE-ID", _writable_recurrence_id(event))
+    _add_text(vevent, "SUMMARY", event.title)
+    _add_text(vevent, "DESCRIPTION", event.description)
+    _add_text(vevent, "LOCATION", event.location)
+    vevent.add("STATUS", event.status.value.upper())
+    vevent.add("SEQUENCE", event.sequence)
+    if event.organizer is not None:
+        vevent.add("ORGANIZER", _cal_address(event.organizer.address, event.organizer.name, {}))
+    for attendee in event.attendees:
+        params = {"ROLE": "OPT-PARTICIPANT" if attendee.optional else "REQ-PARTICIPANT"}
+        if attendee.response is not ResponseStatus.UNKNOWN:
+            params["PARTSTAT"] = attendee.response.value.upper()
+        if attendee.resource:
+            params["CUTYPE"] = "RESOURCE"
+        vevent.add("ATTENDEE", _cal_address(attendee.address, attendee.name, params))
+    for url in event.conference_urls:
+        vevent.add("CONFERENCE", url, parameters={"VALUE": "URI"})
+    web = next((u for u in event.conference_urls if u.startswith(("https://", "http://"))), None)
+    if web is not None:  # for clients that do not know RFC 7986 CONFERENCE
+        vevent.add("URL", web)
+    return vevent
+
+
+def _writable(moment: datetime) -> datetime:
+    """Keep an IANA zone (written as TZID); anything else is written in UTC."""
+    if isinstance(moment.tzinfo, ZoneInfo) and moment.tzinfo.key:
+        return moment
+    return moment.astimezone(UTC)
+
+
+def _writable_recurrence_id(event: CalendarEvent) -> date | datetime:
+    rid = event.recurrence_id
+    assert rid is not None  # noqa: S101 - the caller checked
+    if event.all_day and rid.timetz().replace(tzinfo=None) == time():
+        return rid.date()
+    return _writable(rid)
+
+
+def _add_text(vevent: icalendar.Component, name: str, text: str) -> None:
+    if text:
+        vevent.add(name, text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _cal_address(address: str, name: str, params: dict[str, str]) -> icalendar.vCalAddress:
+    value = icalendar.vCalAddress(f"mailto:{address}")
+    if name:
+        value.params["CN"] = name
+    for key, param in params.items():
+        value.params[key] = param
+    return value

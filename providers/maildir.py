@@ -1,0 +1,294 @@
+"""The local provider: Maildir folders plus an iCalendar file or vdir folder.
+
+This is how people who sync with mbsync/offlineimap and vdirsyncer use mailagent, and the
+demo's mailbox. Maildir (https://cr.yp.to/proto/maildir.html) messages are immutable files
+whose names start with the delivery time, so a sync reads only files that are new since the
+cursor and within the window, and a no-change sync reads no file at all: it compares the
+modification times of the `new/` and `cur/` folders and of the calendar files.
+
+Both layouts are understood: plain folders under one root (`INBOX/`, `Sent/`, `Drafts/`, as
+mbsync writes them) and Maildir++ (`.Sent/`, `.Drafts/` beside the root's own cur/new/tmp,
+whose root is the inbox).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import ClassVar
+from zoneinfo import ZoneInfo
+
+from mailagent.errors import ConfigError, ParseError, ProviderError
+from mailagent.models import (
+    AGENT_KEY_HEADER,
+    CalendarEvent,
+    DraftContent,
+    DraftObservation,
+    DraftStatus,
+    Folder,
+    Message,
+    Person,
+    body_digest,
+)
+from providers.base import Changes, Skipped, Window
+from providers.ical import parse_calendar
+from providers.mime import make_message_id, parse_message, render_draft
+
+log = logging.getLogger(__name__)
+
+FOLDER_ALIASES: dict[Folder, tuple[str, ...]] = {
+    Folder.INBOX: ("INBOX", "Inbox", "inbox"),
+    Folder.SENT: ("Sent", "Sent Items", "Sent Messages", "Sent Mail", "sent", "[Gmail]/Sent Mail"),
+    Folder.DRAFTS: ("Drafts", "drafts", "Draft", "[Gmail]/Drafts"),
+}
+
+TIMESTAMP_SLACK = timedelta(days=2)
+"""A file whose name says it was delivered more than this before the window is not opened."""
+
+
+@dataclass
+class MaildirProvider:
+    """Reads `root` (holding INBOX, Sent, Drafts) and `calendar` (an .ics file or vdir)."""
+
+    root: Path
+    calendar: Path | None
+    address: str
+    timezone: ZoneInfo
+    user_name: str = ""
+    folder_names: dict[Folder, str] = field(default_factory=dict)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    """The runner passes its `now` so that simulated syncs date their drafts consistently."""
+
+    name: ClassVar[str] = "maildir"
+
+    def __post_init__(self) -> None:
+        if not self.root.is_dir():
+            raise ConfigError(f"maildir {self.root} does not exist",
+                              advice="set `maildir` to the folder that holds INBOX, Sent and Drafts")
+        self._folders = {folder: self._resolve(folder) for folder in Folder}
+
+    # layout
+
+    def _resolve(self, folder: Folder) -> Path:
+        configured = self.folder_names.get(folder)
+        names = (configured,) if configured else FOLDER_ALIASES[folder]
+        for name in names:
+            for candidate in (self.root / name, self.root / ("." + name.replace("/", "."))):
+                if (candidate / "cur").is_dir() or (candidate / "new").is_dir():
+                    return candidate
+        if folder is Folder.INBOX and (self.root / "cur").is_dir():
+            return self.root  # Maildir++: the root is the inbox
+        if configured or folder is Folder.DRAFTS:
+            path = self.root / (configured or "Drafts")
+            for sub in ("cur", "new", "tmp"):
+                (path / sub).mkdir(parents=True, exist_ok=True)
+            return path
+        log.info("maildir %s: no %s folder; treating it as empty", self.root, folder.value)
+        return self.root / FOLDER_ALIASES[folder][0]
+
+    def folder_path(self, folder: Folder) -> Path:
+        return self._folders[folder]
+
+    # reading
+
+    def read_changes(self, cursor: str | None, window: Window) -> Changes:
+        state = json.loads(cursor) if cursor else {}
+        new_state: dict[str, object] = {}
+        files_read = 0
+        skipped: list[Skipped] = []
+        messages: list[Message] = []
+        for folder in (Folder.INBOX, Folder.SENT):
+            previous = state.get(folder.value, {})
+            stamps = _dir_stamps(self._folders[folder])
+            seen: set[str] = set(previous.get("seen", []))
+            if previous and previous.get("stamps") == stamps:
+                new_state[folder.value] = previous
+                continue
+            current: list[str] = []
+            for path in _maildir_files(self._folders[folder]):
+                unique = _unique_name(path.name)
+                delivered = _delivery_time(path.name)
+                if delivered is not None and delivered < window.start - TIMESTAMP_SLACK:
+                    continue
+                current.append(unique)
+                if unique in seen:
+                    continue
+                files_read += 1
+                try:
+                    message = parse_message(
+                        path.read_bytes(), folder=folder, id=f"{folder.value}/{unique}",
+                        fallback_date=datetime.fromtimestamp(path.stat().st_mtime, UTC),
+                    )
+                except (ParseError, OSError) as exc:
+                    skipped.append(Skipped(str(path), str(exc)))
+                    continue
+                if message.date >= window.start:
+                    messages.append(message)
+            new_state[folder.value] = {"stamps": stamps, "seen": sorted(current)}
+        events, calendar_state, calendar_replace, calendar_reads, calendar_skips = self._read_calendar(
+            state.get("calendar"), window)
+        files_read += calendar_reads
+        skipped.extend(calendar_skips)
+        new_state["calendar"] = calendar_state
+        new_state["window_start"] = window.start.isoformat()
+        return Changes(
+            cursor=json.dumps(new_state, sort_keys=True),
+            events=events,
+            events_replace=calendar_replace,
+            messages=messages,
+            skipped=skipped,
+            requests=files_read,
+        )
+
+    def _calendar_files(self) -> list[Path]:
+        if self.calendar is None:
+            return []
+        if self.calendar.is_dir():
+            return sorted(p for p in self.calendar.iterdir() if p.suffix.lower() == ".ics")
+        if self.calendar.exists():
+            return [self.calendar]
+        raise ConfigError(f"calendar {self.calendar} does not exist",
+                          advice="set `calendar` to an .ics file or a vdir folder of .ics files")
+
+    def _read_calendar(
+        self, previous: object, window: Window
+    ) -> tuple[list[CalendarEvent], dict[str, object], bool, int, list[Skipped]]:
+        files = self._calendar_files()
+        stamps = {str(p): _file_stamp(p) for p in files}
+        # Expansion depends on the window, which slides: re-read daily even without a change.
+        window_day = window.start.date().isoformat()
+        state: dict[str, object] = {"stamps": stamps, "window_day": window_day}
+        if previous == state:
+            return [], state, False, 0, []
+        events: list[CalendarEvent] = []
+        skipped: list[Skipped] = []
+        for path in files:
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                skipped.append(Skipped(str(path), str(exc)))
+                continue
+            found, skips = parse_calendar(data, window=window, default_tz=self.timezone, source=str(path))
+            events.extend(found)
+            skipped.extend(skips)
+        return events, state, True, len(files), skipped
+
+    # drafts
+
+    def create_draft(self, content: DraftContent, key: str) -> str:
+        drafts = self._folders[Folder.DRAFTS]
+        sender = Person(self.user_name, self.address)
+        domain = self.address.rpartition("@")[2] or "localhost"
+        data = render_draft(
+            content, sender=sender, key=key, date=self.clock().astimezone(self.timezone),
+            message_id=make_message_id(key, domain),
+        )
+        unique = f"{int(self.clock().timestamp())}.M{key}P{os.getpid()}.{_hostname()}"
+        tmp = drafts / "tmp" / unique
+        target = drafts / "cur" / f"{unique}:2,D"
+        try:
+            fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.rename(tmp, target)
+        except OSError as exc:
+            raise ProviderError(f"could not write draft into {drafts}: {exc}") from exc
+        return f"drafts/{unique}"
+
+    def find_drafts(self, keys: Sequence[str]) -> list[DraftObservation]:
+        wanted = set(keys)
+        found: dict[str, DraftObservation] = {}
+        for path in _maildir_files(self._folders[Folder.DRAFTS]):
+            key = _key_from_name(path.name)
+            if key is None or key not in wanted:
+                key = _key_from_headers(path) if key is None else None
+            if key is None or key not in wanted:
+                continue
+            try:
+                message = parse_message(path.read_bytes(), folder=Folder.DRAFTS, id=path.name)
+                digest = body_digest(message.snippet)
+            except (ParseError, OSError):
+                digest = ""
+            found[key] = DraftObservation(key, f"drafts/{_unique_name(path.name)}", DraftStatus.PRESENT, digest)
+        missing = wanted - found.keys()
+        if missing:
+            for path in _maildir_files(self._folders[Folder.SENT]):
+                key = _key_from_headers(path)
+                if key in missing:
+                    found[key] = DraftObservation(key, f"sent/{_unique_name(path.name)}", DraftStatus.SENT)
+            for key in missing - found.keys():
+                found[key] = DraftObservation(key, "", DraftStatus.DELETED)
+        return [found[k] for k in keys if k in found]
+
+
+def _maildir_files(folder: Path) -> Iterator[Path]:
+    for sub in ("new", "cur"):
+        directory = folder / sub
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            if entry.is_file() and not entry.name.startswith("."):
+                yield Path(entry.path)
+
+
+def _dir_stamps(folder: Path) -> list[int]:
+    stamps = []
+    for sub in ("new", "cur"):
+        try:
+            stamps.append(os.stat(folder / sub).st_mtime_ns)
+        except FileNotFoundError:
+            stamps.append(0)
+    return stamps
+
+
+def _file_stamp(path: Path) -> list[int]:
+    info = path.stat()
+    return [info.st_mtime_ns, info.st_size]
+
+
+def _unique_name(name: str) -> str:
+    return name.split(":2,", 1)[0].split("!2,", 1)[0]
+
+
+def _delivery_time(name: str) -> datetime | None:
+    head = name.split(".", 1)[0]
+    if head.isdigit() and len(head) >= 9:
+        return datetime.fromtimestamp(int(head), UTC)
+    return None
+
+
+def _key_from_name(name: str) -> str | None:
+    unique = _unique_name(name)
+    parts = unique.split(".")
+    if len(parts) >= 2 and parts[1].startswith("M") and "P" in parts[1]:
+        return parts[1][1:].split("P", 1)[0]
+    return None
+
+
+def _key_from_headers(path: Path) -> str | None:
+    """The agent key of a message, read from its header block only."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(16384)
+    except OSError:
+        return None
+    header_block = head.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    for line in header_block.splitlines():
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == AGENT_KEY_HEADER.encode():
+            return value.strip().decode("ascii", "replace")
+    return None
+
+
+def _hostname() -> str:
+    return socket.gethostname().replace("/", "\\057").replace(":", "\\072") or "localhost"

@@ -1,0 +1,713 @@
+"""RFC 5322 / MIME: turn raw message bytes into a `Message`, and render drafts as bytes.
+
+Pure functions, no I/O. Two directions with different attitudes:
+
+- Reading (`parse_message`) is lenient. Mail in the wild breaks every rule (see the corpus in
+  ``shared/corpus/eml``): wrong or unknown charsets, raw 8-bit bytes in headers, headers the
+  stdlib parser chokes on. Each header is read on its own, so one bad header never costs the
+  message; the only reasons to give up are "no sender" and "no date" (without a fallback).
+- Writing (`render_draft`) is strict. Names, subjects and addresses come from untrusted calendar
+  and mail input, so every header value is sanitised (no CR/LF/control characters), addresses
+  must be one plain addr-spec, and msg-ids must be well formed; anything else is a `ValueError`
+  and the caller skips that draft.
+
+Nothing here logs, and message bodies never leave the returned `Message.snippet`.
+"""
+
+from __future__ import annotations
+
+import binascii
+import codecs
+import email
+import email.policy
+import hashlib
+import re
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.message import Message as MimePart
+from email.utils import format_datetime, parsedate_to_datetime
+from html import unescape
+from html.parser import HTMLParser
+from typing import Any
+
+from mailagent.errors import ParseError
+from mailagent.models import SNIPPET_LIMIT, DraftContent, Folder, Message, Person
+
+__all__ = ["make_message_id", "parse_message", "render_draft", "sanitize_header_text"]
+
+KEPT_HEADERS = (
+    "auto-submitted",
+    "x-autoreply",
+    "x-autorespond",
+    "x-auto-response-suppress",
+    "precedence",
+    "content-type",
+    "x-failed-recipients",
+    "return-path",
+    "list-id",
+    "list-unsubscribe",
+    "x-mailagent-key",
+    "thread-topic",
+    "x-ms-exchange-generated-message-source",
+)
+"""The only headers `Message.headers` carries: what classification needs, nothing private."""
+
+_MAX_DEPTH = 32
+"""MIME nesting we follow; deeper parts are ignored (real mail nests 3 or 4 levels)."""
+
+_HTML_FEED_LIMIT = 2_000_000
+"""Characters of one HTML part we convert; a snippet needs far less, this bounds the time."""
+
+# --- sanitising ------------------------------------------------------------------------------
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def sanitize_header_text(value: str) -> str:
+    """One line of plain text: control characters, CR/LF, tabs, Unicode line separators and
+    runs of white space become single spaces; lone surrogates become U+FFFD; ends stripped."""
+    text = _SURROGATE.sub("\ufffd", _CONTROL.sub(" ", value))
+    return " ".join(text.split())
+
+
+# --- charsets --------------------------------------------------------------------------------
+
+_SUPERSETS = {
+    # What mail clients and browsers actually decode these labels as: senders that declare the
+    # narrow charset routinely use the superset's extra characters.
+    # https://encoding.spec.whatwg.org/#names-and-labels
+    "ascii": "cp1252",
+    "latin_1": "cp1252",
+    "iso8859_9": "cp1254",
+    "iso8859_11": "cp874",
+    "tis_620": "cp874",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "shift_jis": "cp932",
+    "euc_kr": "cp949",
+    "big5": "big5hkscs",
+}
+_WESTERN = frozenset({"cp1252", "iso8859_15"})
+"""Declared charsets that are often a lie for UTF-8 bodies: valid UTF-8 wins over them."""
+
+
+def _codec(charset: str | None) -> str | None:
+    """The Python codec for a MIME charset label, or None when it is unknown or not text."""
+    if not charset:
+        return None
+    label = charset.strip().strip("\"'").partition("*")[0].strip()  # RFC 2231 "utf-8*en"
+    if not label:
+        return None
+    try:
+        info = codecs.lookup(label)
+        b"".decode(info.name)  # bytes-to-bytes codecs (base64, zlib...) raise LookupError
+    except (LookupError, ValueError):
+        return None
+    return _SUPERSETS.get(info.name, info.name)
+
+
+def _decode_bytes(data: bytes, charset: str | None) -> str:
+    """Text from bytes under a charset that may be wrong, unknown or missing. Never raises:
+    declared charset, then UTF-8, then windows-1252 with replacement characters."""
+    declared = _codec(charset)
+    if not data.isascii():
+        if declared in _WESTERN or declared is None:
+            try:
+                return data.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+    elif declared is None or declared in _WESTERN:
+        return data.decode("ascii")
+    for codec in (declared, "utf-8"):
+        if codec is None:
+            continue
+        try:
+            return data.decode(codec)
+        except (UnicodeError, LookupError, ValueError):
+            continue
+    return data.decode("cp1252", errors="replace")
+
+
+# --- header decoding -------------------------------------------------------------------------
+
+_ENCODED_WORD = re.compile(rb"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
+_QP_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+
+
+def _raw_bytes(value: str) -> bytes:
+    """The original bytes of a header value the parser kept as str (8-bit bytes are stored
+    as surrogate escapes by `message_from_bytes`)."""
+    try:
+        return value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "replace")
+
+
+def _decode_encoded_text(kind: bytes, text: bytes) -> bytes | None:
+    if kind in b"qQ":
+        return _QP_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), text.replace(b"_", b" "))
+    compact = b"".join(text.split())
+    try:
+        return binascii.a2b_base64(compact + b"=" * (-len(compact) % 4))
+    except binascii.Error:
+        return None
+
+
+def _decode_header_bytes(raw: bytes) -> str:
+    """RFC 2047 decoding that never raises (`decode_header` raises on bad base64 and
+    `make_header` on unknown charsets). Adjacent encoded words in one charset are joined before
+    decoding, so a character split across two words survives (RFC 2047 section 6.2 also says
+    the white space between them is dropped). Text outside encoded words may be raw 8-bit."""
+    pieces: list[str] = []
+    run: list[tuple[str, bytes]] = []
+
+    def flush() -> None:
+        while run:
+            charset, data = run.pop(0)
+            while run and run[0][0] == charset:
+                data += run.pop(0)[1]
+            pieces.append(_decode_bytes(data, charset))
+
+    pos = 0
+    for match in _ENCODED_WORD.finditer(raw):
+        between = raw[pos : match.start()]
+        if between and not (run and between.isspace()):
+            flush()
+            pieces.append(_decode_bytes(between, None))
+        pos = match.end()
+        data = _decode_encoded_text(match.group(2), match.group(3))
+        if data is None:
+            flush()
+            pieces.append(_decode_bytes(match.group(0), None))
+            continue
+        run.append((match.group(1).decode("ascii", "replace").lower(), data))
+    flush()
+    pieces.append(_decode_bytes(raw[pos:], None))
+    return "".join(pieces)
+
+
+def _unfold(raw: bytes) -> bytes:
+    return _LINE_BREAK.sub(b"", raw)
+
+
+def _raw_headers(msg: MimePart, name: str) -> list[str]:
+    """Raw values of every header called `name`, in order, without any policy parsing."""
+    return [value for key, value in msg.raw_items() if key.lower() == name]
+
+
+def _header_text(msg: MimePart, raw: str, name: str) -> str:
+    """One header value as sanitised text. The policy parser is tried first; when it raises
+    (malformed header) or the value has raw 8-bit bytes (it would turn them into U+FFFD), the
+    raw value is decoded here instead."""
+    if not _SURROGATE.search(raw):
+        try:
+            return sanitize_header_text(str(msg.policy.header_fetch_parse(name, raw)))
+        except Exception:  # noqa: S110 - the stdlib header parsers raise many types; fall back
+            pass
+    return sanitize_header_text(_decode_header_bytes(_unfold(_raw_bytes(raw))))
+
+
+def _first_text(msg: MimePart, name: str) -> str | None:
+    values = _raw_headers(msg, name)
+    return _header_text(msg, values[0], name) if values else None
+
+
+# --- addresses -------------------------------------------------------------------------------
+
+
+def _split_address_list(text: str) -> list[str]:
+    """Split an address list at commas outside quotes, comments and angle brackets. Group
+    names ("undisclosed-recipients:;") are dropped; empty entries (trailing commas) too.
+
+    Written out instead of `email.utils.getaddresses`: that one reads "a@x <b@y>" as two
+    addresses, and its behaviour on malformed input changed in 3.11.10 (CVE-2023-27043)."""
+    entries: list[str] = []
+    buf: list[str] = []
+    quoted = escaped = angle = False
+    comment = 0
+    for ch in text:
+        if escaped:
+            escaped = False
+        elif ch == "\\" and (quoted or comment):
+            escaped = True
+        elif quoted:
+            quoted = ch != '"'
+        elif comment:
+            comment += {"(": 1, ")": -1}.get(ch, 0)
+        elif ch == '"':
+            quoted = True
+        elif ch == "(":
+            comment = 1
+        elif ch == "<":
+            angle = True
+        elif ch == ">":
+            angle = False
+        elif not angle and ch in ",;":
+            entries.append("".join(buf))
+            buf = []
+            continue
+        elif not angle and ch == ":":
+            buf = []
+            continue
+        buf.append(ch)
+    entries.append("".join(buf))
+    if quoted or comment:  # an unbalanced quote would swallow the rest: split naively instead
+        entries = re.split(r"[,;]", text) if "<" not in text else entries
+    return [entry.strip() for entry in entries if entry.strip()]
+
+
+def _angle_start(entry: str) -> int:
+    """Index of the last '<' outside quotes and comments, or -1."""
+    found = -1
+    quoted = escaped = False
+    comment = 0
+    for index, ch in enumerate(entry):
+        if escaped:
+            escaped = False
+        elif ch == "\\" and (quoted or comment):
+            escaped = True
+        elif quoted:
+            quoted = ch != '"'
+        elif comment:
+            comment += {"(": 1, ")": -1}.get(ch, 0)
+        elif ch == '"':
+            quoted = True
+        elif ch == "(":
+            comment = 1
+        elif ch == "<":
+            found = index
+    return found
+
+
+def _unquote(phrase: str) -> str:
+    """Drop the quotes of quoted strings in a display name and undo their backslash escapes."""
+    out: list[str] = []
+    quoted = escaped = False
+    for ch in phrase:
+        if escaped:
+            out.append(ch)
+            escaped = False
+        elif ch == "\\" and quoted:
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_COMMENT = re.compile(r"\(([^()]*)\)")
+
+
+def _mailbox(entry: str) -> tuple[str, str]:
+    """(display name, address) of one entry, both still in the latin-1 view of raw bytes."""
+    start = _angle_start(entry)
+    if start >= 0:
+        end = entry.find(">", start)
+        address = entry[start + 1 : end if end >= 0 else len(entry)]
+        name = entry[:start]
+    else:  # "addr (Name)": the old comment form
+        comments = _COMMENT.findall(entry)
+        address = _COMMENT.sub(" ", entry)
+        name = comments[0] if comments else ""
+    address = address.rpartition(":")[2]  # obsolete source route "<@relay:user@host>"
+    return name, "".join(address.split())
+
+
+def _looks_like_address(name: str) -> bool:
+    return "@" in name and not any(ch.isspace() for ch in name)
+
+
+def _people(msg: MimePart, name: str) -> list[Person]:
+    """Every usable mailbox in every header called `name`, de-duplicated by address."""
+    people: dict[str, Person] = {}
+    for raw in _raw_headers(msg, name):
+        text = _unfold(_raw_bytes(raw)).decode("latin-1")  # 1:1 with bytes, keeps delimiters
+        for entry in _split_address_list(text):
+            raw_name, raw_address = _mailbox(entry)
+            address = _decode_bytes(raw_address.encode("latin-1"), None).strip("\"'").lower()
+            local, at, domain = address.rpartition("@")
+            if not (at and local and domain) or _CONTROL.search(address):
+                continue
+            display = sanitize_header_text(
+                _decode_header_bytes(_unquote(raw_name).encode("latin-1"))
+            )
+            if _looks_like_address(display):
+                # "x@y <x@y>" says nothing, and "a@x <b@y>" is a spoofing trick: neither is a name
+                display = ""
+            if address not in people or (display and not people[address].name):
+                people[address] = Person(display, address)
+    return list(people.values())
+
+
+# --- other headers ---------------------------------------------------------------------------
+
+_MSG_ID_TOKEN = re.compile(r"<[^<>]+>")
+
+
+def _msg_ids(msg: MimePart, name: str) -> list[str]:
+    ids: list[str] = []
+    for raw in _raw_headers(msg, name):
+        text = _unfold(_raw_bytes(raw)).decode("utf-8", "replace")
+        ids.extend("".join(token.split()) for token in _MSG_ID_TOKEN.findall(text))
+    return ids
+
+
+def _message_id(msg: MimePart, data: bytes) -> str:
+    for raw in _raw_headers(msg, "message-id"):
+        compact = "".join(_unfold(_raw_bytes(raw)).decode("utf-8", "replace").split())
+        match = _MSG_ID_TOKEN.search(compact)
+        if match:
+            return match.group(0)
+        if compact:
+            return f"<{compact.strip('<>')}>"
+    return f"<{hashlib.sha256(data).hexdigest()[:32]}@mailagent.invalid>"
+
+
+def _date(msg: MimePart) -> datetime | None:
+    for raw in _raw_headers(msg, "date"):
+        text = " ".join(_unfold(_raw_bytes(raw)).decode("ascii", "replace").split())
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            continue
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return None
+
+
+# --- body text -------------------------------------------------------------------------------
+
+_SNIPPET_JUNK = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_LEADING_BLANK = re.compile(r"\A(?:[ \t]*\n)+")
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+
+
+def _walk(part: MimePart, depth: int = 0) -> Iterator[MimePart]:
+    """Leaf parts in order, plus message/delivery-status; attached messages are not entered."""
+    if depth > _MAX_DEPTH:
+        return
+    ctype = part.get_content_type()
+    if part.is_multipart() and ctype.startswith("multipart/"):
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            for sub in payload:
+                if isinstance(sub, MimePart):
+                    yield from _walk(sub, depth + 1)
+        return
+    if ctype.startswith("message/") and ctype != "message/delivery-status":
+        return
+    yield part
+
+
+def _part_text(part: MimePart) -> str:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:  # a broken transfer encoding must not cost the message
+        return ""
+    if not isinstance(data, bytes):
+        return ""
+    try:
+        charset = part.get_content_charset()
+    except Exception:  # malformed Content-Type parameters
+        charset = None
+    if charset is None and part.get_content_subtype() == "html":
+        found = _META_CHARSET.search(data[:4096])
+        charset = found.group(1).decode("ascii") if found else None
+    return _decode_bytes(data, charset).lstrip("\ufeff")
+
+
+def _delivery_status_text(part: MimePart) -> str:
+    """The per-message and per-recipient fields of a DSN (RFC 3464): Final-Recipient, Status."""
+    payload = part.get_payload()
+    blocks = payload if isinstance(payload, list) else []
+    lines: list[str] = []
+    for block in blocks:
+        if isinstance(block, MimePart):
+            for name, value in block.raw_items():
+                text = _decode_bytes(_unfold(_raw_bytes(value)), None)
+                lines.append(f"{name}: {' '.join(text.split())}")
+            lines.append("")
+    if not lines and isinstance(payload, str):
+        return payload
+    return "\n".join(lines)
+
+
+class _HTMLText(HTMLParser):
+    """Visible text of an HTML document: no tags, scripts or styles; entities unescaped."""
+
+    _SKIP = frozenset({"script", "style", "title", "template", "head"})
+    _BLOCK = frozenset(
+        "address article aside blockquote br dd div dl dt fieldset figcaption figure footer "
+        "form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table tr ul body".split()
+    )
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self._skip += 1
+        elif tag == "body":  # a <head> someone forgot to close ends here
+            self._skip = 0
+        if tag in self._BLOCK or tag in {"td", "th"}:
+            self.parts.append("\n" if tag in self._BLOCK else " ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP:
+            self._skip = max(0, self._skip - 1)
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(_HTML_SPACE.sub(" ", data))
+
+
+_HTML_SPACE = re.compile(r"\s+")
+_HTML_INVISIBLE = re.compile(r"<(script|style|title|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_HTML_BLOCK_TAG = re.compile(
+    r"</?(?:br|p|div|tr|li|h[1-6]|table|blockquote|ul|ol|pre|section|article)\b[^>]*>",
+    re.IGNORECASE,
+)
+_HTML_CELL_TAG = re.compile(r"</?t[dh]\b[^>]*>", re.IGNORECASE)
+_HTML_TAG = re.compile(r"<[^>]*>")
+
+
+def _crude_html_text(html: str) -> str:
+    """Tag stripping by pattern, for markup that `html.parser` gives up on."""
+    text = _HTML_INVISIBLE.sub(" ", _HTML_SPACE.sub(" ", html))
+    text = _HTML_CELL_TAG.sub(" ", _HTML_BLOCK_TAG.sub("\n", text))
+    return unescape(_HTML_TAG.sub("", text))
+
+
+def _html_to_text(html: str) -> str:
+    parser = _HTMLText()
+    html = html[:_HTML_FEED_LIMIT]
+    try:
+        for start in range(0, len(html), 65536):
+            parser.feed(html[start : start + 65536])
+            if sum(map(len, parser.parts)) > 4 * SNIPPET_LIMIT:
+                break
+        parser.close()
+        text = "".join(parser.parts)
+    except Exception:  # html.parser raises AssertionError on some malformed markup
+        text = _crude_html_text(html)
+    lines = (" ".join(line.split()) for line in text.split("\n"))
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def _clean_snippet(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _LEADING_BLANK.sub("", _SNIPPET_JUNK.sub("", text)).rstrip()
+
+
+def _snippet(msg: MimePart) -> str:
+    plain: list[str] = []
+    html: list[MimePart] = []
+    size = 0
+    for part in _walk(msg):
+        try:
+            ctype = part.get_content_type()
+            disposition = part.get_content_disposition()
+        except Exception:  # noqa: S112 - a part with unreadable headers has no text
+            continue
+        if ctype == "message/delivery-status":
+            text = _clean_snippet(_delivery_status_text(part))
+        elif disposition == "attachment":
+            continue
+        elif ctype == "text/plain":
+            text = _clean_snippet(_part_text(part))
+        elif ctype == "text/html":
+            html.append(part)
+            continue
+        else:
+            continue
+        if text.strip():
+            plain.append(text)
+            size += len(text)
+            if size >= SNIPPET_LIMIT:
+                break
+    if not plain:
+        for part in html:
+            text = _clean_snippet(_html_to_text(_part_text(part)))
+            if text:
+                plain.append(text)
+                size += len(text)
+                if size >= SNIPPET_LIMIT:
+                    break
+    return "\n\n".join(plain)[:SNIPPET_LIMIT].rstrip()
+
+
+# --- parse -----------------------------------------------------------------------------------
+
+_LEADING_BLANK_LINES = re.compile(rb"(?:[ \t]*\r?\n)+")
+
+
+def parse_message(
+    data: bytes, *, folder: Folder, id: str, fallback_date: datetime | None = None
+) -> Message:
+    """Read one RFC 5322 message. Raises `ParseError` when it has no usable sender, or no date
+    and no `fallback_date` (for example the provider's arrival time)."""
+    if not data.strip():
+        raise ParseError("empty message")
+    lead = _LEADING_BLANK_LINES.match(data)  # white-space-only lines before the headers
+    try:
+        msg = email.message_from_bytes(data[lead.end() if lead else 0 :], policy=email.policy.default)
+    except RecursionError as exc:
+        raise ParseError("MIME structure nested too deeply") from exc
+
+    senders = _people(msg, "from") or _people(msg, "sender") or _people(msg, "return-path")
+    if not senders:
+        raise ParseError("no sender")
+    date = _date(msg)
+    if date is None:
+        if fallback_date is None:
+            raise ParseError("no date")
+        date = fallback_date if fallback_date.tzinfo else fallback_date.replace(tzinfo=UTC)
+
+    headers: dict[str, str] = {}
+    for name in KEPT_HEADERS:
+        value = _first_text(msg, name)
+        if value is not None:
+            headers[name] = value
+    in_reply_to = _msg_ids(msg, "in-reply-to")
+    try:
+        snippet = _snippet(msg)
+    except RecursionError:  # pragma: no cover - the walk is depth-limited; belt and braces
+        snippet = ""
+    return Message(
+        id=id,
+        folder=folder,
+        message_id=_message_id(msg, data),
+        subject=_first_text(msg, "subject") or "",
+        sender=senders[0],
+        date=date,
+        to=tuple(_people(msg, "to")),
+        cc=tuple(_people(msg, "cc")),
+        in_reply_to=in_reply_to[0] if in_reply_to else "",
+        references=tuple(_msg_ids(msg, "references")),
+        thread_id="",
+        snippet=snippet,
+        headers=headers,
+    )
+
+
+# --- render ----------------------------------------------------------------------------------
+
+_ATEXT = r"A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
+_LOCAL_PART = re.compile(rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*")
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+_MSG_ID = re.compile(rf"<[.{_ATEXT}]+@(?:[.{_ATEXT}]+|\[[!-Z^-~]*\])>")
+_MSG_ID_MAX = 500
+_KEY = re.compile(r"[A-Za-z0-9._:/+=-]{1,200}")
+
+
+class _DraftPolicy(email.policy.EmailPolicy):
+    """`email.policy.SMTP` (CRLF), except that msg-id headers and the key are written as they
+    are. Python 3.11 folds an In-Reply-To or References line longer than 78 characters into
+    RFC 2047 encoded words, which no client reads as msg-ids, and threading breaks."""
+
+    _VERBATIM = frozenset({"message-id", "in-reply-to", "references", "x-mailagent-key"})
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        if name.lower() in self._VERBATIM:
+            return self._verbatim(name, str(value)).encode("ascii")
+        return super().fold_binary(name, value)
+
+    def fold(self, name: str, value: Any) -> str:
+        if name.lower() in self._VERBATIM:
+            return self._verbatim(name, str(value))
+        return super().fold(name, value)
+
+    def _verbatim(self, name: str, value: str) -> str:
+        # values were validated by render_draft: printable ASCII tokens, each under 998 octets
+        return f"{name}: " + f"{self.linesep} ".join(value.split()) + self.linesep
+
+
+_POLICY = _DraftPolicy(linesep="\r\n")
+
+
+def _ascii_domain(domain: str) -> str:
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise ValueError("address domain is not a valid internationalised name") from exc
+    if len(domain) > 253 or not _DOMAIN.fullmatch(domain):
+        raise ValueError("address domain is not a valid host name")
+    return domain
+
+
+def _address(person: Person, role: str) -> Address:
+    """A validated, sanitised `Address`; ValueError unless the address is one plain addr-spec."""
+    address = sanitize_header_text(person.address)
+    local, at, domain = address.rpartition("@")
+    if not at or len(local) > 64 or not _LOCAL_PART.fullmatch(local):
+        raise ValueError(f"{role} address is not a single plain addr-spec: {address[:80]!r}")
+    domain = _ascii_domain(domain)
+    if len(local) + 1 + len(domain) > 254:
+        raise ValueError(f"{role} address is too long")
+    return Address(display_name=sanitize_header_text(person.name), username=local, domain=domain)
+
+
+def _valid_msg_id(value: str) -> bool:
+    return len(value) <= _MSG_ID_MAX and _MSG_ID.fullmatch(value) is not None
+
+
+def render_draft(
+    content: DraftContent, *, sender: Person, key: str, date: datetime, message_id: str
+) -> bytes:
+    """The draft as RFC 5322 bytes with CRLF line ends, tagged with `key`. Raises ValueError
+    for an invalid address, key, message id or a naive date (the caller skips the draft)."""
+    if not content.to:
+        raise ValueError("draft has no recipients")
+    if date.tzinfo is None or date.utcoffset() is None:
+        raise ValueError("draft date must be timezone-aware")
+    clean_key = sanitize_header_text(key)
+    if not _KEY.fullmatch(clean_key):
+        raise ValueError("draft key must be 1-200 characters of [A-Za-z0-9._:/+=-]")
+    if not _valid_msg_id(message_id):
+        raise ValueError("draft Message-ID is not a well-formed msg-id")
+    from_address = _address(sender, "sender")
+    to_addresses = tuple(_address(person, "recipient") for person in content.to)
+
+    in_reply_to = content.in_reply_to.strip()
+    if not _valid_msg_id(in_reply_to):
+        in_reply_to = ""
+    references = [ref.strip() for ref in content.references if _valid_msg_id(ref.strip())]
+    if in_reply_to and (not references or references[-1] != in_reply_to):
+        references.append(in_reply_to)
+
+    msg = EmailMessage(policy=_POLICY)
+    msg["From"] = from_address
+    msg["To"] = to_addresses
+    msg["Subject"] = sanitize_header_text(content.subject)
+    msg["Date"] = format_datetime(date)
+    msg["Message-ID"] = message_id
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+    if references:
+        msg["References"] = " ".join(references)
+    msg["MIME-Version"] = "1.0"
+    msg["X-Mailagent-Key"] = clean_key
+    body = _SURROGATE.sub("\ufffd", content.body)
+    # quoted-printable keeps every line short and the message 7-bit clean whatever the body
+    msg.set_content(body, subtype="plain", charset="utf-8", cte="quoted-printable")
+    return msg.as_bytes(policy=_POLICY)
+
+
+def make_message_id(key: str, domain: str) -> str:
+    """A fresh msg-id "<mailagent.{key}.{random}@{domain}>"; the key is reduced to characters
+    a msg-id allows. Raises ValueError when `domain` is not a host name."""
+    safe_key = re.sub(r"[^A-Za-z0-9_-]+", "-", sanitize_header_text(key)).strip("-")[:64]
+    host = _ascii_domain(sanitize_header_text(domain).strip(".").lower())
+    return f"<mailagent.{safe_key or 'draft'}.{secrets.token_hex(8)}@{host}>"

@@ -11,7 +11,6 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from mailagent import serialize
@@ -30,12 +29,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-policy_app = typer.Typer(help="Timing policies: validate a policy file, list the shipped ones.",
-                         no_args_is_help=True)
+policy_app = typer.Typer(
+    help="Timing policies: validate a policy file, list the shipped ones.", no_args_is_help=True
+)
 app.add_typer(policy_app, name="policy")
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 class _State:
@@ -47,17 +47,24 @@ state = _State()
 
 NowOption = Annotated[
     str | None,
-    typer.Option("--now", help="Pretend it is this moment (ISO 8601, e.g. 2026-11-17T09:00-05:00); "
-                               "a time without offset is read in UTC."),
+    typer.Option(
+        "--now",
+        help="Pretend it is this moment (ISO 8601, e.g. 2026-11-17T09:00-05:00); "
+        "a time without offset is read in UTC.",
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
 @app.callback()
 def main_options(
-    config: Annotated[Path, typer.Option("--config", "-c", help="The TOML config file.",
-                                         envvar="MAILAGENT_CONFIG")] = Path("mailagent.toml"),
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details and show tracebacks.")] = False,
+    config: Annotated[
+        Path,
+        typer.Option("--config", "-c", help="The TOML config file.", envvar="MAILAGENT_CONFIG"),
+    ] = Path("mailagent.toml"),
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log details and show tracebacks.")
+    ] = False,
 ) -> None:
     state.config_path = config
     state.verbose = verbose
@@ -74,15 +81,17 @@ def parse_now(value: str | None) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise ConfigError(f"--now {value!r} is not an ISO 8601 moment",
-                          advice="write it like 2026-11-17T09:00-05:00") from exc
+        raise ConfigError(
+            f"--now {value!r} is not an ISO 8601 moment",
+            advice="write it like 2026-11-17T09:00-05:00",
+        ) from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _fail(exc: MailAgentError) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(str(exc))}")
+    err.print(f"error: {exc}")
     if exc.advice:
-        err.print(f"[bold]fix:[/] {escape(exc.advice)}")
+        err.print(f"fix: {exc.advice}")
     if state.verbose:
         err.print_exception()
     raise typer.Exit(exc.exit_code)
@@ -95,10 +104,16 @@ def _config() -> Config:
 @app.command()
 def sync(
     now: NowOption = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan and print; write no draft and no state.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Plan and print; write no draft and no state.")
+    ] = False,
     as_json: JsonOption = False,
-    account: Annotated[list[str] | None, typer.Option("--account", "-a", help="Only this account (repeatable).")] = None,
-    wait: Annotated[bool, typer.Option("--wait", help="Wait for a running sync instead of failing fast.")] = False,
+    account: Annotated[
+        list[str] | None, typer.Option("--account", "-a", help="Only this account (repeatable).")
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait for a running sync instead of failing fast.")
+    ] = False,
 ) -> None:
     """Read calendar and mail, then create the drafts that are due and schedule the rest."""
     try:
@@ -116,7 +131,11 @@ def sync(
                     try:
                         built = build_account(account_config, config, moment)
                     except MailAgentError as exc:
-                        results.append(SyncResult(account_config.name, ok=False, error=str(exc), advice=exc.advice))
+                        results.append(
+                            SyncResult(
+                                account_config.name, ok=False, error=str(exc), advice=exc.advice
+                            )
+                        )
                         continue
                     results.append(sync_account(store, built, composer, moment, dry_run=dry_run))
             finally:
@@ -133,16 +152,20 @@ def sync(
 
 
 def _print_result(result: SyncResult) -> None:
-    head = f"[bold]{result.account}[/]" + (" (dry run)" if result.dry_run else "")
+    head = f"{result.account}" + (" (dry run)" if result.dry_run else "")
     if not result.ok:
-        err.print(f"{head}: [red]failed[/]: {result.error}")
+        err.print(f"{head}: failed: {result.error}")
         if result.advice:
             err.print(f"  fix: {result.advice}")
         return
-    out.print(f"{head}: {result.interviews} interview(s), {len(result.drafted)} draft(s) created, "
-              f"{len(result.scheduled)} scheduled, {len(result.skipped)} item(s) skipped")
+    out.print(
+        f"{head}: {result.interviews} interview(s), {len(result.drafted)} draft(s) created, "
+        f"{len(result.scheduled)} scheduled, {len(result.skipped)} item(s) skipped"
+    )
     for drafted in result.drafted:
-        out.print(f"  drafted {drafted.kind.replace('_', '-')} to {drafted.to}: {drafted.subject!r}")
+        out.print(
+            f"  drafted {drafted.kind.replace('_', '-')} to {drafted.to}: {drafted.subject!r}"
+        )
         out.print(f"    why: {drafted.reason}; send by {drafted.due_by:%a %Y-%m-%d %H:%M %Z}")
     for note in result.notes:
         out.print(f"  note: {note.text}")
@@ -166,35 +189,84 @@ def status(
             interviews = store.interviews(account.name)
             drafts = store.drafts(account.name)
             schedules = store.schedules(account.name)
-            report.append({
-                "account": account.name,
-                "interviews": [serialize.to_plain({"id": i.id, "title": i.title, "start": i.start,
-                                                   "company": i.company, "status": i.status,
-                                                   "interviewers": [p.address for p in i.interviewers]})
-                               for i in interviews],
-                "drafts": [serialize.to_plain({"key": d.key, "interview": d.interview_id, "kind": d.kind,
-                                               "step": d.step, "to": d.recipient, "status": d.status,
-                                               "subject": d.subject, "due_by": d.due_by}) for d in drafts],
-                "scheduled": [serialize.to_plain({"key": s.key, "interview": s.interview_id, "kind": s.kind,
-                                                  "step": s.step, "to": s.recipient, "draft_at": s.draft_at,
-                                                  "due_by": s.due_by, "reason": s.reason}) for s in schedules],
-            })
+            report.append(
+                {
+                    "account": account.name,
+                    "interviews": [
+                        serialize.to_plain(
+                            {
+                                "id": i.id,
+                                "title": i.title,
+                                "start": i.start,
+                                "company": i.company,
+                                "status": i.status,
+                                "interviewers": [p.address for p in i.interviewers],
+                            }
+                        )
+                        for i in interviews
+                    ],
+                    "drafts": [
+                        serialize.to_plain(
+                            {
+                                "key": d.key,
+                                "interview": d.interview_id,
+                                "kind": d.kind,
+                                "step": d.step,
+                                "to": d.recipient,
+                                "status": d.status,
+                                "subject": d.subject,
+                                "due_by": d.due_by,
+                            }
+                        )
+                        for d in drafts
+                    ],
+                    "scheduled": [
+                        serialize.to_plain(
+                            {
+                                "key": s.key,
+                                "interview": s.interview_id,
+                                "kind": s.kind,
+                                "step": s.step,
+                                "to": s.recipient,
+                                "draft_at": s.draft_at,
+                                "due_by": s.due_by,
+                                "reason": s.reason,
+                            }
+                        )
+                        for s in schedules
+                    ],
+                }
+            )
             if as_json:
                 continue
-            out.print(f"[bold]{account.name}[/] <{account.address}> as of {moment:%Y-%m-%d %H:%M %Z}")
+            out.print(f"{account.name} <{account.address}> as of {moment:%Y-%m-%d %H:%M %Z}")
             table = Table("interview", "when", "company", "status", "interviewers")
             for i in interviews:
-                table.add_row(i.id, f"{i.start:%a %Y-%m-%d %H:%M}", i.company or "?", i.status.value,
-                              ", ".join(p.address for p in i.interviewers) or "-")
+                table.add_row(
+                    i.id,
+                    f"{i.start:%a %Y-%m-%d %H:%M}",
+                    i.company or "?",
+                    i.status.value,
+                    ", ".join(p.address for p in i.interviewers) or "-",
+                )
             out.print(table)
             drafts_table = Table("draft", "to", "status", "subject", "send by")
             for d in drafts:
-                drafts_table.add_row(f"{d.kind.value.replace('_', '-')} {d.step or ''}".strip(), d.recipient,
-                                     d.status, d.subject, f"{d.due_by:%a %m-%d %H:%M}")
+                drafts_table.add_row(
+                    f"{d.kind.value.replace('_', '-')} {d.step or ''}".strip(),
+                    d.recipient,
+                    d.status,
+                    d.subject,
+                    f"{d.due_by:%a %m-%d %H:%M}",
+                )
             for s in schedules:
-                drafts_table.add_row(f"{s.kind.value.replace('_', '-')} {s.step or ''}".strip(), s.recipient,
-                                     f"drafted {s.draft_at:%a %m-%d %H:%M}", "(scheduled)",
-                                     f"{s.due_by:%a %m-%d %H:%M}")
+                drafts_table.add_row(
+                    f"{s.kind.value.replace('_', '-')} {s.step or ''}".strip(),
+                    s.recipient,
+                    f"drafted {s.draft_at:%a %m-%d %H:%M}",
+                    "(scheduled)",
+                    f"{s.due_by:%a %m-%d %H:%M}",
+                )
             out.print(drafts_table)
     finally:
         store.close()
@@ -204,7 +276,9 @@ def status(
 
 @app.command()
 def explain(
-    interview: Annotated[str, typer.Argument(help="An interview id from `status` (or a prefix of one).")],
+    interview: Annotated[
+        str, typer.Argument(help="An interview id from `status` (or a prefix of one).")
+    ],
     as_json: JsonOption = False,
 ) -> None:
     """Say why an event is (or is not) an interview, and why each draft is due when."""
@@ -221,35 +295,60 @@ def explain(
                 if not (ident.startswith(interview) or detection.event.id == interview):
                     continue
                 found = True
-                drafts = [d for d in store.drafts(account.name) if detection.interview and d.interview_id == ident]
+                drafts = [
+                    d
+                    for d in store.drafts(account.name)
+                    if detection.interview and d.interview_id == ident
+                ]
                 schedules = [s for s in store.schedules(account.name) if s.interview_id == ident]
                 decisions = store.decisions(account.name, ident)
                 if as_json:
-                    out.print_json(json.dumps(serialize.to_plain({
-                        "account": account.name, "detection": detection, "drafts": drafts,
-                        "scheduled": schedules, "decisions": decisions})))
+                    out.print_json(
+                        json.dumps(
+                            serialize.to_plain(
+                                {
+                                    "account": account.name,
+                                    "detection": detection,
+                                    "drafts": drafts,
+                                    "scheduled": schedules,
+                                    "decisions": decisions,
+                                }
+                            )
+                        )
+                    )
                     continue
                 event = detection.event
-                out.print(f"[bold]{event.title}[/] ({event.start:%a %Y-%m-%d %H:%M} - {event.end:%H:%M})")
+                out.print(f"{event.title} ({event.start:%a %Y-%m-%d %H:%M} - {event.end:%H:%M})")
                 out.print(f"verdict: {detection.verdict}")
                 out.print("signals:")
                 for signal in detection.signals:
                     out.print(f"  {signal}")
                 if detection.interview:
                     iv = detection.interview
-                    out.print(f"company: {iv.company or '?'} ({', '.join(iv.company_domains) or 'no domain'}); "
-                              f"role: {iv.role or '?'}")
-                    out.print("interviewers: " + (", ".join(f"{p.name} <{p.address}>" for p in iv.interviewers) or "none"))
+                    out.print(
+                        f"company: {iv.company or '?'} ({', '.join(iv.company_domains) or 'no domain'}); "
+                        f"role: {iv.role or '?'}"
+                    )
+                    out.print(
+                        "interviewers: "
+                        + (", ".join(f"{p.name} <{p.address}>" for p in iv.interviewers) or "none")
+                    )
                 for d in drafts:
-                    out.print(f"draft {d.kind.value} {d.step or ''} to {d.recipient}: {d.status}; {d.reason}")
+                    out.print(
+                        f"draft {d.kind.value} {d.step or ''} to {d.recipient}: {d.status}; {d.reason}"
+                    )
                 for s in schedules:
-                    out.print(f"scheduled {s.kind.value} {s.step or ''} to {s.recipient} for "
-                              f"{s.draft_at:%a %Y-%m-%d %H:%M}: {s.reason}")
+                    out.print(
+                        f"scheduled {s.kind.value} {s.step or ''} to {s.recipient} for "
+                        f"{s.draft_at:%a %Y-%m-%d %H:%M}: {s.reason}"
+                    )
                 for decision in decisions:
                     out.print(f"decision ({decision.at:%Y-%m-%d %H:%M}): {decision.text}")
         if not found:
-            raise ConfigError(f"no interview or event {interview!r} in the state",
-                              advice="run `mailagent status` to list interview ids")
+            raise ConfigError(
+                f"no interview or event {interview!r} in the state",
+                advice="run `mailagent status` to list interview ids",
+            )
     except MailAgentError as exc:
         _fail(exc)
     finally:
@@ -265,9 +364,9 @@ def policy_check(files: Annotated[list[Path], typer.Argument(help="Policy YAML f
             policy = check_policy_file(path)
         except MailAgentError as exc:
             failed = True
-            err.print(f"[red]invalid[/] {escape(str(exc))}")
+            err.print(f"invalid {exc}")
             if exc.advice:
-                err.print(f"fix: {escape(exc.advice)}")
+                err.print(f"fix: {exc.advice}")
             continue
         out.print(f"ok {path}: policy {policy.name!r}")
     if failed:
@@ -283,7 +382,9 @@ def policy_list() -> None:
 
 @app.command()
 def demo(
-    keep: Annotated[Path | None, typer.Option("--keep", help="Build the demo mailbox here and keep it.")] = None,
+    keep: Annotated[
+        Path | None, typer.Option("--keep", help="Build the demo mailbox here and keep it.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Simulate two weeks on the bundled demo mailbox (no account needed) and say what was drafted and why."""

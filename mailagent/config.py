@@ -41,7 +41,9 @@ class AccountConfig(BaseModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name like Europe/Berlin") from exc
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name like Europe/Berlin"
+            ) from exc
         return value
 
 
@@ -75,16 +77,22 @@ def load_config(path: Path) -> Config:
     base = path.resolve().parent
     names = [a.name for a in config.accounts]
     if len(set(names)) != len(names):
-        raise ConfigError(f"{path}: accounts: two accounts share a name", advice="give each a unique name")
-    return config.model_copy(update={
-        "base_dir": base,
-        "state": base / config.state,
-        "templates": base / config.templates if config.templates else None,
-        "accounts": tuple(
-            a.model_copy(update={
-                "maildir": base / a.maildir,
-                "calendar": base / a.calendar if a.calendar else None,
-            })
-            for a in config.accounts
-        ),
-    })
+        raise ConfigError(
+            f"{path}: accounts: two accounts share a name", advice="give each a unique name"
+        )
+    return config.model_copy(
+        update={
+            "base_dir": base,
+            "state": base / config.state,
+            "templates": base / config.templates if config.templates else None,
+            "accounts": tuple(
+                a.model_copy(
+                    update={
+                        "maildir": base / a.maildir,
+                        "calendar": base / a.calendar if a.calendar else None,
+                    }
+                )
+                for a in config.accounts
+            ),
+        }
+    )

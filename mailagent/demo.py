@@ -61,7 +61,7 @@ def run_demo(out: Console, *, keep: Path | None = None, as_json: bool = False) -
     results: list[tuple[datetime, SyncResult]] = []
 
     if not as_json:
-        out.print(f"[bold]mailagent demo[/]: {scenario.spec.description.strip()}")
+        out.print(f"mailagent demo: {scenario.spec.description.strip()}")
         out.print(f"Mailbox: {root}  (Maildir in Mail/, calendar in calendar.ics)\n")
 
     def sync(moment: datetime) -> Sequence[DraftMade]:
@@ -76,21 +76,29 @@ def run_demo(out: Console, *, keep: Path | None = None, as_json: bool = False) -
     scheduled = store.schedules(scenario.spec.name)
     store.close()
     if as_json:
-        out.print_json(json.dumps({
-            "mailbox": str(root),
-            "syncs": log.syncs,
-            "drafts": [dict(serialize.to_plain(m), at=t.isoformat()) for t, m in log.made],
-            "scheduled": [serialize.to_plain(s) for s in scheduled],
-            "failures": log.failures,
-        }))
+        out.print_json(
+            json.dumps(
+                {
+                    "mailbox": str(root),
+                    "syncs": log.syncs,
+                    "drafts": [dict(serialize.to_plain(m), at=t.isoformat()) for t, m in log.made],
+                    "scheduled": [serialize.to_plain(s) for s in scheduled],
+                    "failures": log.failures,
+                }
+            )
+        )
     else:
-        out.print(f"\n[bold]{log.syncs} syncs, {len(log.made)} drafts[/] written to {root / 'Mail' / 'Drafts'}.")
+        out.print(
+            f"\n{log.syncs} syncs, {len(log.made)} drafts written to {root / 'Mail' / 'Drafts'}."
+        )
         for item in scheduled:
-            out.print(f"Still scheduled: {item.kind.value.replace('_', '-')} {item.step} to {item.recipient} "
-                      f"on {item.draft_at:%a %b %d %H:%M}: {item.reason}")
+            out.print(
+                f"Still scheduled: {item.kind.value.replace('_', '-')} {item.step} to {item.recipient} "
+                f"on {item.draft_at:%a %b %d %H:%M}: {item.reason}"
+            )
         out.print(f"Explore: mailagent --config {config_path} status --now 2026-11-30T18:00-05:00")
         if log.failures:
-            out.print("[red]The demo did not go as scripted:[/]")
+            out.print("The demo did not go as scripted:")
             for failure in log.failures:
                 out.print(f"  {failure}")
     if keep is None and as_json:
@@ -100,11 +108,13 @@ def run_demo(out: Console, *, keep: Path | None = None, as_json: bool = False) -
 
 def _tell(out: Console, moment: datetime, result: SyncResult) -> None:
     if not result.ok:
-        out.print(f"[red]{moment:%a %b %d %H:%M}: sync failed: {result.error}[/]")
+        out.print(f"{moment:%a %b %d %H:%M}: sync failed: {result.error}")
     for drafted in result.drafted:
-        out.print(f"[bold]{moment:%a %b %d %H:%M}[/] drafted {drafted.kind.replace('_', '-')} to "
-                  f"{drafted.to}: {drafted.subject!r}")
+        out.print(
+            f"{moment:%a %b %d %H:%M} drafted {drafted.kind.replace('_', '-')} to "
+            f"{drafted.to}: {drafted.subject!r}"
+        )
         out.print(f"    why: {drafted.reason}")
         out.print(f"    send by: {drafted.due_by:%a %b %d %H:%M}")
     for note in result.notes:
-        out.print(f"[dim]{moment:%a %b %d %H:%M} note: {note.text}[/]")
+        out.print(f"{moment:%a %b %d %H:%M} {note.about}: {note.text}")

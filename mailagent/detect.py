@@ -38,21 +38,63 @@ THRESHOLD = 3
 
 PUBLIC_MAIL_DOMAINS = frozenset(
     {
-        "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
-        "yahoo.com", "ymail.com", "icloud.com", "me.com", "mac.com", "aol.com", "proton.me",
-        "protonmail.com", "pm.me", "gmx.com", "gmx.de", "gmx.net", "web.de", "mail.com",
-        "fastmail.com", "fastmail.fm", "zoho.com", "yandex.com", "yandex.ru", "hey.com",
-        "tutanota.com", "qq.com", "163.com", "free.fr", "orange.fr", "laposte.net",
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "msn.com",
+        "yahoo.com",
+        "ymail.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "pm.me",
+        "gmx.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "mail.com",
+        "fastmail.com",
+        "fastmail.fm",
+        "zoho.com",
+        "yandex.com",
+        "yandex.ru",
+        "hey.com",
+        "tutanota.com",
+        "qq.com",
+        "163.com",
+        "free.fr",
+        "orange.fr",
+        "laposte.net",
     }
 )
 
 SCHEDULING_DOMAINS = frozenset(
     {
-        "calendly.com", "goodtime.io", "greenhouse.io", "greenhouse-mail.io", "lever.co",
-        "hire.lever.co", "ashbyhq.com", "myworkday.com", "workday.com", "modernloop.io",
-        "gem.com", "prelude.co", "smartrecruiters.com", "icims.com", "jobvite.com",
-        "resource.calendar.google.com", "group.calendar.google.com", "calendar.google.com",
-        "zoom.us", "teams.microsoft.com",
+        "calendly.com",
+        "goodtime.io",
+        "greenhouse.io",
+        "greenhouse-mail.io",
+        "lever.co",
+        "hire.lever.co",
+        "ashbyhq.com",
+        "myworkday.com",
+        "workday.com",
+        "modernloop.io",
+        "gem.com",
+        "prelude.co",
+        "smartrecruiters.com",
+        "icims.com",
+        "jobvite.com",
+        "resource.calendar.google.com",
+        "group.calendar.google.com",
+        "calendar.google.com",
+        "zoom.us",
+        "teams.microsoft.com",
     }
 )
 
@@ -67,13 +109,36 @@ ROOM_NAME = re.compile(r"\b(room|conference|conf\.? rm|board ?room|floor|bldg|bu
 # (name, pattern, weight, names-the-interview)
 TITLE_RULES: tuple[tuple[str, re.Pattern[str], int, bool], ...] = (
     ("title: interview", re.compile(r"\binterview(s|ing)?\b", re.I), 3, True),
-    ("title: phone screen", re.compile(r"\b(phone|video|recruiter|initial|hr)[ -]?screen(ing)?\b", re.I), 3, True),
+    (
+        "title: phone screen",
+        re.compile(r"\b(phone|video|recruiter|initial|hr)[ -]?screen(ing)?\b", re.I),
+        3,
+        True,
+    ),
     ("title: screening call", re.compile(r"\bscreening( call)?\b", re.I), 3, True),
     ("title: onsite", re.compile(r"\b(on-?site|virtual on-?site|super ?day)\b", re.I), 3, True),
-    ("title: final round", re.compile(r"\b(final|first|second|third|next|1st|2nd|3rd) (round|stage)\b", re.I), 3, True),
+    (
+        "title: final round",
+        re.compile(r"\b(final|first|second|third|next|1st|2nd|3rd) (round|stage)\b", re.I),
+        3,
+        True,
+    ),
     ("title: hiring manager", re.compile(r"\bhiring manager\b", re.I), 3, True),
-    ("title: technical", re.compile(r"\b(technical|coding|system design|take-?home review|pair programming|case study|whiteboard)\b", re.I), 2, True),
-    ("title: recruiter call", re.compile(r"\b(recruiter|talent acquisition|recruiting) (call|chat|conversation)\b", re.I), 3, True),
+    (
+        "title: technical",
+        re.compile(
+            r"\b(technical|coding|system design|take-?home review|pair programming|case study|whiteboard)\b",
+            re.I,
+        ),
+        2,
+        True,
+    ),
+    (
+        "title: recruiter call",
+        re.compile(r"\b(recruiter|talent acquisition|recruiting) (call|chat|conversation)\b", re.I),
+        3,
+        True,
+    ),
     ("title: panel", re.compile(r"\bpanel\b", re.I), 1, False),
     ("title: candidate", re.compile(r"\bcandidate\b", re.I), 1, False),
 )
@@ -98,9 +163,24 @@ DESCRIPTION_INTERVIEW = re.compile(
 )
 
 LOOKALIKES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("user research", re.compile(r"\b(user|ux|customer|usability|market) (research|interview|study|studies|test(ing)?)\b|\bresearch (study|session|participant)|\bparticipants?\b|\busability\b|\bincentive\b", re.I)),
-    ("podcast or press", re.compile(r"\b(podcast|episode|press|journalist|reporter|media|radio|newspaper|magazine|on air|recording session|publication)\b", re.I)),
-    ("interview practice", re.compile(r"\b(mock|practice) interview|\binterview (prep|training|practice)\b", re.I)),
+    (
+        "user research",
+        re.compile(
+            r"\b(user|ux|customer|usability|market) (research|interview|study|studies|test(ing)?)\b|\bresearch (study|session|participant)|\bparticipants?\b|\busability\b|\bincentive\b",
+            re.I,
+        ),
+    ),
+    (
+        "podcast or press",
+        re.compile(
+            r"\b(podcast|episode|press|journalist|reporter|media|radio|newspaper|magazine|on air|recording session|publication)\b",
+            re.I,
+        ),
+    ),
+    (
+        "interview practice",
+        re.compile(r"\b(mock|practice) interview|\binterview (prep|training|practice)\b", re.I),
+    ),
 )
 
 INTERVIEWER_SIDE = re.compile(
@@ -111,12 +191,20 @@ INTERVIEWER_SIDE = re.compile(
 
 ROLE_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"(?:position|role|job title|job)\s*:\s*(?P<role>[^\n|]{3,80})", re.I),
-    re.compile(r"\binterview for (?:the )?(?P<role>[^|\-–—:\n(]{3,80}?)(?: (?:role|position))?(?: at | with |\s*[|\-–—:(]|$)", re.I),
-    re.compile(r"(?P<role>[A-Z][\w/&+.]*(?: [A-Z][\w/&+.]*){0,5} (?:Engineer|Developer|Designer|Manager|Scientist|Analyst|Architect|Lead|Director|Consultant|Specialist|Administrator|Researcher|Coordinator|Recruiter|Writer|Intern|Product Manager|PM|SRE))\b"),
+    re.compile(
+        r"\binterview for (?:the )?(?P<role>[^|\-–—:\n(]{3,80}?)(?: (?:role|position))?(?: at | with |\s*[|\-–—:(]|$)",
+        re.I,
+    ),
+    re.compile(
+        r"(?P<role>[A-Z][\w/&+.]*(?: [A-Z][\w/&+.]*){0,5} (?:Engineer|Developer|Designer|Manager|Scientist|Analyst|Architect|Lead|Director|Consultant|Specialist|Administrator|Researcher|Coordinator|Recruiter|Writer|Intern|Product Manager|PM|SRE))\b"
+    ),
 )
 
 COMPANY_PATTERNS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"\b(?:interview|screen|call|chat|onsite|on-site|conversation|round|meeting) (?:with|at) (?P<company>[A-Z][\w&.'-]*(?: [A-Z][\w&.'-]*){0,3})", re.I),
+    re.compile(
+        r"\b(?:interview|screen|call|chat|onsite|on-site|conversation|round|meeting) (?:with|at) (?P<company>[A-Z][\w&.'-]*(?: [A-Z][\w&.'-]*){0,3})",
+        re.I,
+    ),
     re.compile(r"^(?P<company>[A-Z][\w&.'-]*(?: [A-Z][\w&.'-]*){0,2})\s*[|\-–—:/]\s"),
 )
 
@@ -147,9 +235,7 @@ class UserIdentity:
     @property
     def own_domains(self) -> frozenset[str]:
         """Domains of the user's employer: the user's non-public mail domains."""
-        return frozenset(
-            a.rpartition("@")[2] for a in self.addresses
-        ) - PUBLIC_MAIL_DOMAINS
+        return frozenset(a.rpartition("@")[2] for a in self.addresses) - PUBLIC_MAIL_DOMAINS
 
     def is_user(self, address: str) -> bool:
         return address.lower() in self.addresses
@@ -193,13 +279,14 @@ def detect_event(
             signals.append(Signal("scheduling tool", f"{name} fingerprint", 2))
             names_interview = True
             break
-    if DESCRIPTION_INTERVIEW.search(event.description):
-        match = DESCRIPTION_INTERVIEW.search(event.description)
-        assert match is not None
+    described = DESCRIPTION_INTERVIEW.search(event.description)
+    if described:
+        match = described
         signals.append(Signal("description", f'"{match.group(0)}" in the description', 1))
 
     others = [
-        a for a in event.attendees
+        a
+        for a in event.attendees
         if not user.is_user(a.address) and not a.resource and not ROOM_NAME.search(a.name or "")
     ]
     external = [a for a in others if a.address.rpartition("@")[2] not in user.own_domains]
@@ -224,7 +311,9 @@ def detect_event(
     score = sum(s.weight for s in signals)
     is_interview = names_interview and score >= THRESHOLD
     if not is_interview:
-        return Detection(event, None, score, tuple(signals), _rejection_verdict(signals, score, names_interview))
+        return Detection(
+            event, None, score, tuple(signals), _rejection_verdict(signals, score, names_interview)
+        )
 
     interviewers = _interviewers(event, user, messages)
     company_domains = _company_domains(event, interviewers, user)
@@ -265,12 +354,9 @@ def _rejection_verdict(signals: Sequence[Signal], score: int, names_interview: b
     return f"not an interview: score {score} is below {THRESHOLD}"
 
 
-def _user_is_interviewer(
-    event: CalendarEvent, user: UserIdentity, others: Sequence[object]
-) -> str:
-    if INTERVIEWER_SIDE.search(f"{event.title}\n{event.description}"):
-        match = INTERVIEWER_SIDE.search(f"{event.title}\n{event.description}")
-        assert match is not None
+def _user_is_interviewer(event: CalendarEvent, user: UserIdentity, others: Sequence[object]) -> str:
+    match = INTERVIEWER_SIDE.search(f"{event.title}\n{event.description}")
+    if match:
         return f'"{match.group(0)}" is interviewer-side wording'
     organizer = event.organizer.address if event.organizer else ""
     organizer_domain = organizer.rpartition("@")[2]
@@ -278,18 +364,25 @@ def _user_is_interviewer(
     if not ours or not organizer:
         return ""
     outsiders = [
-        a for a in event.attendees
-        if not user.is_user(a.address) and not a.resource
+        a
+        for a in event.attendees
+        if not user.is_user(a.address)
+        and not a.resource
         and a.address.rpartition("@")[2] not in user.own_domains
     ]
     colleagues = [
-        a for a in event.attendees
+        a
+        for a in event.attendees
         if not user.is_user(a.address) and a.address.rpartition("@")[2] in user.own_domains
     ]
-    if outsiders and all(a.address.rpartition("@")[2] in PUBLIC_MAIL_DOMAINS for a in outsiders) and (
-        colleagues or not user.is_user(organizer)
+    if (
+        outsiders
+        and all(a.address.rpartition("@")[2] in PUBLIC_MAIL_DOMAINS for a in outsiders)
+        and (colleagues or not user.is_user(organizer))
     ):
-        return "organized from your side and the outside guests are on personal addresses (candidates)"
+        return (
+            "organized from your side and the outside guests are on personal addresses (candidates)"
+        )
     if colleagues and not outsiders:
         return "everyone invited is on your own side"
     return ""
@@ -351,8 +444,60 @@ def _thread_people(
 
 
 STOPWORDS = frozenset(
-    "the a an and or with for at of to on in interview phone screen call chat video round "
-    "final onsite technical meeting re fwd fw invitation updated".split()
+    [
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "with",
+        "for",
+        "at",
+        "of",
+        "to",
+        "on",
+        "in",
+        "interview",
+        "phone",
+        "screen",
+        "call",
+        "chat",
+        "video",
+        "round",
+        "final",
+        "onsite",
+        "technical",
+        "meeting",
+        "re",
+        "fwd",
+        "fw",
+        "invitation",
+        "updated",
+    ]
+)
+
+
+COMPANY_TRAILERS = frozenset(
+    [
+        "onsite",
+        "on-site",
+        "interview",
+        "interviews",
+        "phone",
+        "screen",
+        "screening",
+        "panel",
+        "final",
+        "round",
+        "technical",
+        "hiring",
+        "manager",
+        "virtual",
+        "video",
+        "call",
+        "chat",
+        "loop",
+    ]
 )
 
 
@@ -391,8 +536,11 @@ def _company_name(event: CalendarEvent, domains: Sequence[str]) -> str:
     for pattern in COMPANY_PATTERNS:
         match = pattern.search(event.title)
         if match:
-            name = match.group("company").strip(" .-")
-            if name.lower() not in STOPWORDS and not TITLE_RULES[0][1].search(name):
+            words = match.group("company").strip(" .-").split()
+            while words and words[-1].lower().strip(":") in COMPANY_TRAILERS:
+                words.pop()
+            name = " ".join(words)
+            if name and name.lower() not in STOPWORDS and not TITLE_RULES[0][1].search(name):
                 return name
     if domains:
         return company_from_domain(domains[0])
@@ -400,7 +548,11 @@ def _company_name(event: CalendarEvent, domains: Sequence[str]) -> str:
 
 
 def company_from_domain(domain: str) -> str:
-    parts = [p for p in domain.lower().split(".") if p not in {"mail", "corp", "email", "hr", "jobs", "careers"}]
+    parts = [
+        p
+        for p in domain.lower().split(".")
+        if p not in {"mail", "corp", "email", "hr", "jobs", "careers"}
+    ]
     if len(parts) >= 3 and parts[-2] in {"co", "com", "org", "net", "ac"}:
         label = parts[-3]
     elif len(parts) >= 2:
@@ -416,7 +568,9 @@ def _role(event: CalendarEvent) -> str:
             match = pattern.search(text)
             if match:
                 role = " ".join(match.group("role").split()).strip(" .,-–—:")
-                role = re.sub(r"\b(interview|phone screen|onsite|round)\b.*$", "", role, flags=re.I).strip(" -–—:")
+                role = re.sub(
+                    r"\b(interview|phone screen|onsite|round)\b.*$", "", role, flags=re.I
+                ).strip(" -–—:")
                 if 3 <= len(role) <= 80:
                     return role
     return ""

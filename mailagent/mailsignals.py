@@ -296,9 +296,7 @@ def _hedged(text: str, start: int, hedges: re.Pattern[str]) -> bool:
     return hedges.search(clause) is not None
 
 
-def _phrases(
-    text: str, table: Sequence[re.Pattern[str]], hedges: re.Pattern[str]
-) -> list[str]:
+def _phrases(text: str, table: Sequence[re.Pattern[str]], hedges: re.Pattern[str]) -> list[str]:
     found: list[str] = []
     for pattern in table:
         for match in pattern.finditer(text):

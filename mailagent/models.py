@@ -214,7 +214,6 @@ def body_digest(text: str) -> str:
     """A digest of a draft body that ignores line endings and trailing white space,
     so that a client re-encoding the same text does not count as an edit."""
 
-
     lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
     normal = "\n".join(lines).strip()
     return hashlib.sha256(normal.encode("utf-8")).hexdigest()[:32]

@@ -123,6 +123,8 @@ class Note:
     interview_id: str
     topic: str
     text: str
+    about: str = ""
+    """The interview's title, for people reading a log line."""
 
 
 Action = CreateDraft | Schedule | Cancel | Note
@@ -159,25 +161,40 @@ class _Mail:
 
 def plan(state: PlannerState, observed: Observations, policy: Policy, now: datetime) -> Plan:
     calendar = policy.work_calendar(ZoneInfo(observed.timezone))
-    readings = [_Mail(m, read_message(m)) for m in observed.messages if m.folder is not Folder.DRAFTS]
+    readings = [
+        _Mail(m, read_message(m)) for m in observed.messages if m.folder is not Folder.DRAFTS
+    ]
     user = observed.user
     actions: list[Action] = []
     interviews = sorted(observed.interviews, key=lambda i: (i.start, i.id))
     rejection_replied_companies: set[tuple[str, ...]] = set()
     for interview in interviews:
         if interview.status is not InterviewStatus.SCHEDULED:
-            actions.append(Note(interview.id, "status", f"interview {interview.status.value}: no drafts"))
+            actions.append(
+                Note(interview.id, "status", f"interview {interview.status.value}: no drafts")
+            )
             continue
         context = _InterviewContext(interview, interviews, readings, user, observed.timezone)
         actions.extend(_thank_you(context, state, policy, calendar, now))
-        actions.extend(_rejection_reply(context, state, policy, calendar, now, rejection_replied_companies))
+        actions.extend(
+            _rejection_reply(context, state, policy, calendar, now, rejection_replied_companies)
+        )
         actions.extend(_follow_up(context, state, policy, calendar, now))
+    titles = {i.id: i.title for i in interviews}
+    actions = [
+        Note(a.interview_id, a.topic, a.text, titles.get(a.interview_id, ""))
+        if isinstance(a, Note)
+        else a
+        for a in actions
+    ]
     planned = {a.key for a in actions if isinstance(a, Schedule)} | {
         a.request.key for a in actions if isinstance(a, CreateDraft)
     }
     for key in sorted(state.scheduled - planned):
         if key not in state.drafts:
-            actions.append(Cancel(key, "no longer due: the interview or the mail it depended on changed"))
+            actions.append(
+                Cancel(key, "no longer due: the interview or the mail it depended on changed")
+            )
     return Plan(tuple(actions))
 
 
@@ -199,7 +216,8 @@ class _InterviewContext:
     def user_messages_to_company(self, since: datetime) -> list[Message]:
         """The user's sent mail to the company since `since`, oldest first."""
         found = [
-            m.message for m in self.mail
+            m.message
+            for m in self.mail
             if m.message.folder is Folder.SENT
             and m.message.date >= since
             and any(self.is_company(p.address) for p in m.message.recipients)
@@ -207,19 +225,17 @@ class _InterviewContext:
         return sorted(found, key=lambda m: m.date)
 
     def company_mail(self, since: datetime) -> list[_Mail]:
-        sent_ids = {
-            m.message.message_id for m in self.mail if m.message.folder is Folder.SENT
-        }
+        """Inbox mail from the company, or answering the user's mail to the company."""
+        ours = {m.message_id for m in self.user_messages_to_company(since - DECISION_MAIL_LOOKBACK)}
         found = [
-            m for m in self.mail
+            m
+            for m in self.mail
             if m.message.folder is Folder.INBOX
             and m.message.date >= since
             and not self.user.is_user(m.message.sender.address)
             and (
                 self.is_company(m.message.sender.address)
-                or (m.message.in_reply_to and m.message.in_reply_to in sent_ids)
-                or m.reading.kind in (MailKind.AUTO_REPLY, MailKind.BOUNCE)
-                and bool(sent_ids & {m.message.in_reply_to, *m.message.references})
+                or bool(ours & {m.message.in_reply_to, *m.message.references})
             )
         ]
         return sorted(found, key=lambda m: m.message.date)
@@ -238,15 +254,23 @@ class _InterviewContext:
 
 
 def _thank_you(
-    ctx: _InterviewContext, state: PlannerState, policy: Policy, calendar: WorkCalendar, now: datetime
+    ctx: _InterviewContext,
+    state: PlannerState,
+    policy: Policy,
+    calendar: WorkCalendar,
+    now: datetime,
 ) -> list[Action]:
     rule = policy.thank_you
     interview = ctx.interview
     if not rule.enabled:
         return []
-    people = list(interview.interviewers) if rule.per_interviewer else list(interview.interviewers[:1])
+    people = (
+        list(interview.interviewers) if rule.per_interviewer else list(interview.interviewers[:1])
+    )
     if not people:
-        return [Note(interview.id, "thank_you", "no interviewer address known: no thank-you drafted")]
+        return [
+            Note(interview.id, "thank_you", "no interviewer address known: no thank-you drafted")
+        ]
     draft_at = rule.draft_after.add_to(interview.end, calendar)
     deadline = rule.due_within.add_to(interview.end, calendar)
     due_by = calendar.last_working_moment_at_or_before(deadline, not_before=draft_at)
@@ -256,29 +280,46 @@ def _thank_you(
         key = draft_key(interview.id, person.address, DraftKind.THANK_YOU, 0)
         if key in state.drafts:
             continue
-        thanked = next((m for m in sent if any(p.address == person.address for p in m.recipients)), None)
+        thanked = next(
+            (m for m in sent if any(p.address == person.address for p in m.recipients)), None
+        )
         if thanked and rule.skip_if_already_thanked:
-            actions.append(Note(
-                interview.id, f"thanked:{person.address}",
-                f"{_who(person)} already thanked by you on {_local(thanked.date, ctx.timezone)} "
-                f'("{thanked.subject}"): no draft',
-            ))
+            actions.append(
+                Note(
+                    interview.id,
+                    f"thanked:{person.address}",
+                    f"{_who(person)} already thanked by you on {_local(thanked.date, ctx.timezone)} "
+                    f'("{thanked.subject}"): no draft',
+                )
+            )
             continue
         if now > deadline:
-            actions.append(Note(
-                interview.id, f"late:{person.address}",
-                f"thank-you to {_who(person)} not drafted: it was due by "
-                f"{_local(deadline, ctx.timezone)}, before this sync",
-            ))
+            actions.append(
+                Note(
+                    interview.id,
+                    f"late:{person.address}",
+                    f"thank-you to {_who(person)} not drafted: it was due by "
+                    f"{_local(deadline, ctx.timezone)}, before this sync",
+                )
+            )
             continue
         reason = (
             f"thank-you to {_who(person)}: drafted {rule.draft_after} after the interview ended "
             f"({_local(interview.end, ctx.timezone)}), due within {rule.due_within}"
         )
-        actions.append(_draft_or_schedule(
-            DraftRequest(key, DraftKind.THANK_YOU, 0, interview, person, ctx.user.primary, ctx.timezone),
-            draft_at, due_by, reason, now, policy, calendar,
-        ))
+        actions.append(
+            _draft_or_schedule(
+                DraftRequest(
+                    key, DraftKind.THANK_YOU, 0, interview, person, ctx.user.primary, ctx.timezone
+                ),
+                draft_at,
+                due_by,
+                reason,
+                now,
+                policy,
+                calendar,
+            )
+        )
     return actions
 
 
@@ -304,29 +345,50 @@ def _rejection_reply(
         return []
     replied_companies.add(company)
     rule = policy.rejection_reply
-    note = Note(interview.id, "rejection", f"rejection received {_local(rejection.message.date, ctx.timezone)}: "
-                f"{'; '.join(rejection.reading.evidence) or 'classified as a rejection'}")
+    note = Note(
+        interview.id,
+        "rejection",
+        f"rejection received {_local(rejection.message.date, ctx.timezone)}: "
+        f"{'; '.join(rejection.reading.evidence) or 'classified as a rejection'}",
+    )
     if not rule.enabled:
         return [note]
     sender = rejection.message.sender
     key = draft_key(interview.id, "", DraftKind.REJECTION_REPLY, 0)
     if key in state.drafts:
         return [note]
-    answered = [m for m in ctx.user_messages_to_company(rejection.message.date) if m.date > rejection.message.date]
+    answered = [
+        m
+        for m in ctx.user_messages_to_company(rejection.message.date)
+        if m.date > rejection.message.date
+    ]
     if answered:
-        return [note, Note(interview.id, "rejection_reply", "you already answered the rejection: no draft")]
+        return [
+            note,
+            Note(interview.id, "rejection_reply", "you already answered the rejection: no draft"),
+        ]
     draft_at = rule.draft_after.add_to(rejection.message.date, calendar)
     reason = f"gracious reply to the rejection from {_who(sender)}, asking for feedback"
     request = DraftRequest(
-        key, DraftKind.REJECTION_REPLY, 0, interview, sender, ctx.user.primary, ctx.timezone,
+        key,
+        DraftKind.REJECTION_REPLY,
+        0,
+        interview,
+        sender,
+        ctx.user.primary,
+        ctx.timezone,
         reply_to=rejection.message,
     )
     due_by = calendar.add_business_days(draft_at, 1)
     return [note, _draft_or_schedule(request, draft_at, due_by, reason, now, policy, calendar)]
 
 
-def _follow_up(
-    ctx: _InterviewContext, state: PlannerState, policy: Policy, calendar: WorkCalendar, now: datetime
+def _follow_up(  # noqa: PLR0915 - one rule per paragraph, top to bottom
+    ctx: _InterviewContext,
+    state: PlannerState,
+    policy: Policy,
+    calendar: WorkCalendar,
+    now: datetime,
 ) -> list[Action]:
     rule = policy.follow_up
     interview = ctx.interview
@@ -335,7 +397,13 @@ def _follow_up(
     topic = "follow_up"
     later = ctx.later_round()
     if later is not None:
-        return [Note(interview.id, topic, f"follow-ups stopped: a later round is on the calendar ({later.title})")]
+        return [
+            Note(
+                interview.id,
+                topic,
+                f"follow-ups stopped: a later round is on the calendar ({later.title})",
+            )
+        ]
     decision_by: datetime | None = None
     back_on: datetime | None = None
     decision_phrase = ""
@@ -343,12 +411,17 @@ def _follow_up(
         kind = mail.reading.kind
         after_interview = mail.message.date >= interview.start
         if after_interview and STOP_KIND_NAMES.get(kind) in rule.stop_on:
-            return [Note(
-                interview.id, topic,
-                f"follow-ups stopped: {kind.value.replace('_', ' ')} from {_who(mail.message.sender)} on "
-                f"{_local(mail.message.date, ctx.timezone)}",
-            )]
-        if mail.reading.decision_by and (decision_by is None or mail.reading.decision_by > decision_by):
+            return [
+                Note(
+                    interview.id,
+                    topic,
+                    f"follow-ups stopped: {kind.value.replace('_', ' ')} from {_who(mail.message.sender)} on "
+                    f"{_local(mail.message.date, ctx.timezone)}",
+                )
+            ]
+        if mail.reading.decision_by and (
+            decision_by is None or mail.reading.decision_by > decision_by
+        ):
             decision_by = mail.reading.decision_by
             decision_phrase = f"{_who(mail.message.sender)} said they would decide by {_local(decision_by, ctx.timezone)}"
         if kind is MailKind.AUTO_REPLY and mail.reading.back_on and after_interview:
@@ -356,33 +429,57 @@ def _follow_up(
 
     sent = ctx.user_messages_to_company(interview.start)
     if not sent:
-        return [Note(interview.id, topic, "no follow-up: you have not written to the company since the interview")]
-    follow_up_keys = {draft_key(interview.id, "", DraftKind.FOLLOW_UP, n): n for n in range(1, rule.max + 1)}
+        if now < interview.end:
+            return []
+        return [
+            Note(
+                interview.id,
+                topic,
+                "no follow-up: you have not written to the company since the interview",
+            )
+        ]
+    follow_up_keys = {
+        draft_key(interview.id, "", DraftKind.FOLLOW_UP, n): n for n in range(1, rule.max + 1)
+    }
     own_follow_ups = {m.message_id for m in sent if m.agent_key in follow_up_keys}
-    anchor = max((m for m in sent if m.message_id not in own_follow_ups), key=lambda m: m.date, default=None)
+    anchor = max(
+        (m for m in sent if m.message_id not in own_follow_ups), key=lambda m: m.date, default=None
+    )
     if anchor is None:
         return []
-    reply_to = sent[-1]
+    reply_to = _thread_to_follow(sent, ctx)
     previous_sent_at: datetime | None = None
     for step in range(1, rule.max + 1):
         key = draft_key(interview.id, "", DraftKind.FOLLOW_UP, step)
         record = state.drafts.get(key)
         if record is not None:
             if record.status is DraftStatus.DELETED:
-                return [Note(interview.id, topic, f"follow-ups stopped: you deleted follow-up {step}")]
+                return [
+                    Note(interview.id, topic, f"follow-ups stopped: you deleted follow-up {step}")
+                ]
             if record.status is not DraftStatus.SENT:
-                return [Note(interview.id, topic, f"waiting for you to send follow-up {step} before the next")]
+                return [
+                    Note(
+                        interview.id,
+                        topic,
+                        f"waiting for you to send follow-up {step} before the next",
+                    )
+                ]
             sent_copy = next((m for m in sent if m.agent_key == key), None)
             previous_sent_at = sent_copy.date if sent_copy else record.created_at
             continue
-        reasons = [f"{rule.delay_for_step(step)} after your last message ({_local(anchor.date, ctx.timezone)})"]
+        reasons = [
+            f"{rule.delay_for_step(step)} after your last message ({_local(anchor.date, ctx.timezone)})"
+        ]
         draft_at = rule.delay_for_step(step).add_to(anchor.date, calendar)
         if previous_sent_at is not None:
             spaced = rule.min_spacing.add_to(previous_sent_at, calendar)
             if spaced > draft_at:
                 draft_at, reasons = spaced, [f"{rule.min_spacing} after follow-up {step - 1}"]
         if rule.respect_decision_date and decision_by is not None:
-            after_decision = rule.after_decision_date.add_to(decision_by, calendar)
+            after_decision = calendar.next_working_moment(
+                rule.after_decision_date.add_to(calendar.next_working_moment(decision_by), calendar)
+            )
             if after_decision > draft_at:
                 draft_at = after_decision
                 reasons = [f"{decision_phrase}; waiting {rule.after_decision_date} past it"]
@@ -390,16 +487,53 @@ def _follow_up(
             draft_at = back_on
             reasons = [f"an out-of-office said they are back on {_local(back_on, ctx.timezone)}"]
         due_by = calendar.add_business_days(draft_at, 1)
-        recipient = next((p for p in reply_to.to if ctx.is_company(p.address)), reply_to.to[0] if reply_to.to else None)
+        recipient = next(
+            (p for p in reply_to.to if ctx.is_company(p.address)),
+            reply_to.to[0] if reply_to.to else None,
+        )
         if recipient is None:
             return []
         request = DraftRequest(
-            key, DraftKind.FOLLOW_UP, step, interview, recipient, ctx.user.primary, ctx.timezone,
+            key,
+            DraftKind.FOLLOW_UP,
+            step,
+            interview,
+            recipient,
+            ctx.user.primary,
+            ctx.timezone,
             reply_to=reply_to,
         )
-        reason = f"follow-up {step} of {rule.max} to {_who(recipient)}, in your thread: " + "; ".join(reasons)
-        return [_draft_or_schedule(request, draft_at, due_by, reason, now, policy, calendar)]
+        reason = (
+            f"follow-up {step} of {rule.max} to {_who(recipient)}, in your thread: "
+            + "; ".join(reasons)
+        )
+        action = _draft_or_schedule(request, draft_at, due_by, reason, now, policy, calendar)
+        when = _local(action.draft_at, ctx.timezone)
+        return [
+            Note(
+                interview.id, topic, f"follow-up {step} planned for {when}: " + "; ".join(reasons)
+            ),
+            action,
+        ]
     return []
+
+
+def _thread_to_follow(sent: Sequence[Message], ctx: _InterviewContext) -> Message:
+    """The user's latest message to the company; among several sent together (one note per
+    panellist), the one to the person who last wrote back, else the first interviewer."""
+    latest = sent[-1].date
+    candidates = [m for m in sent if latest - m.date <= timedelta(hours=1)]
+    humans = [
+        m.message.sender.address
+        for m in ctx.company_mail(ctx.interview.start)
+        if m.reading.kind not in (MailKind.AUTO_REPLY, MailKind.BOUNCE)
+    ]
+    order = [*reversed(humans), *(p.address for p in ctx.interview.interviewers)]
+    for address in order:
+        for message in reversed(candidates):
+            if any(p.address == address for p in message.to):
+                return message
+    return sent[-1]
 
 
 def _draft_or_schedule(
@@ -420,8 +554,14 @@ def _draft_or_schedule(
     if draft_at <= now:
         return CreateDraft(request, draft_at, due_by, reason)
     return Schedule(
-        request.key, request.interview.id, request.kind, request.step, request.to.address,
-        draft_at, due_by, reason,
+        request.key,
+        request.interview.id,
+        request.kind,
+        request.step,
+        request.to.address,
+        draft_at,
+        due_by,
+        reason,
     )
 
 

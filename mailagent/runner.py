@@ -42,8 +42,13 @@ log = logging.getLogger("mailagent")
 CALENDAR_LOOKAHEAD = timedelta(days=60)
 MESSAGE_RETENTION = timedelta(days=120)
 CRASH_POINTS = (
-    "after-resolve", "after-read", "after-plan", "after-intent", "after-provider-write",
-    "after-complete", "after-record",
+    "after-resolve",
+    "after-read",
+    "after-plan",
+    "after-intent",
+    "after-provider-write",
+    "after-complete",
+    "after-record",
 )
 
 
@@ -133,13 +138,23 @@ def sync_account(
 
 
 def sync_accounts(
-    store: Store, accounts: Sequence[Account], composer: Composer, now: datetime, *, dry_run: bool = False
+    store: Store,
+    accounts: Sequence[Account],
+    composer: Composer,
+    now: datetime,
+    *,
+    dry_run: bool = False,
 ) -> list[SyncResult]:
     return [sync_account(store, a, composer, now, dry_run=dry_run) for a in accounts]
 
 
 def _sync(
-    store: Store, account: Account, composer: Composer, now: datetime, dry_run: bool, result: SyncResult
+    store: Store,
+    account: Account,
+    composer: Composer,
+    now: datetime,
+    dry_run: bool,
+    result: SyncResult,
 ) -> None:
     provider = account.provider
     name = account.name
@@ -148,7 +163,12 @@ def _sync(
         _refresh_drafts(store, account, now)
     _crash_point("after-resolve")
 
-    lookback = account.policy.lookback.add_to(now, account.policy.work_calendar(ZoneInfo(account.timezone))) - now
+    lookback = (
+        account.policy.lookback.add_to(
+            now, account.policy.work_calendar(ZoneInfo(account.timezone))
+        )
+        - now
+    )
     window = Window(start=now - lookback, end=now + CALENDAR_LOOKAHEAD)
     changes = provider.read_changes(store.cursor(name), window)
     result.requests = changes.requests
@@ -157,14 +177,21 @@ def _sync(
         log.warning("account %s: skipped %s: %s", name, skip.item, skip.reason)
     if not dry_run:
         store.save_observations(
-            name, cursor=changes.cursor, now=now, events=changes.events,
-            events_replace=changes.events_replace, removed_event_ids=changes.removed_event_ids,
-            messages=changes.messages, removed_message_ids=changes.removed_message_ids,
+            name,
+            cursor=changes.cursor,
+            now=now,
+            events=changes.events,
+            events_replace=changes.events_replace,
+            removed_event_ids=changes.removed_event_ids,
+            messages=changes.messages,
+            removed_message_ids=changes.removed_message_ids,
             forget_messages_before=now - MESSAGE_RETENTION,
         )
         events, messages = store.events(name), store.messages(name)
     else:
-        events, messages = _overlay(store, name, changes.events, changes.events_replace, changes.messages)
+        events, messages = _overlay(
+            store, name, changes.events, changes.events_replace, changes.messages
+        )
     _crash_point("after-read")
 
     detections = detect_all(events, account.user, messages)
@@ -196,8 +223,14 @@ def _sync(
     _crash_point("after-record")
 
 
-def _act(store: Store, account: Account, composer: Composer, the_plan: Plan, now: datetime,
-         result: SyncResult) -> None:
+def _act(
+    store: Store,
+    account: Account,
+    composer: Composer,
+    the_plan: Plan,
+    now: datetime,
+    result: SyncResult,
+) -> None:
     for create in the_plan.creates:
         request = create.request
         try:
@@ -207,9 +240,18 @@ def _act(store: Store, account: Account, composer: Composer, the_plan: Plan, now
             result.ok, result.error = False, str(exc)
             continue
         store.record_intent(
-            account.name, request.key, request.interview.id, request.kind, request.step,
-            request.to.address, create.draft_at, create.due_by, create.reason, content.subject,
-            body_digest(content.body), now,
+            account.name,
+            request.key,
+            request.interview.id,
+            request.kind,
+            request.step,
+            request.to.address,
+            create.draft_at,
+            create.due_by,
+            create.reason,
+            content.subject,
+            body_digest(content.body),
+            now,
         )
         _crash_point("after-intent")
         try:
@@ -225,15 +267,28 @@ def _act(store: Store, account: Account, composer: Composer, the_plan: Plan, now
         store.complete_draft(account.name, request.key, provider_id, now)
         _crash_point("after-complete")
         result.drafted.append(_drafted(create, content, provider_id))
-        log.info("account %s: drafted %s to %s (%s)", account.name, request.kind.value,
-                 request.to.address, create.reason)
+        log.info(
+            "account %s: drafted %s to %s (%s)",
+            account.name,
+            request.kind.value,
+            request.to.address,
+            create.reason,
+        )
 
 
 def _drafted(create: CreateDraft, content: DraftContent, provider_id: str) -> Drafted:
     request = create.request
     return Drafted(
-        request.key, request.kind.value, request.step, request.interview.id, request.to.address,
-        content.subject, create.draft_at, create.due_by, create.reason, provider_id,
+        request.key,
+        request.kind.value,
+        request.step,
+        request.interview.id,
+        request.to.address,
+        content.subject,
+        create.draft_at,
+        create.due_by,
+        create.reason,
+        provider_id,
     )
 
 
@@ -258,16 +313,26 @@ def _refresh_drafts(store: Store, account: Account, now: datetime) -> None:
         if observation is None:
             continue
         status = observation.status
-        if status is DraftStatus.PRESENT and observation.body_digest and draft.digest \
-                and observation.body_digest != draft.digest:
+        if (
+            status is DraftStatus.PRESENT
+            and observation.body_digest
+            and draft.digest
+            and observation.body_digest != draft.digest
+        ):
             status = DraftStatus.EDITED
-        if status.value != draft.status and not (draft.status == "edited" and status is DraftStatus.PRESENT):
+        if status.value != draft.status and not (
+            draft.status == "edited" and status is DraftStatus.PRESENT
+        ):
             store.set_draft_status(name, draft.key, status, now)
             log.info("account %s: draft %s is now %s", name, draft.key, status.value)
 
 
 def _overlay(
-    store: Store, name: str, events: Sequence[CalendarEvent], replace: bool, messages: Sequence[Message]
+    store: Store,
+    name: str,
+    events: Sequence[CalendarEvent],
+    replace: bool,
+    messages: Sequence[Message],
 ) -> tuple[list[CalendarEvent], list[Message]]:
     """Stored observations with a read's changes laid over them, without writing (dry run)."""
     stored_events = {} if replace else {e.id: e for e in store.events(name)}

@@ -185,8 +185,12 @@ class Scenario:
         clock = self.spec.clock
         if clock is not None:
             every = parse_duration(clock.every)
-            step = timedelta(minutes=every.amount * {"minutes": 1, "hours": 60, "days": 1440,
-                                                      "weeks": 10080, "business_days": 1440}[every.unit])
+            step = timedelta(
+                minutes=every.amount
+                * {"minutes": 1, "hours": 60, "days": 1440, "weeks": 10080, "business_days": 1440}[
+                    every.unit
+                ]
+            )
             moment = self.local(clock.start)
             while moment <= self.local(clock.end):
                 times.add(moment)
@@ -202,7 +206,12 @@ class Scenario:
             if self.local(spec.appears or spec.start - timedelta(days=7)) > moment:
                 continue
             start, end, status, response, title = (
-                self.local(spec.start), self.local(spec.end), spec.status, spec.user_response, spec.title)
+                self.local(spec.start),
+                self.local(spec.end),
+                spec.status,
+                spec.user_response,
+                spec.title,
+            )
             sequence = 0
             for change in spec.changes:
                 if self.local(change.at) <= moment:
@@ -215,22 +224,52 @@ class Scenario:
             found.append(self._event(spec, start, end, status, response, title, sequence))
         return found
 
-    def _event(self, spec: EventSpec, start: datetime, end: datetime, status: str, response: str,
-               title: str, sequence: int) -> CalendarEvent:
+    def _event(
+        self,
+        spec: EventSpec,
+        start: datetime,
+        end: datetime,
+        status: str,
+        response: str,
+        title: str,
+        sequence: int,
+    ) -> CalendarEvent:
         organizer = self.person(spec.organizer) if spec.organizer else None
-        attendees = [Attendee(self.spec.user.name, self.spec.user.address, organizer=spec.organizer == "user",
-                              response=ResponseStatus(response))]
+        attendees = [
+            Attendee(
+                self.spec.user.name,
+                self.spec.user.address,
+                organizer=spec.organizer == "user",
+                response=ResponseStatus(response),
+            )
+        ]
         for item in spec.attendees:
             a = item if isinstance(item, AttendeeSpec) else AttendeeSpec(who=item)
             person = self.person(a.who)
-            attendees.append(Attendee(
-                person.name, person.address, organizer=organizer is not None and person == organizer,
-                response=ResponseStatus(a.response), resource=a.resource, optional=a.optional))
+            attendees.append(
+                Attendee(
+                    person.name,
+                    person.address,
+                    organizer=organizer is not None and person == organizer,
+                    response=ResponseStatus(a.response),
+                    resource=a.resource,
+                    optional=a.optional,
+                )
+            )
         return CalendarEvent(
-            id=f"{spec.id}@scenario", uid=f"{spec.id}@scenario", title=title, start=start, end=end,
-            all_day=spec.all_day, status=EventStatus(status), organizer=organizer,
-            attendees=tuple(attendees), description=spec.description, location=spec.location,
-            conference_urls=(spec.conference,) if spec.conference else (), sequence=sequence,
+            id=f"{spec.id}@scenario",
+            uid=f"{spec.id}@scenario",
+            title=title,
+            start=start,
+            end=end,
+            all_day=spec.all_day,
+            status=EventStatus(status),
+            organizer=organizer,
+            attendees=tuple(attendees),
+            description=spec.description,
+            location=spec.location,
+            conference_urls=(spec.conference,) if spec.conference else (),
+            sequence=sequence,
         )
 
     def render_message(self, spec: MessageSpec) -> bytes:
@@ -248,7 +287,7 @@ class Scenario:
         if spec.reply_to:
             parent = self.message_id(spec.reply_to)
             message["In-Reply-To"] = parent
-            message["References"] = " ".join(self._references(spec.reply_to) + [parent])
+            message["References"] = " ".join([*self._references(spec.reply_to), parent])
         for name, value in spec.headers.items():
             message[name] = value
         message.set_content(spec.body or "\n")
@@ -320,8 +359,12 @@ class MaildirMailbox:
             folder = "INBOX" if spec.folder == "inbox" else "Sent"
             stamp = int(scenario.local(spec.date).timestamp())
             name = f"{stamp}.S{hashlib.sha256(spec.id.encode()).hexdigest()[:12]}.scenario"
-            target = self.maildir / folder / ("new" if folder == "INBOX" else "cur") / (
-                name if folder == "INBOX" else name + ":2,S")
+            target = (
+                self.maildir
+                / folder
+                / ("new" if folder == "INBOX" else "cur")
+                / (name if folder == "INBOX" else name + ":2,S")
+            )
             _atomic_write(target, scenario.render_message(spec))
             self.delivered.add(spec.id)
         ics = events_to_ics(scenario.events_at(moment))
@@ -391,16 +434,23 @@ class PlayLog:
 SyncFn = Callable[[datetime], Sequence[DraftMade]]
 
 
-def play(scenario: Scenario, mailbox: ScenarioMailbox, sync: SyncFn,
-         on_sync: Callable[[datetime, Sequence[DraftMade]], None] | None = None) -> PlayLog:
+def play(
+    scenario: Scenario,
+    mailbox: ScenarioMailbox,
+    sync: SyncFn,
+    on_sync: Callable[[datetime, Sequence[DraftMade]], None] | None = None,
+) -> PlayLog:
     """Run every sync of the scenario in order, applying user actions and checking expectations."""
     log = PlayLog()
     for moment in scenario.sync_times():
         step = scenario.step_at(moment)
         mailbox.materialize(scenario, moment)
         if step is not None:
-            for action_kind, actions in (("send", step.user.send), ("edit", step.user.edit),
-                                         ("delete", step.user.delete)):
+            for action_kind, actions in (
+                ("send", step.user.send),
+                ("edit", step.user.edit),
+                ("delete", step.user.delete),
+            ):
                 for action in actions:
                     key = _find_made(scenario, log, action)
                     if key is None:
@@ -420,8 +470,10 @@ def play(scenario: Scenario, mailbox: ScenarioMailbox, sync: SyncFn,
         if step is not None and step.expect is not None:
             log.failures.extend(_check(scenario, moment, step.expect, made, mailbox))
     if scenario.spec.expect_total is not None and len(log.made) != scenario.spec.expect_total:
-        log.failures.append(f"expected {scenario.spec.expect_total} drafts in all, made {len(log.made)}: "
-                            + _brief([m for _, m in log.made]))
+        log.failures.append(
+            f"expected {scenario.spec.expect_total} drafts in all, made {len(log.made)}: "
+            + _brief([m for _, m in log.made])
+        )
     keys = [m.key for _, m in log.made]
     if len(keys) != len(set(keys)):
         log.failures.append("a draft key was drafted twice")
@@ -431,21 +483,35 @@ def play(scenario: Scenario, mailbox: ScenarioMailbox, sync: SyncFn,
 def _find_made(scenario: Scenario, log: PlayLog, action: DraftAction) -> str | None:
     to = scenario.person(action.to).address if action.to else None
     for _, made in reversed(log.made):
-        if made.kind == action.kind and (to is None or made.to == to) and (
-                action.step is None or made.step == action.step):
+        if (
+            made.kind == action.kind
+            and (to is None or made.to == to)
+            and (action.step is None or made.step == action.step)
+        ):
             return made.key
     return None
 
 
-def _check(scenario: Scenario, moment: datetime, expected: Sequence[ExpectedDraft],
-           made: Sequence[DraftMade], mailbox: ScenarioMailbox) -> list[str]:
+def _check(
+    scenario: Scenario,
+    moment: datetime,
+    expected: Sequence[ExpectedDraft],
+    made: Sequence[DraftMade],
+    mailbox: ScenarioMailbox,
+) -> list[str]:
     failures: list[str] = []
     remaining = list(made)
     drafts = {m.header("x-mailagent-key"): m for m in mailbox.drafts()}
     for want in expected:
         to = scenario.person(want.to).address
-        match = next((m for m in remaining if m.kind == want.kind and m.to == to
-                      and (want.step is None or m.step == want.step)), None)
+        match = next(
+            (
+                m
+                for m in remaining
+                if m.kind == want.kind and m.to == to and (want.step is None or m.step == want.step)
+            ),
+            None,
+        )
         if match is None:
             failures.append(f"{moment}: expected a {want.kind} draft to {to}; made {_brief(made)}")
             continue
@@ -455,11 +521,17 @@ def _check(scenario: Scenario, moment: datetime, expected: Sequence[ExpectedDraf
             failures.append(f"{moment}: the {want.kind} draft to {to} is not in the Drafts folder")
             continue
         if [p.address for p in message.to] != [to]:
-            failures.append(f"{moment}: draft recipients {[p.address for p in message.to]} != [{to}]")
+            failures.append(
+                f"{moment}: draft recipients {[p.address for p in message.to]} != [{to}]"
+            )
         if want.subject_contains and want.subject_contains not in message.subject:
-            failures.append(f"{moment}: subject {message.subject!r} lacks {want.subject_contains!r}")
+            failures.append(
+                f"{moment}: subject {message.subject!r} lacks {want.subject_contains!r}"
+            )
         if want.in_reply_to and message.in_reply_to != scenario.message_id(want.in_reply_to):
-            failures.append(f"{moment}: In-Reply-To {message.in_reply_to!r} is not {want.in_reply_to}")
+            failures.append(
+                f"{moment}: In-Reply-To {message.in_reply_to!r} is not {want.in_reply_to}"
+            )
         if want.in_reply_to and scenario.message_id(want.in_reply_to) not in message.references:
             failures.append(f"{moment}: References lack {want.in_reply_to}")
         for text in want.body_contains:

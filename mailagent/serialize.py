@@ -35,7 +35,8 @@ def dumps(value: object) -> str:
 
 
 def loads(text: str, cls: type[T]) -> T:
-    return from_plain(json.loads(text), cls)
+    value: T = from_plain(json.loads(text), cls)
+    return value
 
 
 @cache
@@ -57,10 +58,10 @@ def from_plain(data: Any, cls: Any) -> Any:
             for f in dataclasses.fields(cls)
             if f.name in data
         }
-        return cls(**kwargs)
+        return cls(**kwargs)  # type: ignore[operator]
     if origin is tuple:
-        args = typing.get_args(cls)
-        return tuple(from_plain(v, args[0]) for v in data)
+        item_type = typing.get_args(cls)[0]
+        return tuple(from_plain(v, item_type) for v in data)
     if origin in (frozenset, set):
         (arg,) = typing.get_args(cls)
         return frozenset(from_plain(v, arg) for v in data)

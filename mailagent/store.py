@@ -97,7 +97,13 @@ class StoredDraft:
     def record(self) -> DraftRecord:
         status = DraftStatus.PRESENT if self.status == CREATING else DraftStatus(self.status)
         return DraftRecord(
-            self.key, self.interview_id, self.kind, self.step, self.recipient, self.created_at, status
+            self.key,
+            self.interview_id,
+            self.kind,
+            self.step,
+            self.recipient,
+            self.created_at,
+            status,
         )
 
 
@@ -124,8 +130,10 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
         except sqlite3.DatabaseError as exc:
-            raise StateError(f"{path}: not a usable state file ({exc})",
-                             advice="move it aside; the next sync rebuilds state from the mailbox") from exc
+            raise StateError(
+                f"{path}: not a usable state file ({exc})",
+                advice="move it aside; the next sync rebuilds state from the mailbox",
+            ) from exc
         for suffix in ("-wal", "-shm"):
             side = Path(str(self.path) + suffix)
             if side.exists():
@@ -144,7 +152,9 @@ class Store:
         if version > len(MIGRATIONS):
             raise StateError(
                 f"{self.path}: schema version {version} is newer than this mailagent knows "
-                f"({len(MIGRATIONS)})", advice="upgrade mailagent")
+                f"({len(MIGRATIONS)})",
+                advice="upgrade mailagent",
+            )
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             with self.transaction():
                 for statement in script.split(";"):
@@ -176,7 +186,9 @@ class Store:
         return [r[0] for r in self._db.execute("SELECT name FROM accounts ORDER BY name")]
 
     def cursor(self, account: str) -> str | None:
-        row = self._db.execute("SELECT cursor FROM cursors WHERE account = ?", (account,)).fetchone()
+        row = self._db.execute(
+            "SELECT cursor FROM cursors WHERE account = ?", (account,)
+        ).fetchone()
         return str(row[0]) if row else None
 
     # observations
@@ -197,21 +209,30 @@ class Store:
         with self.transaction() as db:
             if events_replace:
                 db.execute("DELETE FROM events WHERE account = ?", (account,))
-            db.executemany("DELETE FROM events WHERE account = ? AND id = ?",
-                           [(account, i) for i in removed_event_ids])
+            db.executemany(
+                "DELETE FROM events WHERE account = ? AND id = ?",
+                [(account, i) for i in removed_event_ids],
+            )
             db.executemany(
                 "INSERT OR REPLACE INTO events (account, id, start, data) VALUES (?, ?, ?, ?)",
                 [(account, e.id, e.start.isoformat(), serialize.dumps(e)) for e in events],
             )
-            db.executemany("DELETE FROM messages WHERE account = ? AND id = ?",
-                           [(account, i) for i in removed_message_ids])
+            db.executemany(
+                "DELETE FROM messages WHERE account = ? AND id = ?",
+                [(account, i) for i in removed_message_ids],
+            )
             db.executemany(
                 "INSERT OR REPLACE INTO messages (account, id, folder, date, data) VALUES (?, ?, ?, ?, ?)",
-                [(account, m.id, m.folder.value, _utc(m.date), serialize.dumps(m)) for m in messages],
+                [
+                    (account, m.id, m.folder.value, _utc(m.date), serialize.dumps(m))
+                    for m in messages
+                ],
             )
             if forget_messages_before is not None:
-                db.execute("DELETE FROM messages WHERE account = ? AND date < ?",
-                           (account, _utc(forget_messages_before)))
+                db.execute(
+                    "DELETE FROM messages WHERE account = ? AND date < ?",
+                    (account, _utc(forget_messages_before)),
+                )
             db.execute(
                 "INSERT INTO cursors (account, cursor, updated_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (account) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
@@ -219,15 +240,23 @@ class Store:
             )
 
     def events(self, account: str) -> list[CalendarEvent]:
-        rows = self._db.execute("SELECT data FROM events WHERE account = ? ORDER BY start, id", (account,))
+        rows = self._db.execute(
+            "SELECT data FROM events WHERE account = ? ORDER BY start, id", (account,)
+        )
         return [serialize.loads(r[0], CalendarEvent) for r in rows]
 
     def messages(self, account: str) -> list[Message]:
-        rows = self._db.execute("SELECT data FROM messages WHERE account = ? ORDER BY date, id", (account,))
+        rows = self._db.execute(
+            "SELECT data FROM messages WHERE account = ? ORDER BY date, id", (account,)
+        )
         return [serialize.loads(r[0], Message) for r in rows]
 
     def message_count(self, account: str) -> int:
-        return int(self._db.execute("SELECT count(*) FROM messages WHERE account = ?", (account,)).fetchone()[0])
+        return int(
+            self._db.execute(
+                "SELECT count(*) FROM messages WHERE account = ?", (account,)
+            ).fetchone()[0]
+        )
 
     # detections
 
@@ -236,8 +265,16 @@ class Store:
             db.execute("DELETE FROM detections WHERE account = ?", (account,))
             db.executemany(
                 "INSERT INTO detections (account, event_id, interview_id, verdict, data) VALUES (?, ?, ?, ?, ?)",
-                [(account, d.event.id, d.interview.id if d.interview else None, d.verdict, serialize.dumps(d))
-                 for d in detections],
+                [
+                    (
+                        account,
+                        d.event.id,
+                        d.interview.id if d.interview else None,
+                        d.verdict,
+                        serialize.dumps(d),
+                    )
+                    for d in detections
+                ],
             )
 
     def detections(self, account: str) -> list[Detection]:
@@ -250,16 +287,42 @@ class Store:
 
     # drafts
 
-    def record_intent(self, account: str, key: str, interview_id: str, kind: DraftKind, step: int,
-                      recipient: str, draft_at: datetime, due_by: datetime, reason: str,
-                      subject: str, digest: str, now: datetime) -> None:
+    def record_intent(
+        self,
+        account: str,
+        key: str,
+        interview_id: str,
+        kind: DraftKind,
+        step: int,
+        recipient: str,
+        draft_at: datetime,
+        due_by: datetime,
+        reason: str,
+        subject: str,
+        digest: str,
+        now: datetime,
+    ) -> None:
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO drafts (account, key, interview_id, kind, step, recipient, status, provider_id, "
                 "digest, subject, draft_at, due_by, reason, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)",
-                (account, key, interview_id, kind.value, step, recipient, CREATING, digest, subject,
-                 draft_at.isoformat(), due_by.isoformat(), reason, now.isoformat(), now.isoformat()),
+                (
+                    account,
+                    key,
+                    interview_id,
+                    kind.value,
+                    step,
+                    recipient,
+                    CREATING,
+                    digest,
+                    subject,
+                    draft_at.isoformat(),
+                    due_by.isoformat(),
+                    reason,
+                    now.isoformat(),
+                    now.isoformat(),
+                ),
             )
             db.execute("DELETE FROM schedules WHERE account = ? AND key = ?", (account, key))
 
@@ -272,12 +335,17 @@ class Store:
 
     def set_draft_status(self, account: str, key: str, status: DraftStatus, now: datetime) -> None:
         with self.transaction() as db:
-            db.execute("UPDATE drafts SET status = ?, updated_at = ? WHERE account = ? AND key = ?",
-                       (status.value, now.isoformat(), account, key))
+            db.execute(
+                "UPDATE drafts SET status = ?, updated_at = ? WHERE account = ? AND key = ?",
+                (status.value, now.isoformat(), account, key),
+            )
 
     def forget_intent(self, account: str, key: str) -> None:
         with self.transaction() as db:
-            db.execute("DELETE FROM drafts WHERE account = ? AND key = ? AND status = ?", (account, key, CREATING))
+            db.execute(
+                "DELETE FROM drafts WHERE account = ? AND key = ? AND status = ?",
+                (account, key, CREATING),
+            )
 
     def drafts(self, account: str) -> list[StoredDraft]:
         rows = self._db.execute(
@@ -286,9 +354,22 @@ class Store:
             (account,),
         )
         return [
-            StoredDraft(r[0], r[1], r[2], DraftKind(r[3]), int(r[4]), r[5], r[6], r[7] or "", r[8] or "",
-                        r[9] or "", datetime.fromisoformat(r[10]), datetime.fromisoformat(r[11]), r[12],
-                        datetime.fromisoformat(r[13]))
+            StoredDraft(
+                r[0],
+                r[1],
+                r[2],
+                DraftKind(r[3]),
+                int(r[4]),
+                r[5],
+                r[6],
+                r[7] or "",
+                r[8] or "",
+                r[9] or "",
+                datetime.fromisoformat(r[10]),
+                datetime.fromisoformat(r[11]),
+                r[12],
+                datetime.fromisoformat(r[13]),
+            )
             for r in rows
         ]
 
@@ -300,16 +381,41 @@ class Store:
             db.executemany(
                 "INSERT INTO schedules (account, key, interview_id, kind, step, recipient, draft_at, due_by, reason) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(account, s.key, s.interview_id, s.kind.value, s.step, s.recipient, s.draft_at.isoformat(),
-                  s.due_by.isoformat(), s.reason) for s in schedules],
+                [
+                    (
+                        account,
+                        s.key,
+                        s.interview_id,
+                        s.kind.value,
+                        s.step,
+                        s.recipient,
+                        s.draft_at.isoformat(),
+                        s.due_by.isoformat(),
+                        s.reason,
+                    )
+                    for s in schedules
+                ],
             )
 
     def schedules(self, account: str) -> list[Schedule]:
         rows = self._db.execute(
             "SELECT key, interview_id, kind, step, recipient, draft_at, due_by, reason FROM schedules "
-            "WHERE account = ? ORDER BY draft_at, key", (account,))
-        return [Schedule(r[0], r[1], DraftKind(r[2]), int(r[3]), r[4], datetime.fromisoformat(r[5]),
-                         datetime.fromisoformat(r[6]), r[7]) for r in rows]
+            "WHERE account = ? ORDER BY draft_at, key",
+            (account,),
+        )
+        return [
+            Schedule(
+                r[0],
+                r[1],
+                DraftKind(r[2]),
+                int(r[3]),
+                r[4],
+                datetime.fromisoformat(r[5]),
+                datetime.fromisoformat(r[6]),
+                r[7],
+            )
+            for r in rows
+        ]
 
     def record_notes(self, account: str, notes: Sequence[Note], now: datetime) -> list[Note]:
         """Store decision-log notes; return those that are new or changed (worth logging)."""
@@ -318,19 +424,22 @@ class Store:
             for note in notes:
                 row = db.execute(
                     "SELECT text FROM decisions WHERE account = ? AND interview_id = ? AND topic = ?",
-                    (account, note.interview_id, note.topic)).fetchone()
+                    (account, note.interview_id, note.topic),
+                ).fetchone()
                 if row and row[0] == note.text:
                     continue
                 changed.append(note)
                 db.execute(
                     "INSERT OR REPLACE INTO decisions (account, interview_id, topic, text, at) VALUES (?, ?, ?, ?, ?)",
-                    (account, note.interview_id, note.topic, note.text, now.isoformat()))
+                    (account, note.interview_id, note.topic, note.text, now.isoformat()),
+                )
         return changed
 
     def decisions(self, account: str, interview_id: str) -> list[Decision]:
         rows = self._db.execute(
             "SELECT interview_id, topic, text, at FROM decisions WHERE account = ? AND interview_id = ? ORDER BY at, topic",
-            (account, interview_id))
+            (account, interview_id),
+        )
         return [Decision(r[0], r[1], r[2], datetime.fromisoformat(r[3])) for r in rows]
 
 

@@ -181,10 +181,13 @@ def _alternatives(words: Sequence[str]) -> str:
     return "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
 
 
-_ABBREVIATIONS = frozenset(
-    "mon tue tues wed thu thur thurs fri sat sun "
-    "jan feb mar apr jun jul aug sep sept oct nov dec".split()
+_DAY_ABBREVIATIONS = frozenset(
+    {"mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun"}
 )
+_MONTH_ABBREVIATIONS = frozenset(
+    {"jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
+)
+_ABBREVIATIONS = _DAY_ABBREVIATIONS | _MONTH_ABBREVIATIONS
 
 
 def _names(words: Sequence[str]) -> str:
@@ -390,7 +393,7 @@ def _rule(pattern: str, resolve: Resolver) -> _Rule:
 
 
 def _resolve_duration(found: re.Match[str], sent_at: datetime) -> datetime | None:
-    """"within two business days", "in the next few days", "over the next 2-3 weeks"."""
+    """A period from the sent day: "within two business days", "over the next 2-3 weeks"."""
     prep = found.group("prep").lower()
     has_next = bool(found.group("next"))
     if prep in {"over", "during"} and not has_next:

@@ -29,8 +29,12 @@ def build_provider(config: AccountConfig, clock: Callable[[], datetime]) -> Prov
             if value
         }
         return MaildirProvider(
-            root=config.maildir, calendar=config.calendar, address=config.address.lower(),
-            timezone=ZoneInfo(config.timezone), user_name=config.user_name, folder_names=names,
+            root=config.maildir,
+            calendar=config.calendar,
+            address=config.address.lower(),
+            timezone=ZoneInfo(config.timezone),
+            user_name=config.user_name,
+            folder_names=names,
             clock=clock,
         )
     raise ConfigError(f"account {config.name}: unknown provider {config.provider!r}")

@@ -248,6 +248,8 @@ def _read_calendar(
             skipped.append(Skipped(item, problem))
             continue
         vevent["UID"] = icalendar.vText(uid)  # also groups UID-less duplicates into one series
+        if "SEQUENCE" in vevent and not isinstance(vevent["SEQUENCE"], int):
+            del vevent["SEQUENCE"]  # recurring_ical_events compares it; unreadable means 0
         _localize(vevent, zones)
         series.setdefault(uid, []).append(vevent)
     for uid, components in series.items():
@@ -728,8 +730,13 @@ def _vevent(event: CalendarEvent) -> icalendar.Event:
 
 
 def _writable(moment: datetime) -> datetime:
-    """Keep an IANA zone (written as TZID); anything else is written in UTC."""
-    if isinstance(moment.tzinfo, ZoneInfo) and moment.tzinfo.key:
+    """Keep an IANA zone (written as TZID); anything else is written in UTC.
+
+    So is a wall time that a DST change repeats or skips: a TZID form cannot say which of the
+    two instants it means (RFC 5545 §3.3.5 picks the first), UTC can."""
+    zone = moment.tzinfo
+    ambiguous = moment.replace(fold=1 - moment.fold).utcoffset() != moment.utcoffset()
+    if isinstance(zone, ZoneInfo) and zone.key and not ambiguous:
         return moment
     return moment.astimezone(UTC)
 
@@ -747,8 +754,17 @@ def _add_text(vevent: icalendar.Component, name: str, text: str) -> None:
         vevent.add(name, text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
+class _Parameters(icalendar.Parameters):
+    """Also quote a CN that holds a backslash: icalendar's reader takes an unquoted backslash
+    before the colon that ends the parameters for an escape, and the name would not come back."""
+
+    # RUF012: icalendar declares this without ClassVar; mypy rejects a ClassVar override.
+    quote_also = {**icalendar.Parameters.quote_also, "CN": " '\\"}  # noqa: RUF012
+
+
 def _cal_address(address: str, name: str, params: dict[str, str]) -> icalendar.vCalAddress:
     value = icalendar.vCalAddress(f"mailto:{address}")
+    value.params = _Parameters()
     if name:
         value.params["CN"] = name
     for key, param in params.items():

@@ -69,8 +69,10 @@ class MaildirProvider:
 
     def __post_init__(self) -> None:
         if not self.root.is_dir():
-            raise ConfigError(f"maildir {self.root} does not exist",
-                              advice="set `maildir` to the folder that holds INBOX, Sent and Drafts")
+            raise ConfigError(
+                f"maildir {self.root} does not exist",
+                advice="set `maildir` to the folder that holds INBOX, Sent and Drafts",
+            )
         self._folders = {folder: self._resolve(folder) for folder in Folder}
 
     # layout
@@ -122,7 +124,9 @@ class MaildirProvider:
                 files_read += 1
                 try:
                     message = parse_message(
-                        path.read_bytes(), folder=folder, id=f"{folder.value}/{unique}",
+                        path.read_bytes(),
+                        folder=folder,
+                        id=f"{folder.value}/{unique}",
                         fallback_date=datetime.fromtimestamp(path.stat().st_mtime, UTC),
                     )
                 except (ParseError, OSError) as exc:
@@ -131,8 +135,9 @@ class MaildirProvider:
                 if message.date >= window.start:
                     messages.append(message)
             new_state[folder.value] = {"stamps": stamps, "seen": sorted(current)}
-        events, calendar_state, calendar_replace, calendar_reads, calendar_skips = self._read_calendar(
-            state.get("calendar"), window)
+        events, calendar_state, calendar_replace, calendar_reads, calendar_skips = (
+            self._read_calendar(state.get("calendar"), window)
+        )
         files_read += calendar_reads
         skipped.extend(calendar_skips)
         new_state["calendar"] = calendar_state
@@ -153,8 +158,10 @@ class MaildirProvider:
             return sorted(p for p in self.calendar.iterdir() if p.suffix.lower() == ".ics")
         if self.calendar.exists():
             return [self.calendar]
-        raise ConfigError(f"calendar {self.calendar} does not exist",
-                          advice="set `calendar` to an .ics file or a vdir folder of .ics files")
+        raise ConfigError(
+            f"calendar {self.calendar} does not exist",
+            advice="set `calendar` to an .ics file or a vdir folder of .ics files",
+        )
 
     def _read_calendar(
         self, previous: object, window: Window
@@ -174,7 +181,9 @@ class MaildirProvider:
             except OSError as exc:
                 skipped.append(Skipped(str(path), str(exc)))
                 continue
-            found, skips = parse_calendar(data, window=window, default_tz=self.timezone, source=str(path))
+            found, skips = parse_calendar(
+                data, window=window, default_tz=self.timezone, source=str(path)
+            )
             events.extend(found)
             skipped.extend(skips)
         return events, state, True, len(files), skipped
@@ -186,7 +195,10 @@ class MaildirProvider:
         sender = Person(self.user_name, self.address)
         domain = self.address.rpartition("@")[2] or "localhost"
         data = render_draft(
-            content, sender=sender, key=key, date=self.clock().astimezone(self.timezone),
+            content,
+            sender=sender,
+            key=key,
+            date=self.clock().astimezone(self.timezone),
             message_id=make_message_id(key, domain),
         )
         unique = f"{int(self.clock().timestamp())}.M{key}P{os.getpid()}.{_hostname()}"
@@ -217,13 +229,17 @@ class MaildirProvider:
                 digest = body_digest(message.snippet)
             except (ParseError, OSError):
                 digest = ""
-            found[key] = DraftObservation(key, f"drafts/{_unique_name(path.name)}", DraftStatus.PRESENT, digest)
+            found[key] = DraftObservation(
+                key, f"drafts/{_unique_name(path.name)}", DraftStatus.PRESENT, digest
+            )
         missing = wanted - found.keys()
         if missing:
             for path in _maildir_files(self._folders[Folder.SENT]):
                 key = _key_from_headers(path)
                 if key in missing:
-                    found[key] = DraftObservation(key, f"sent/{_unique_name(path.name)}", DraftStatus.SENT)
+                    found[key] = DraftObservation(
+                        key, f"sent/{_unique_name(path.name)}", DraftStatus.SENT
+                    )
             for key in missing - found.keys():
                 found[key] = DraftObservation(key, "", DraftStatus.DELETED)
         return [found[k] for k in keys if k in found]

@@ -443,8 +443,7 @@ class _HTMLText(HTMLParser):
 
     _SKIP = frozenset({"script", "style", "title", "template", "head"})
     _BLOCK = frozenset(
-        "address article aside blockquote br dd div dl dt fieldset figcaption figure footer "
-        "form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table tr ul body".split()
+        ["address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tr", "ul", "body"]
     )
 
     def __init__(self) -> None:
@@ -651,12 +650,41 @@ def _address(person: Person, role: str) -> Address:
     """A validated, sanitised `Address`; ValueError unless the address is one plain addr-spec."""
     address = sanitize_header_text(person.address)
     local, at, domain = address.rpartition("@")
-    if not at or len(local) > 64 or not _LOCAL_PART.fullmatch(local):
+    if not at or len(local) > 64 or not _LOCAL_PART.fullmatch(local) or "=?" in local:
         raise ValueError(f"{role} address is not a single plain addr-spec: {address[:80]!r}")
     domain = _ascii_domain(domain)
     if len(local) + 1 + len(domain) > 254:
         raise ValueError(f"{role} address is too long")
-    return Address(display_name=sanitize_header_text(person.name), username=local, domain=domain)
+    return Address(display_name=_header_safe(person.name), username=local, domain=domain)
+
+
+def _header_safe(value: str) -> str:
+    """Untrusted text for a header: sanitised, and with "=?" written as "= ?". The policy
+    decodes encoded words found in the text it is given, and Python before 3.11.10 then writes
+    a decoded CR/LF out raw (CVE-2024-6923): "=?utf-8?q?=0D=0ABcc:_x?=" would add a header."""
+    return sanitize_header_text(value).replace("=?", "= ?")
+
+
+_FIELD_NAME = re.compile(rb"[!-9;-~]+")
+_HEADER_LINE_JUNK = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f-\xff]")
+
+
+def _check_rendered(data: bytes, expected: list[str]) -> None:
+    """Defence in depth: the header section holds exactly the fields we wrote, each line
+    7-bit, free of control characters and at most 998 octets (RFC 5322 section 2.1.1)."""
+    head, blank, _ = data.partition(b"\r\n\r\n")
+    names: list[str] = []
+    for line in head.split(b"\r\n"):
+        if not line or len(line) > 998 or _HEADER_LINE_JUNK.search(line):
+            raise ValueError("rendered draft failed the header safety check")
+        if line[:1] in (b" ", b"\t"):
+            continue
+        name, colon, _ = line.partition(b":")
+        if not colon or not _FIELD_NAME.fullmatch(name):
+            raise ValueError("rendered draft failed the header safety check")
+        names.append(name.decode("ascii").lower())
+    if not blank or sorted(names) != sorted(expected):
+        raise ValueError("rendered draft failed the header safety check")
 
 
 def _valid_msg_id(value: str) -> bool:
@@ -666,8 +694,12 @@ def _valid_msg_id(value: str) -> bool:
 def render_draft(
     content: DraftContent, *, sender: Person, key: str, date: datetime, message_id: str
 ) -> bytes:
-    """The draft as RFC 5322 bytes with CRLF line ends, tagged with `key`. Raises ValueError
-    for an invalid address, key, message id or a naive date (the caller skips the draft)."""
+    """The draft as RFC 5322 bytes with CRLF line ends, tagged with `key`.
+
+    Names and the subject are sanitised (`sanitize_header_text`, and "=?" becomes "= ?", see
+    `_header_safe`); references that are not well-formed msg-ids are dropped. Raises ValueError
+    for an invalid address, key or message id, a naive date, or no recipients (the caller
+    skips the draft)."""
     if not content.to:
         raise ValueError("draft has no recipients")
     if date.tzinfo is None or date.utcoffset() is None:
@@ -690,7 +722,7 @@ def render_draft(
     msg = EmailMessage(policy=_POLICY)
     msg["From"] = from_address
     msg["To"] = to_addresses
-    msg["Subject"] = sanitize_header_text(content.subject)
+    msg["Subject"] = _header_safe(content.subject)
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = message_id
     if in_reply_to:
@@ -702,7 +734,9 @@ def render_draft(
     body = _SURROGATE.sub("\ufffd", content.body)
     # quoted-printable keeps every line short and the message 7-bit clean whatever the body
     msg.set_content(body, subtype="plain", charset="utf-8", cte="quoted-printable")
-    return msg.as_bytes(policy=_POLICY)
+    data = msg.as_bytes(policy=_POLICY)
+    _check_rendered(data, [name.lower() for name in msg])
+    return data
 
 
 def make_message_id(key: str, domain: str) -> str:

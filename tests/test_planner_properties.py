@@ -36,14 +36,28 @@ PANEL = (Person("Priya Raman", "priya@acme.com"), Person("Marco Rossi", "marco@a
 
 COMPANY_TEXTS = {
     "reply": ("Re: Thank you", "Thanks Alex, happy to answer: the team uses Spark. Talk soon.", {}),
-    "rejection": ("Update", "Unfortunately we have decided to move forward with other candidates.", {}),
+    "rejection": (
+        "Update",
+        "Unfortunately we have decided to move forward with other candidates.",
+        {},
+    ),
     "offer": ("Offer", "We are pleased to offer you the position of Data Engineer.", {}),
-    "next_round": ("Next steps", "We would like to invite you to a final round interview next week.", {}),
+    "next_round": (
+        "Next steps",
+        "We would like to invite you to a final round interview next week.",
+        {},
+    ),
     "timeframe": ("Re: Thank you", "Thanks! We will get back to you within two weeks.", {}),
-    "ooo": ("Automatic reply: Thank you", "I am out of the office until Monday, December 7.",
-            {"auto-submitted": "auto-replied"}),
-    "bounce": ("Undeliverable: Thank you", "Delivery has failed to these recipients.",
-               {"content-type": "multipart/report; report-type=delivery-status"}),
+    "ooo": (
+        "Automatic reply: Thank you",
+        "I am out of the office until Monday, December 7.",
+        {"auto-submitted": "auto-replied"},
+    ),
+    "bounce": (
+        "Undeliverable: Thank you",
+        "Delivery has failed to these recipients.",
+        {"content-type": "multipart/report; report-type=delivery-status"},
+    ),
 }
 
 STOPPING = {MailKind.REPLY, MailKind.REJECTION, MailKind.OFFER, MailKind.NEXT_ROUND}
@@ -66,14 +80,20 @@ class World:
 happening = st.one_of(
     st.tuples(st.just("company"), st.sampled_from(sorted(COMPANY_TEXTS)), st.sampled_from(PANEL)),
     st.tuples(st.just("user_writes"), st.just(""), st.sampled_from(PANEL)),
-    st.tuples(st.sampled_from(["send_draft", "edit_draft", "delete_draft"]), st.just(""), st.just(PANEL[0])),
+    st.tuples(
+        st.sampled_from(["send_draft", "edit_draft", "delete_draft"]),
+        st.just(""),
+        st.just(PANEL[0]),
+    ),
     st.tuples(st.just("sync"), st.just(""), st.just(PANEL[0])),
 )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    steps=st.lists(st.tuples(st.integers(min_value=1, max_value=72), happening), min_size=1, max_size=30),
+    steps=st.lists(
+        st.tuples(st.integers(min_value=1, max_value=72), happening), min_size=1, max_size=30
+    ),
     policy_name=st.sampled_from(["standard", "relaxed", "business-days"]),
     duration_hours=st.integers(min_value=1, max_value=4),
 )
@@ -82,9 +102,15 @@ def test_planner_invariants_hold_over_random_histories(
 ) -> None:
     policy = load_policy(policy_name)
     interview = Interview(
-        id="iv-1", event_id="e1", title="Acme onsite", start=START,
-        end=START + timedelta(hours=duration_hours), company="Acme", company_domains=("acme.com",),
-        role="Data Engineer", interviewers=PANEL,
+        id="iv-1",
+        event_id="e1",
+        title="Acme onsite",
+        start=START,
+        end=START + timedelta(hours=duration_hours),
+        company="Acme",
+        company_domains=("acme.com",),
+        role="Data Engineer",
+        interviewers=PANEL,
     )
     world = World()
     now = START
@@ -92,9 +118,13 @@ def test_planner_invariants_hold_over_random_histories(
         now += timedelta(hours=hours)
         if what == "company":
             subject, body, headers = COMPANY_TEXTS[detail]
-            world.messages.append(_message(world, Folder.INBOX, person, USER.primary, now, subject, body, headers))
+            world.messages.append(
+                _message(world, Folder.INBOX, person, USER.primary, now, subject, body, headers)
+            )
         elif what == "user_writes":
-            world.messages.append(_message(world, Folder.SENT, USER.primary, person, now, "Hello", "A question", {}))
+            world.messages.append(
+                _message(world, Folder.SENT, USER.primary, person, now, "Hello", "A question", {})
+            )
         elif what in ("send_draft", "edit_draft", "delete_draft"):
             _user_acts_on_a_draft(world, what, now)
         _sync_and_check(world, interview, policy, now)
@@ -106,8 +136,9 @@ def _sync_and_check(world: World, interview: Interview, policy: object, now: dat
     assert isinstance(policy, Policy)
     state = PlannerState(drafts=dict(world.drafts))
     # Invariant 5 is exercised here: the agent's unsent drafts are in the observed messages.
-    observed = Observations(USER, [interview], [*world.messages, *world.draft_messages.values()],
-                            "America/New_York")
+    observed = Observations(
+        USER, [interview], [*world.messages, *world.draft_messages.values()], "America/New_York"
+    )
     result = plan(state, observed, policy, now)
     without_drafts = plan(state, replace(observed, messages=list(world.messages)), policy, now)
     assert result == without_drafts, "the agent's own drafts changed the plan"
@@ -130,9 +161,13 @@ def _sync_and_check(world: World, interview: Interview, policy: object, now: dat
             # 4: at most max follow-ups, and n+1 only after n was sent
             assert 1 <= request.step <= policy.follow_up.max
             for earlier in range(1, request.step):
-                previous = [d for d in world.drafts.values()
-                            if d.kind is DraftKind.FOLLOW_UP and d.step == earlier]
-                assert previous and previous[0].status is DraftStatus.SENT
+                previous = [
+                    d
+                    for d in world.drafts.values()
+                    if d.kind is DraftKind.FOLLOW_UP and d.step == earlier
+                ]
+                assert previous
+                assert previous[0].status is DraftStatus.SENT
         _apply(world, create, now)
     follow_ups = [d for d in world.drafts.values() if d.kind is DraftKind.FOLLOW_UP]
     assert len(follow_ups) <= policy.follow_up.max
@@ -141,17 +176,26 @@ def _sync_and_check(world: World, interview: Interview, policy: object, now: dat
 def _apply(world: World, create: CreateDraft, now: datetime) -> None:
     request = create.request
     world.drafts[request.key] = DraftRecord(
-        request.key, request.interview.id, request.kind, request.step, request.to.address, now)
+        request.key, request.interview.id, request.kind, request.step, request.to.address, now
+    )
     reply = request.reply_to
     world.draft_messages[request.key] = Message(
-        id=f"draft-{request.key}", folder=Folder.DRAFTS, message_id=f"<{request.key}@draft>",
-        subject="Re: draft", sender=USER.primary, date=now, to=(request.to,),
-        in_reply_to=reply.message_id if reply else "", headers={AGENT_KEY_HEADER: request.key},
+        id=f"draft-{request.key}",
+        folder=Folder.DRAFTS,
+        message_id=f"<{request.key}@draft>",
+        subject="Re: draft",
+        sender=USER.primary,
+        date=now,
+        to=(request.to,),
+        in_reply_to=reply.message_id if reply else "",
+        headers={AGENT_KEY_HEADER: request.key},
     )
 
 
 def _user_acts_on_a_draft(world: World, what: str, now: datetime) -> None:
-    open_keys = [k for k, d in world.drafts.items() if d.status in (DraftStatus.PRESENT, DraftStatus.EDITED)]
+    open_keys = [
+        k for k, d in world.drafts.items() if d.status in (DraftStatus.PRESENT, DraftStatus.EDITED)
+    ]
     if not open_keys:
         return
     key = open_keys[0]
@@ -167,8 +211,25 @@ def _user_acts_on_a_draft(world: World, what: str, now: datetime) -> None:
         world.drafts[key] = replace(record, status=DraftStatus.DELETED)
 
 
-def _message(world: World, folder: Folder, sender: Person, to: Person, when: datetime, subject: str,
-             body: str, headers: dict[str, str]) -> Message:
+def _message(
+    world: World,
+    folder: Folder,
+    sender: Person,
+    to: Person,
+    when: datetime,
+    subject: str,
+    body: str,
+    headers: dict[str, str],
+) -> Message:
     ident = world.next_id()
-    return Message(id=ident, folder=folder, message_id=f"<{ident}@test>", subject=subject, sender=sender,
-                   date=when, to=(to,), snippet=body, headers=headers)
+    return Message(
+        id=ident,
+        folder=folder,
+        message_id=f"<{ident}@test>",
+        subject=subject,
+        sender=sender,
+        date=when,
+        to=(to,),
+        snippet=body,
+        headers=headers,
+    )

@@ -1,0 +1,3 @@
+from mailagent.cli import main
+
+main()

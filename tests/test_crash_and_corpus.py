@@ -1,0 +1,116 @@
+"""A kill at any step of a sync, then a new sync: no duplicate and no missing draft.
+And the real-world corpus through a whole sync: no crash, unreadable items skipped with a reason."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mailagent.demo import write_config
+from mailagent.runner import CRASH_POINTS
+from mailagent.scenario import MaildirMailbox, load_scenario
+
+from .conftest import DEMO, run_cli, run_json
+
+PANEL_DONE = "2026-11-17T18:00:00-05:00"
+
+
+def _mailbox_at(root: Path, moment: str) -> Path:
+    from datetime import datetime
+
+    scenario = load_scenario(DEMO)
+    root.mkdir(parents=True, exist_ok=True)
+    config = write_config(scenario, root)
+    MaildirMailbox(root).materialize(scenario, datetime.fromisoformat(moment))
+    return config
+
+
+def _draft_keys(root: Path) -> list[str]:
+    keys = []
+    for path in (root / "Mail" / "Drafts" / "cur").iterdir():
+        for line in path.read_bytes().split(b"\r\n"):
+            if line.startswith(b"X-Mailagent-Key: "):
+                keys.append(line.split(b": ", 1)[1].decode())
+    return sorted(keys)
+
+
+@pytest.mark.parametrize("step", CRASH_POINTS)
+def test_a_kill_at_any_step_then_a_sync_gives_exactly_the_clean_drafts(
+    step: str, tmp_path: Path
+) -> None:
+    clean = tmp_path / "clean"
+    config = _mailbox_at(clean, PANEL_DONE)
+    run_cli("--config", str(config), "sync", "--now", PANEL_DONE)
+    expected = _draft_keys(clean)
+    assert len(expected) == 3  # the three panellists (Sam's thank-you was due before this sync)
+
+    crashed = tmp_path / "crashed"
+    config = _mailbox_at(crashed, PANEL_DONE)
+    killed = run_cli(
+        "--config",
+        str(config),
+        "sync",
+        "--now",
+        PANEL_DONE,
+        env={"MAILAGENT_CRASH_AT": step},
+        check=False,
+    )
+    assert killed.returncode == 137, killed.stderr
+    run_cli("--config", str(config), "sync", "--now", PANEL_DONE)
+    assert _draft_keys(crashed) == expected
+    run_cli("--config", str(config), "sync", "--now", "2026-11-17T20:00:00-05:00")
+    assert _draft_keys(crashed) == expected
+
+
+def test_overlapping_runs_do_not_double_act(tmp_path: Path) -> None:
+    import fcntl
+    import os
+
+    config = _mailbox_at(tmp_path, PANEL_DONE)
+    lock = os.open(tmp_path / "state.db.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        blocked = run_cli("--config", str(config), "sync", "--now", PANEL_DONE, check=False)
+    finally:
+        os.close(lock)
+    assert blocked.returncode != 0
+    assert "another mailagent sync is running" in blocked.stderr
+    assert _draft_keys(tmp_path) == []
+
+
+def test_the_whole_corpus_goes_through_a_sync(tmp_path: Path, corpus: Path) -> None:
+    mail = tmp_path / "Mail"
+    for folder in ("INBOX", "Sent", "Drafts"):
+        for sub in ("cur", "new", "tmp"):
+            (mail / folder / sub).mkdir(parents=True)
+    for index, path in enumerate(sorted((corpus / "eml").glob("*.eml"))):
+        shutil.copy(path, mail / "INBOX" / "cur" / f"corpus{index}.{path.stem}:2,S")
+    shutil.copy(
+        corpus
+        / "api-json"
+        / "graph_v1_message-get_dollar-value_MIME_trailing-spaces_blank-line-before-MIME-Version.eml",
+        mail / "INBOX" / "cur" / "corpus-graph:2,S",
+    )
+    (mail / "INBOX" / "cur" / "empty:2,S").write_bytes(b"")
+    (mail / "INBOX" / "cur" / "garbage:2,S").write_bytes(b"\x00\xff\xfe not a message")
+    vdir = tmp_path / "calendars"
+    shutil.copytree(corpus / "ics", vdir)
+    config = tmp_path / "mailagent.toml"
+    config.write_text(
+        'state = "state.db"\n[[accounts]]\nname = "corpus"\nprovider = "maildir"\naddress = "me@example.org"\n'
+        'maildir = "Mail"\ncalendar = "calendars"\npolicy = "standard"\ntimezone = "Europe/Helsinki"\n'
+    )
+    # A wide look-back so that the corpus' old dates are inside the window.
+    policy = tmp_path / "wide.yaml"
+    policy.write_text("name: wide\nlookback: 3600d\n")
+    config.write_text(config.read_text().replace('policy = "standard"', 'policy = "wide.yaml"'))
+    for now in ("2026-11-22T12:00:00+02:00", "2026-11-23T12:00:00+02:00"):
+        result = run_cli("--config", str(config), "-v", "sync", "--now", now, "--json", check=False)
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr
+    results = run_json(
+        "--config", str(config), "sync", "--now", "2026-11-24T12:00:00+02:00", "--dry-run"
+    )
+    assert results[0]["ok"]

@@ -67,33 +67,97 @@ MESSAGE_SPAN = timedelta(days=120)
 """The runner keeps 120 days of messages (`MESSAGE_RETENTION`); the planner sees all of them."""
 
 FIRST_NAMES = (
-    "Priya", "Jordan", "Maria", "Wei", "Samuel", "Aisha", "Tomasz", "Elena", "Kenji", "Fatima",
-    "Lucas", "Grace", "Omar", "Ingrid", "Diego", "Hannah", "Ravi", "Chloe", "Mateo", "Yuki",
+    "Priya",
+    "Jordan",
+    "Maria",
+    "Wei",
+    "Samuel",
+    "Aisha",
+    "Tomasz",
+    "Elena",
+    "Kenji",
+    "Fatima",
+    "Lucas",
+    "Grace",
+    "Omar",
+    "Ingrid",
+    "Diego",
+    "Hannah",
+    "Ravi",
+    "Chloe",
+    "Mateo",
+    "Yuki",
 )
 LAST_NAMES = (
-    "Raman", "Lee", "Garcia", "Zhang", "Okafor", "Khan", "Nowak", "Petrova", "Sato", "Haddad",
-    "Silva", "Kim", "Nasser", "Berg", "Lopez", "Schmidt", "Patel", "Martin", "Rossi", "Tanaka",
+    "Raman",
+    "Lee",
+    "Garcia",
+    "Zhang",
+    "Okafor",
+    "Khan",
+    "Nowak",
+    "Petrova",
+    "Sato",
+    "Haddad",
+    "Silva",
+    "Kim",
+    "Nasser",
+    "Berg",
+    "Lopez",
+    "Schmidt",
+    "Patel",
+    "Martin",
+    "Rossi",
+    "Tanaka",
 )
 COMPANIES = (
-    ("Acme", "acme.io"), ("Globex", "globex.com"), ("Initech", "initech.com"),
-    ("Umbrella", "umbrella.co"), ("Hooli", "hooli.xyz"), ("Stark Industries", "stark.com"),
-    ("Wayne Enterprises", "wayne.co.uk"), ("Soylent", "soylent.ai"), ("Tyrell", "tyrell.io"),
-    ("Cyberdyne", "cyberdyne.net"), ("Vandelay", "vandelay.com"), ("Pied Piper", "piedpiper.com"),
-    ("Aperture", "aperture.science"), ("Massive Dynamic", "massivedynamic.com"),
-    ("Oscorp", "oscorp.org"), ("Wonka", "wonka.co"), ("Gringotts", "gringotts.bank"),
-    ("Monarch", "monarch.dev"), ("Blue Sun", "bluesun.io"), ("Zorg", "zorg.fr"),
-    ("Nakatomi", "nakatomi.jp"), ("Dunder Mifflin", "dundermifflin.com"), ("Prestige", "prestige.ws"),
-    ("Virtucon", "virtucon.com"), ("Gekko", "gekko.partners"), ("Duff", "duff.beer"),
-    ("Krusty", "krusty.biz"), ("Sirius", "sirius.cyb"), ("Weyland", "weyland.space"),
+    ("Acme", "acme.io"),
+    ("Globex", "globex.com"),
+    ("Initech", "initech.com"),
+    ("Umbrella", "umbrella.co"),
+    ("Hooli", "hooli.xyz"),
+    ("Stark Industries", "stark.com"),
+    ("Wayne Enterprises", "wayne.co.uk"),
+    ("Soylent", "soylent.ai"),
+    ("Tyrell", "tyrell.io"),
+    ("Cyberdyne", "cyberdyne.net"),
+    ("Vandelay", "vandelay.com"),
+    ("Pied Piper", "piedpiper.com"),
+    ("Aperture", "aperture.science"),
+    ("Massive Dynamic", "massivedynamic.com"),
+    ("Oscorp", "oscorp.org"),
+    ("Wonka", "wonka.co"),
+    ("Gringotts", "gringotts.bank"),
+    ("Monarch", "monarch.dev"),
+    ("Blue Sun", "bluesun.io"),
+    ("Zorg", "zorg.fr"),
+    ("Nakatomi", "nakatomi.jp"),
+    ("Dunder Mifflin", "dundermifflin.com"),
+    ("Prestige", "prestige.ws"),
+    ("Virtucon", "virtucon.com"),
+    ("Gekko", "gekko.partners"),
+    ("Duff", "duff.beer"),
+    ("Krusty", "krusty.biz"),
+    ("Sirius", "sirius.cyb"),
+    ("Weyland", "weyland.space"),
     ("Ollivander", "ollivander.shop"),
 )
 ROLES = (
-    "Senior Data Engineer", "Staff Software Engineer", "Product Designer", "Backend Engineer",
-    "Engineering Manager", "Site Reliability Engineer", "Data Scientist", "Product Manager",
+    "Senior Data Engineer",
+    "Staff Software Engineer",
+    "Product Designer",
+    "Backend Engineer",
+    "Engineering Manager",
+    "Site Reliability Engineer",
+    "Data Scientist",
+    "Product Manager",
 )
 ATS_ORGANIZERS = (
-    "no-reply@greenhouse.io", "scheduling@hire.lever.co", "no-reply@ashbyhq.com",
-    "notifications@goodtime.io", "calendar-notification@calendly.com",
+    "no-reply@greenhouse.io",
+    "scheduling@hire.lever.co",
+    "no-reply@ashbyhq.com",
+    "notifications@goodtime.io",
+    "calendar-notification@calendly.com",
 )
 ATS_WORDS = ("Greenhouse", "Lever", "Ashby", "GoodTime", "Calendly", "Workday")
 INTERVIEW_TITLES = (
@@ -114,25 +178,61 @@ LOOKALIKE_TITLES = (
     "Interview: candidate {first} {last} (Backend Engineer)",
 )
 INTERNAL_TITLES = (
-    "Weekly sync", "1:1 {first} / Alex", "Sprint planning", "Design review", "Standup",
-    "Retro", "Architecture office hours", "Lunch & learn", "Quarterly planning", "Incident review",
+    "Weekly sync",
+    "1:1 {first} / Alex",
+    "Sprint planning",
+    "Design review",
+    "Standup",
+    "Retro",
+    "Architecture office hours",
+    "Lunch & learn",
+    "Quarterly planning",
+    "Incident review",
 )
 EXTERNAL_TITLES = (
-    "Sales call with {company}", "Partnership chat - {company}", "{company} quarterly business review",
-    "Vendor demo: {company}", "Coffee with {first}",
+    "Sales call with {company}",
+    "Partnership chat - {company}",
+    "{company} quarterly business review",
+    "Vendor demo: {company}",
+    "Coffee with {first}",
 )
-ALL_DAY_TITLES = ("Out of office", "Conference: PyCon", "Interview day (prep)", "Team offsite", "Holiday")
-VIDEO_URLS = ("https://zoom.us/j/{n}", "https://meet.google.com/abc-{n}", "https://teams.microsoft.com/l/meetup-join/{n}")
+ALL_DAY_TITLES = (
+    "Out of office",
+    "Conference: PyCon",
+    "Interview day (prep)",
+    "Team offsite",
+    "Holiday",
+)
+VIDEO_URLS = (
+    "https://zoom.us/j/{n}",
+    "https://meet.google.com/abc-{n}",
+    "https://teams.microsoft.com/l/meetup-join/{n}",
+)
 
 EVENT_MIX = (
-    ("interview", 5), ("lookalike", 4), ("internal", 64), ("external", 12), ("all_day", 5),
-    ("cancelled", 5), ("personal", 5),
+    ("interview", 5),
+    ("lookalike", 4),
+    ("internal", 64),
+    ("external", 12),
+    ("all_day", 5),
+    ("cancelled", 5),
+    ("personal", 5),
 )
 """Percentages of `--events`."""
 MESSAGE_MIX = (
-    ("newsletter", 36), ("colleague", 14), ("company_reply", 6), ("timeframe", 3),
-    ("rejection", 2), ("offer_or_round", 2), ("out_of_office", 3), ("ats_ack", 3), ("bounce", 1),
-    ("sent_thanks", 7), ("sent_follow_up", 3), ("sent_colleague", 10), ("sent_other", 6),
+    ("newsletter", 36),
+    ("colleague", 14),
+    ("company_reply", 6),
+    ("timeframe", 3),
+    ("rejection", 2),
+    ("offer_or_round", 2),
+    ("out_of_office", 3),
+    ("ats_ack", 3),
+    ("bounce", 1),
+    ("sent_thanks", 7),
+    ("sent_follow_up", 3),
+    ("sent_colleague", 10),
+    ("sent_other", 6),
 )
 """Percentages of `--messages`; the `sent_*` kinds are the user's Sent folder (26%)."""
 
@@ -181,7 +281,10 @@ def make_events(count: int, seed: int) -> list[CalendarEvent]:
         uid = f"ev{i}-{seed}@bench"
         if kind == "interview":
             people = [_person(rng, domain) for _ in range(rng.choice((1, 1, 2, 3)))]
-            attendees = [me, *(Attendee(p.name, p.address, response=ResponseStatus.ACCEPTED) for p in people)]
+            attendees = [
+                me,
+                *(Attendee(p.name, p.address, response=ResponseStatus.ACCEPTED) for p in people),
+            ]
             organizer = Person("", rng.choice(ATS_ORGANIZERS))
             status = EventStatus.CONFIRMED
             variant = rng.random()
@@ -192,62 +295,104 @@ def make_events(count: int, seed: int) -> list[CalendarEvent]:
             elif variant < 0.20:  # typed in by hand: detection looks for the thread in the mail
                 attendees, organizer = [], USER.primary
             ats = rng.choice(ATS_WORDS)
-            events.append(CalendarEvent(
-                id=uid, uid=uid, title=rng.choice(INTERVIEW_TITLES).format(**fields),
-                start=start, end=end, status=status, organizer=organizer, attendees=tuple(attendees),
-                description=f"Your interview for the {role} role, scheduled with {ats}.\n"
-                f"Position: {role}\nInterviewers: {', '.join(p.name for p in people)}\n"
-                f"Join: {video}",
-                conference_urls=(video,),
-            ))
+            events.append(
+                CalendarEvent(
+                    id=uid,
+                    uid=uid,
+                    title=rng.choice(INTERVIEW_TITLES).format(**fields),
+                    start=start,
+                    end=end,
+                    status=status,
+                    organizer=organizer,
+                    attendees=tuple(attendees),
+                    description=f"Your interview for the {role} role, scheduled with {ats}.\n"
+                    f"Position: {role}\nInterviewers: {', '.join(p.name for p in people)}\n"
+                    f"Join: {video}",
+                    conference_urls=(video,),
+                )
+            )
         elif kind == "lookalike":
             title = rng.choice(LOOKALIKE_TITLES).format(**fields)
             guests = [_person(rng, rng.choice(("gmail.com", domain)))]
             own = title.startswith("Interview: candidate")
-            events.append(CalendarEvent(
-                id=uid, uid=uid, title=title, start=start, end=end,
-                organizer=Person("Recruiting", f"recruiting@{OWN_DOMAIN}") if own else guests[0],
-                attendees=(me, *(Attendee(p.name, p.address) for p in guests)),
-                description="Interview kit and scorecard attached." if own
-                else "Thanks for taking part in our research study. Incentive: $50 gift card.",
-                conference_urls=(video,),
-            ))
+            events.append(
+                CalendarEvent(
+                    id=uid,
+                    uid=uid,
+                    title=title,
+                    start=start,
+                    end=end,
+                    organizer=Person("Recruiting", f"recruiting@{OWN_DOMAIN}")
+                    if own
+                    else guests[0],
+                    attendees=(me, *(Attendee(p.name, p.address) for p in guests)),
+                    description="Interview kit and scorecard attached."
+                    if own
+                    else "Thanks for taking part in our research study. Incentive: $50 gift card.",
+                    conference_urls=(video,),
+                )
+            )
         elif kind in ("internal", "cancelled"):
             colleagues = [_person(rng, OWN_DOMAIN) for _ in range(rng.randrange(1, 8))]
-            events.append(CalendarEvent(
-                id=uid, uid=uid, title=rng.choice(INTERNAL_TITLES).format(**fields),
-                start=start, end=end, organizer=colleagues[0],
-                status=EventStatus.CANCELLED if kind == "cancelled" else EventStatus.CONFIRMED,
-                attendees=(me, *(Attendee(p.name, p.address) for p in colleagues)),
-                description="Agenda: updates, blockers, next steps.", location="Room 4.01 (Board Room)",
-                recurring=rng.random() < 0.5,
-            ))
+            events.append(
+                CalendarEvent(
+                    id=uid,
+                    uid=uid,
+                    title=rng.choice(INTERNAL_TITLES).format(**fields),
+                    start=start,
+                    end=end,
+                    organizer=colleagues[0],
+                    status=EventStatus.CANCELLED if kind == "cancelled" else EventStatus.CONFIRMED,
+                    attendees=(me, *(Attendee(p.name, p.address) for p in colleagues)),
+                    description="Agenda: updates, blockers, next steps.",
+                    location="Room 4.01 (Board Room)",
+                    recurring=rng.random() < 0.5,
+                )
+            )
         elif kind == "external":
             guests = [_person(rng, domain) for _ in range(rng.randrange(1, 4))]
-            events.append(CalendarEvent(
-                id=uid, uid=uid, title=rng.choice(EXTERNAL_TITLES).format(**fields),
-                start=start, end=end, organizer=guests[0],
-                attendees=(me, *(Attendee(p.name, p.address) for p in guests)),
-                description=f"Let's discuss the {company} account. Dial-in: {video}",
-                conference_urls=(video,),
-            ))
+            events.append(
+                CalendarEvent(
+                    id=uid,
+                    uid=uid,
+                    title=rng.choice(EXTERNAL_TITLES).format(**fields),
+                    start=start,
+                    end=end,
+                    organizer=guests[0],
+                    attendees=(me, *(Attendee(p.name, p.address) for p in guests)),
+                    description=f"Let's discuss the {company} account. Dial-in: {video}",
+                    conference_urls=(video,),
+                )
+            )
         elif kind == "all_day":
             day = start.replace(hour=0, minute=0)
-            events.append(CalendarEvent(
-                id=uid, uid=uid, title=rng.choice(ALL_DAY_TITLES), start=day,
-                end=day + timedelta(days=1), all_day=True,
-            ))
+            events.append(
+                CalendarEvent(
+                    id=uid,
+                    uid=uid,
+                    title=rng.choice(ALL_DAY_TITLES),
+                    start=day,
+                    end=day + timedelta(days=1),
+                    all_day=True,
+                )
+            )
         else:
-            events.append(CalendarEvent(
-                id=uid, uid=uid, title=rng.choice(("Dentist", "Gym", "Pick up kids", "Call mum")),
-                start=start, end=end,
-            ))
+            events.append(
+                CalendarEvent(
+                    id=uid,
+                    uid=uid,
+                    title=rng.choice(("Dentist", "Gym", "Pick up kids", "Call mum")),
+                    start=start,
+                    end=end,
+                )
+            )
     return events
 
 
 _QUOTE = (
     "\n\nOn Tue, Mar 4, 2025 at 10:12 AM Alex Kim <alex@northwind.dev> wrote:\n"
-    + "> Thank you again for taking the time to talk about the next round and the offer process.\n" * 6
+    + "> Thank you again for taking the time to talk about the next round and the offer process.\n"
+    * 6
 )
 _NEWSLETTER = (
     "This week in data engineering: streaming joins, lakehouse formats, and a long read on "
@@ -345,14 +490,28 @@ def make_messages(count: int, seed: int) -> list[Message]:
             elif kind == "sent_follow_up":
                 subject = f"Re: Thank you - {fields['role']} interview"
             elif kind == "sent_colleague":
-                to, subject, text = (_person(rng, OWN_DOMAIN),), "Re: design doc", "Thanks, will do."
+                to, subject, text = (
+                    (_person(rng, OWN_DOMAIN),),
+                    "Re: design doc",
+                    "Thanks, will do.",
+                )
             else:
                 subject, text, in_reply_to = "Dinner on Friday?", "Are we still on for Friday?", ""
-        messages.append(Message(
-            id=f"{folder.value}/{i}", folder=folder, message_id=message_id, subject=subject,
-            sender=sender, date=date, to=to, in_reply_to=in_reply_to,
-            references=(in_reply_to,) if in_reply_to else (), snippet=text, headers=headers,
-        ))
+        messages.append(
+            Message(
+                id=f"{folder.value}/{i}",
+                folder=folder,
+                message_id=message_id,
+                subject=subject,
+                sender=sender,
+                date=date,
+                to=to,
+                in_reply_to=in_reply_to,
+                references=(in_reply_to,) if in_reply_to else (),
+                snippet=text,
+                headers=headers,
+            )
+        )
     messages.sort(key=lambda m: m.date)  # the store returns messages oldest first
     return messages
 
@@ -360,60 +519,77 @@ def make_messages(count: int, seed: int) -> list[Message]:
 # --- measuring -----------------------------------------------------------------------------------
 
 
-def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+def _timed(fn: Callable[[], Any], profile: list[str] | None = None) -> tuple[Any, float]:
+    """Run `fn` once; its wall time, and (when `profile` is a list) a cProfile summary."""
+    profiler = cProfile.Profile() if profile is not None else None
+    if profiler is not None:
+        profiler.enable()
     start = time.perf_counter()
     value = fn()
-    return value, time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    if profiler is not None and profile is not None:
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(12)
+        profile.append(out.getvalue())
+    return value, seconds
 
 
 def run_stages(
     events: Sequence[CalendarEvent], messages: Sequence[Message], *, profile: bool = False
-) -> tuple[list[StageResult], str]:
-    """Run the three stages once, timed; returns their results and an optional profile."""
+) -> tuple[list[StageResult], list[str]]:
+    """Run the three stages once, timed; returns their results and, with `profile`, a
+    cProfile summary of each (profiling slows the stages down: compare timings without it)."""
     policy = load_policy("standard")
-    detections, detect_s = _timed(lambda: detect_all(events, USER, messages))
+    reports: list[str] | None = [] if profile else None
+    detections, detect_s = _timed(lambda: detect_all(events, USER, messages), reports)
     interviews = [d.interview for d in detections if d.interview is not None]
-    readings, classify_s = _timed(lambda: [read_message(m) for m in messages])
+    readings, classify_s = _timed(lambda: [read_message(m) for m in messages], reports)
     observed = Observations(USER, interviews, messages, TIMEZONE)
-    profiler = cProfile.Profile() if profile else None
-    if profiler is not None:
-        profiler.enable()
-    the_plan, plan_s = _timed(lambda: plan(PlannerState(), observed, policy, NOW))
-    report = ""
-    if profiler is not None:
-        profiler.disable()
-        out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(15)
-        report = out.getvalue()
+    the_plan, plan_s = _timed(lambda: plan(PlannerState(), observed, policy, NOW), reports)
     kinds: dict[str, int] = {}
     for reading in readings:
         kinds[reading.kind.value] = kinds.get(reading.kind.value, 0) + 1
     stages = [
         StageResult("detect", len(events), "events", detect_s, {"interviews": len(interviews)}),
         StageResult("classify", len(messages), "messages", classify_s, dict(sorted(kinds.items()))),
-        StageResult("plan", len(interviews), "interviews", plan_s, {
-            "messages": len(messages), "creates": len(the_plan.creates),
-            "schedules": len(the_plan.schedules), "notes": len(the_plan.notes),
-        }),
+        StageResult(
+            "plan",
+            len(interviews),
+            "interviews",
+            plan_s,
+            {
+                "messages": len(messages),
+                "creates": len(the_plan.creates),
+                "schedules": len(the_plan.schedules),
+                "notes": len(the_plan.notes),
+            },
+        ),
     ]
-    return stages, report
+    return stages, reports or []
 
 
 def memory_peaks(events: Sequence[CalendarEvent], messages: Sequence[Message]) -> dict[str, float]:
-    """Tracemalloc peak (MB) of each stage, measured in a pass of its own (it slows code down)."""
+    """Per stage, the tracemalloc peak (MB) of what the stage allocated beyond what was already
+    live when it started (its inputs are built before tracing starts). A pass of its own:
+    tracemalloc slows code down."""
     policy = load_policy("standard")
     peaks: dict[str, float] = {}
+
+    def traced(name: str, fn: Callable[[], Any]) -> Any:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        value = fn()
+        peaks[name] = (tracemalloc.get_traced_memory()[1] - before) / 2**20
+        return value
+
     tracemalloc.start()
     try:
-        detections = detect_all(events, USER, messages)
-        peaks["detect"] = tracemalloc.get_traced_memory()[1] / 2**20
-        tracemalloc.reset_peak()
-        [read_message(m) for m in messages]
-        peaks["classify"] = tracemalloc.get_traced_memory()[1] / 2**20
-        tracemalloc.reset_peak()
+        detections = traced("detect", lambda: detect_all(events, USER, messages))
         interviews = [d.interview for d in detections if d.interview is not None]
-        plan(PlannerState(), Observations(USER, interviews, messages, TIMEZONE), policy, NOW)
-        peaks["plan"] = tracemalloc.get_traced_memory()[1] / 2**20
+        traced("classify", lambda: [read_message(m) for m in messages])
+        observed = Observations(USER, interviews, messages, TIMEZONE)
+        traced("plan", lambda: plan(PlannerState(), observed, policy, NOW))
     finally:
         tracemalloc.stop()
     return peaks
@@ -427,21 +603,27 @@ def maxrss_mb() -> float:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--events", type=int, default=10_000, help="calendar events (default 10000)")
+    parser.add_argument(
+        "--events", type=int, default=10_000, help="calendar events (default 10000)"
+    )
     parser.add_argument("--messages", type=int, default=50_000, help="messages (default 50000)")
     parser.add_argument("--seed", type=int, default=7, help="random seed of the synthetic data")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
-    parser.add_argument("--profile", action="store_true",
-                        help="print a cProfile summary of the planning stage to stderr")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="print a cProfile summary of each stage to stderr (slows them down)",
+    )
     args = parser.parse_args(argv)
 
     (events, messages), generate_s = _timed(
-        lambda: (make_events(args.events, args.seed), make_messages(args.messages, args.seed)))
-    stages, report = run_stages(events, messages, profile=args.profile)
+        lambda: (make_events(args.events, args.seed), make_messages(args.messages, args.seed))
+    )
+    stages, reports = run_stages(events, messages, profile=args.profile)
     peaks = {} if args.no_memory else memory_peaks(events, messages)
-    if report:
-        print(report, file=sys.stderr)
+    for stage, report in zip(stages, reports, strict=False):
+        print(f"--- profile of {stage.name} ---\n{report}", file=sys.stderr)
 
     result: dict[str, Any] = {
         "events": len(events),
@@ -450,8 +632,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "generate_s": round(generate_s, 3),
         "stages": {
             s.name: {
-                "items": s.items, "unit": s.unit, "seconds": round(s.seconds, 4),
-                "per_s": round(s.per_second, 1), **s.extra,
+                "items": s.items,
+                "unit": s.unit,
+                "seconds": round(s.seconds, 4),
+                "per_s": round(s.per_second, 1),
+                **s.extra,
             }
             for s in stages
         },
@@ -461,15 +646,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"core benchmark: {len(events)} events, {len(messages)} messages "
-          f"(generated in {generate_s:.2f} s), {result['interviews']} interviews detected")
-    print(f"{'stage':<10} {'items':>8} {'unit':<11} {'seconds':>9} {'items/s':>12} {'tracemalloc MB':>15}")
+    print(
+        f"core benchmark: {len(events)} events, {len(messages)} messages "
+        f"(generated in {generate_s:.2f} s), {result['interviews']} interviews detected"
+    )
+    print(
+        f"{'stage':<10} {'items':>8} {'unit':<11} {'seconds':>9} {'items/s':>12} {'tracemalloc MB':>15}"
+    )
     for s in stages:
         peak = f"{peaks[s.name]:.1f}" if s.name in peaks else "-"
-        print(f"{s.name:<10} {s.items:>8} {s.unit:<11} {s.seconds:>9.3f} {s.per_second:>12,.1f} {peak:>15}")
+        print(
+            f"{s.name:<10} {s.items:>8} {s.unit:<11} {s.seconds:>9.3f} {s.per_second:>12,.1f} {peak:>15}"
+        )
     plan_extra = stages[2].extra
-    print(f"plan: {plan_extra['creates']} drafts now, {plan_extra['schedules']} scheduled, "
-          f"{plan_extra['notes']} notes")
+    print(
+        f"plan: {plan_extra['creates']} drafts now, {plan_extra['schedules']} scheduled, "
+        f"{plan_extra['notes']} notes"
+    )
     print(f"peak RSS (getrusage maxrss): {result['maxrss_mb']:.1f} MB")
     return 0
 

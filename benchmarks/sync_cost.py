@@ -75,8 +75,30 @@ EXPECTED_DRAFTS = 6
 MIN_DRAFTS = 5
 
 HOST = "bench"
-FIRST_NAMES = ("Lucas", "Grace", "Omar", "Ingrid", "Diego", "Hannah", "Ravi", "Chloe", "Mateo", "Yuki")
-LAST_NAMES = ("Silva", "Berg", "Lopez", "Schmidt", "Patel", "Martin", "Rossi", "Tanaka", "Nasser", "Kim")
+FIRST_NAMES = (
+    "Lucas",
+    "Grace",
+    "Omar",
+    "Ingrid",
+    "Diego",
+    "Hannah",
+    "Ravi",
+    "Chloe",
+    "Mateo",
+    "Yuki",
+)
+LAST_NAMES = (
+    "Silva",
+    "Berg",
+    "Lopez",
+    "Schmidt",
+    "Patel",
+    "Martin",
+    "Rossi",
+    "Tanaka",
+    "Nasser",
+    "Kim",
+)
 NOISE_SENDERS = (
     ("Data Weekly", "newsletter@dataweekly.news"),
     ("GitHub", "notifications@github.com"),
@@ -85,9 +107,16 @@ NOISE_SENDERS = (
     ("Fabrikam Talent", "talent@fabrikam.com"),
 )
 NOISE_SUBJECTS = (
-    "Your weekly digest", "Re: design doc", "Lunch on Thursday?", "Invoice 2231",
-    "[northwind/api] PR #4521: fix pagination", "Thank you for applying", "Photos from the weekend",
-    "Re: quarterly planning", "Your statement is ready", "Meetup: data engineering night",
+    "Your weekly digest",
+    "Re: design doc",
+    "Lunch on Thursday?",
+    "Invoice 2231",
+    "[northwind/api] PR #4521: fix pagination",
+    "Thank you for applying",
+    "Photos from the weekend",
+    "Re: quarterly planning",
+    "Your statement is ready",
+    "Meetup: data engineering night",
 )
 NOISE_BODIES = (
     "Hi Alex,\n\nJust a quick note about the plan for next week. Let me know what you think.\n",
@@ -118,21 +147,54 @@ def _ny(day: str, clock: str) -> datetime:
 
 
 INTERVIEWS = (
-    Interview("Acme | Onsite interview - Senior Data Engineer", _ny("2025-03-12", "10:00"), 90,
-              (("Priya Raman", "priya.raman@acme.io"), ("Jordan Lee", "jordan.lee@acme.io")),
-              "no-reply@greenhouse.io", "Senior Data Engineer", None),
-    Interview("Phone screen with Globex", _ny("2025-03-11", "16:00"), 30,
-              (("Maria Garcia", "maria.garcia@globex.com"),),
-              "scheduling@hire.lever.co", "Backend Engineer", None),
-    Interview("Initech - Technical interview (Backend Engineer)", _ny("2025-02-27", "11:00"), 60,
-              (("Wei Zhang", "wei.zhang@initech.com"),),
-              "no-reply@ashbyhq.com", "Backend Engineer", _ny("2025-02-27", "14:00")),
-    Interview("Hiring manager interview - Umbrella", _ny("2025-03-03", "13:00"), 60,
-              (("Samuel Okafor", "samuel.okafor@umbrella.co"),),
-              "no-reply@greenhouse.io", "Engineering Manager", _ny("2025-03-03", "16:00")),
-    Interview("Hooli final round", _ny("2025-03-04", "10:00"), 120,
-              (("Aisha Khan", "aisha.khan@hooli.xyz"), ("Tomasz Nowak", "tomasz.nowak@hooli.xyz")),
-              "notifications@goodtime.io", "Staff Software Engineer", _ny("2025-03-04", "15:00")),
+    Interview(
+        title="Acme | Onsite interview - Senior Data Engineer",
+        start=_ny("2025-03-12", "10:00"),
+        minutes=90,
+        interviewers=(("Priya Raman", "priya.raman@acme.io"), ("Jordan Lee", "jordan.lee@acme.io")),
+        organizer="no-reply@greenhouse.io",
+        role="Senior Data Engineer",
+        thanked_at=None,
+    ),
+    Interview(
+        title="Phone screen with Globex",
+        start=_ny("2025-03-11", "16:00"),
+        minutes=30,
+        interviewers=(("Maria Garcia", "maria.garcia@globex.com"),),
+        organizer="scheduling@hire.lever.co",
+        role="Backend Engineer",
+        thanked_at=None,
+    ),
+    Interview(
+        title="Initech - Technical interview (Backend Engineer)",
+        start=_ny("2025-02-27", "11:00"),
+        minutes=60,
+        interviewers=(("Wei Zhang", "wei.zhang@initech.com"),),
+        organizer="no-reply@ashbyhq.com",
+        role="Backend Engineer",
+        thanked_at=_ny("2025-02-27", "14:00"),
+    ),
+    Interview(
+        title="Hiring manager interview - Umbrella",
+        start=_ny("2025-03-03", "13:00"),
+        minutes=60,
+        interviewers=(("Samuel Okafor", "samuel.okafor@umbrella.co"),),
+        organizer="no-reply@greenhouse.io",
+        role="Engineering Manager",
+        thanked_at=_ny("2025-03-03", "16:00"),
+    ),
+    Interview(
+        title="Hooli final round",
+        start=_ny("2025-03-04", "10:00"),
+        minutes=120,
+        interviewers=(
+            ("Aisha Khan", "aisha.khan@hooli.xyz"),
+            ("Tomasz Nowak", "tomasz.nowak@hooli.xyz"),
+        ),
+        organizer="notifications@goodtime.io",
+        role="Staff Software Engineer",
+        thanked_at=_ny("2025-03-04", "15:00"),
+    ),
 )
 
 
@@ -145,8 +207,10 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 def rfc5322_date(ts: int) -> str:
     """An RFC 5322 date in UTC, without the locale-dependent strftime names."""
     t = time.gmtime(ts)
-    return (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
-            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000")
+    return (
+        f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,24 +245,34 @@ def interview_mail() -> list[Mail]:
         domain = iv.interviewers[0][1].rpartition("@")[2]
         company = domain.split(".")[0].title()
         invited = int((iv.start - timedelta(days=5)).timestamp())
-        mails.append(Mail(
-            invited, False, f"Elena Petrova <elena.petrova@{domain}>", _user(),
-            f"Interview confirmation: {iv.title}",
-            f"Hi Alex,\n\nThis confirms your interview for the {iv.role} role at {company}. "
-            "You will receive a calendar invitation shortly.\n\nBest,\nElena\n",
-            f"<invite{n}@{domain}>",
-        ))
+        mails.append(
+            Mail(
+                invited,
+                False,
+                f"Elena Petrova <elena.petrova@{domain}>",
+                _user(),
+                f"Interview confirmation: {iv.title}",
+                f"Hi Alex,\n\nThis confirms your interview for the {iv.role} role at {company}. "
+                "You will receive a calendar invitation shortly.\n\nBest,\nElena\n",
+                f"<invite{n}@{domain}>",
+            )
+        )
         if iv.thanked_at is None:
             continue
         for m, (name, address) in enumerate(iv.interviewers):
             first = name.split()[0]
-            mails.append(Mail(
-                int((iv.thanked_at + timedelta(minutes=m)).timestamp()), True, _user(),
-                f"{name} <{address}>", f"Thank you - {iv.role} interview",
-                f"Hi {first},\n\nThank you for taking the time to talk with me today about the "
-                f"{iv.role} role. I enjoyed the conversation.\n\nBest,\nAlex\n",
-                f"<thanks{n}.{m}@{OWN_DOMAIN}>",
-            ))
+            mails.append(
+                Mail(
+                    int((iv.thanked_at + timedelta(minutes=m)).timestamp()),
+                    True,
+                    _user(),
+                    f"{name} <{address}>",
+                    f"Thank you - {iv.role} interview",
+                    f"Hi {first},\n\nThank you for taking the time to talk with me today about the "
+                    f"{iv.role} role. I enjoyed the conversation.\n\nBest,\nAlex\n",
+                    f"<thanks{n}.{m}@{OWN_DOMAIN}>",
+                )
+            )
     return mails
 
 
@@ -213,7 +287,12 @@ def noise_mail(rng: random.Random, index: int, ts: int) -> Mail:
         other = f"{name} <{address}>"
     sender, to = (_user(), other) if sent else (other, _user())
     return Mail(
-        ts, sent, sender, to, rng.choice(NOISE_SUBJECTS), rng.choice(NOISE_BODIES),
+        ts,
+        sent,
+        sender,
+        to,
+        rng.choice(NOISE_SUBJECTS),
+        rng.choice(NOISE_BODIES),
         f"<n{index}.{rng.getrandbits(32):08x}@{'sent' if sent else 'mail'}.bench>",
     )
 
@@ -227,26 +306,56 @@ def calendar_bytes() -> bytes:
     events: list[CalendarEvent] = []
     for n, iv in enumerate(INTERVIEWS):
         uid = f"interview-{n}@bench"
-        events.append(CalendarEvent(
-            id=uid, uid=uid, title=iv.title, start=iv.start,
-            end=iv.start + timedelta(minutes=iv.minutes), organizer=Person("", iv.organizer),
-            attendees=(me, *(Attendee(name, address, response=ResponseStatus.ACCEPTED)
-                             for name, address in iv.interviewers)),
-            description=f"Your interview for the {iv.role} role.\nPosition: {iv.role}",
-            conference_urls=(f"https://zoom.us/j/9{n}1234567",),
-        ))
+        events.append(
+            CalendarEvent(
+                id=uid,
+                uid=uid,
+                title=iv.title,
+                start=iv.start,
+                end=iv.start + timedelta(minutes=iv.minutes),
+                organizer=Person("", iv.organizer),
+                attendees=(
+                    me,
+                    *(
+                        Attendee(name, address, response=ResponseStatus.ACCEPTED)
+                        for name, address in iv.interviewers
+                    ),
+                ),
+                description=f"Your interview for the {iv.role} role.\nPosition: {iv.role}",
+                conference_urls=(f"https://zoom.us/j/9{n}1234567",),
+            )
+        )
     colleague = Attendee("Lucas Silva", f"lucas.silva@{OWN_DOMAIN}")
     noise = (
         ("Weekly sync", "10:30", 30, (me, colleague), Person("Lucas Silva", colleague.address)),
-        ("User research interview - Contoso", "13:00", 60,
-         (me, Attendee("Dana Fox", "dana.fox@contoso.com")), Person("Dana Fox", "dana.fox@contoso.com")),
-        ("Podcast interview: The Data Show", "17:00", 45,
-         (me, Attendee("Sam Host", "sam@datashow.fm")), Person("Sam Host", "sam@datashow.fm")),
-        ("Interview: candidate Chloe Martin (Backend Engineer)", "11:00", 60,
-         (me, colleague, Attendee("Chloe Martin", "chloe.martin@gmail.com")),
-         Person("Recruiting", f"recruiting@{OWN_DOMAIN}")),
-        ("Sales call with Vandelay", "15:00", 30,
-         (me, Attendee("Art Vandelay", "art@vandelay.com")), Person("Art Vandelay", "art@vandelay.com")),
+        (
+            "User research interview - Contoso",
+            "13:00",
+            60,
+            (me, Attendee("Dana Fox", "dana.fox@contoso.com")),
+            Person("Dana Fox", "dana.fox@contoso.com"),
+        ),
+        (
+            "Podcast interview: The Data Show",
+            "17:00",
+            45,
+            (me, Attendee("Sam Host", "sam@datashow.fm")),
+            Person("Sam Host", "sam@datashow.fm"),
+        ),
+        (
+            "Interview: candidate Chloe Martin (Backend Engineer)",
+            "11:00",
+            60,
+            (me, colleague, Attendee("Chloe Martin", "chloe.martin@gmail.com")),
+            Person("Recruiting", f"recruiting@{OWN_DOMAIN}"),
+        ),
+        (
+            "Sales call with Vandelay",
+            "15:00",
+            30,
+            (me, Attendee("Art Vandelay", "art@vandelay.com")),
+            Person("Art Vandelay", "art@vandelay.com"),
+        ),
         ("Dentist", "08:00", 60, (), None),
     )
     day = _ny("2025-02-17", "00:00")
@@ -255,15 +364,28 @@ def calendar_bytes() -> bytes:
         title, clock, minutes, attendees, organizer = noise[n % len(noise)]
         start = _ny(when.date().isoformat(), clock)
         uid = f"noise-{n}@bench"
-        events.append(CalendarEvent(
-            id=uid, uid=uid, title=title, start=start, end=start + timedelta(minutes=minutes),
-            organizer=organizer, attendees=attendees,
-        ))
+        events.append(
+            CalendarEvent(
+                id=uid,
+                uid=uid,
+                title=title,
+                start=start,
+                end=start + timedelta(minutes=minutes),
+                organizer=organizer,
+                attendees=attendees,
+            )
+        )
     holiday = _ny("2025-03-07", "00:00")
-    events.append(CalendarEvent(
-        id="allday@bench", uid="allday@bench", title="Out of office", start=holiday,
-        end=holiday + timedelta(days=1), all_day=True,
-    ))
+    events.append(
+        CalendarEvent(
+            id="allday@bench",
+            uid="allday@bench",
+            title="Out of office",
+            start=holiday,
+            end=holiday + timedelta(days=1),
+            all_day=True,
+        )
+    )
     return events_to_ics(events)
 
 
@@ -310,17 +432,27 @@ def build_mailbox(target: Path, size: int, seed: int) -> dict[str, int]:
 
 
 def _unread(mail: Mail) -> Mail:
-    return Mail(mail.ts, mail.sent, mail.sender, mail.to, mail.subject, mail.body,
-                mail.message_id, mail.extra_headers, unread=True)
+    return Mail(
+        mail.ts,
+        mail.sent,
+        mail.sender,
+        mail.to,
+        mail.subject,
+        mail.body,
+        mail.message_id,
+        mail.extra_headers,
+        unread=True,
+    )
 
 
 def cached_mailbox(cache_dir: Path, size: int, seed: int) -> tuple[Path, float, bool]:
-    """The cached mailbox of this size (built if missing); returns it, build seconds, and
-    whether it came from the cache."""
+    """The cached mailbox of this size (built if missing); returns it, the seconds its build
+    took (then or now), and whether it came from the cache."""
     target = cache_dir / f"maildir-v{GENERATOR_VERSION}-seed{seed}-{size}"
     marker = target / ".complete"
     if marker.exists():
-        return target, 0.0, True
+        built = json.loads(marker.read_text(encoding="utf-8"))
+        return target, float(built.get("build_s", 0.0)), True
     if target.exists():
         shutil.rmtree(target)
     print(f"building a Maildir of {size} messages in {target}", file=sys.stderr, flush=True)
@@ -361,8 +493,14 @@ def measure(run: Path) -> dict[str, Any]:
     from mailagent.wiring import build_account
 
     config = AccountConfig(
-        name="bench", provider="maildir", address=USER_ADDRESS, user_name=USER_NAME,
-        maildir=run / "Mail", calendar=run / "calendar.ics", policy="standard", timezone=TIMEZONE,
+        name="bench",
+        provider="maildir",
+        address=USER_ADDRESS,
+        user_name=USER_NAME,
+        maildir=run / "Mail",
+        calendar=run / "calendar.ics",
+        policy="standard",
+        timezone=TIMEZONE,
     )
     base = Config(state=run / "state.db", accounts=(config,), base_dir=run)
     store = Store(base.state)
@@ -401,8 +539,17 @@ def measure_size(
     run = run_folder(mailbox)
     try:
         child = subprocess.run(
-            [sys.executable, str(Path(__file__).resolve()), "--measure", str(run)],
-            capture_output=True, text=True, check=False,
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--provider",
+                provider,
+                "--measure",
+                str(run),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
     finally:
         if keep:
@@ -414,8 +561,11 @@ def measure_size(
         raise SystemExit(f"measuring {size} messages failed (exit status {child.returncode})")
     measured: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
     return {
-        "provider": provider, "messages": size, **measured,
-        "build_s": round(build_s, 3), "cached": cached,
+        "provider": provider,
+        "messages": size,
+        **measured,
+        "build_s": round(build_s, 3),
+        "cached": cached,
     }
 
 
@@ -423,23 +573,27 @@ def _sizes(text: str) -> list[int]:
     try:
         sizes = [int(part) for part in text.split(",") if part.strip()]
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"--sizes wants numbers like 2000,20000: {text!r}") from exc
+        raise argparse.ArgumentTypeError(
+            f"--sizes wants numbers like 2000,20000: {text!r}"
+        ) from exc
     if not sizes or any(s < RECENT_MESSAGES for s in sizes):
         raise argparse.ArgumentTypeError(
-            f"every size must be at least {RECENT_MESSAGES} (the recent mail every mailbox holds)")
+            f"every size must be at least {RECENT_MESSAGES} (the recent mail every mailbox holds)"
+        )
     return sizes
 
 
 TABLE_COLUMNS = (
-    ("messages", "messages", "{:>9}"),
-    ("first_sync_requests", "first reads", "{:>11}"),
-    ("first_sync_s", "first s", "{:>8.2f}"),
-    ("no_change_requests", "no-change reads", "{:>15}"),
-    ("no_change_s", "no-change s", "{:>11.3f}"),
-    ("peak_rss_mb", "peak RSS MB", "{:>11.1f}"),
-    ("drafts_created", "drafts", "{:>6}"),
-    ("build_s", "build s", "{:>8.2f}"),
+    ("messages", "messages", "{}"),
+    ("first_sync_requests", "first reads", "{}"),
+    ("first_sync_s", "  first s", "{:.2f}"),
+    ("no_change_requests", "no-change reads", "{}"),
+    ("no_change_s", "no-change s", "{:.3f}"),
+    ("peak_rss_mb", "peak RSS MB", "{:.1f}"),
+    ("drafts_created", "drafts", "{}"),
+    ("build_s", " build s", "{:.2f}"),
 )
+"""(key, column title, format); cells are right-aligned to the title."""
 
 
 def _check(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -449,29 +603,44 @@ def _check(rows: Sequence[dict[str, Any]]) -> list[str]:
         if not row["ok"]:
             warnings.append(f"{size} messages: a sync failed: {row['error']}")
         if row["drafts_created"] < MIN_DRAFTS:
-            warnings.append(f"{size} messages: only {row['drafts_created']} drafts were created "
-                            f"(expected {EXPECTED_DRAFTS}): {row['drafts']}")
+            warnings.append(
+                f"{size} messages: only {row['drafts_created']} drafts were created "
+                f"(expected {EXPECTED_DRAFTS}): {row['drafts']}"
+            )
         if row["no_change_requests"] or row["no_change_drafts"]:
-            warnings.append(f"{size} messages: the no-change sync read {row['no_change_requests']} "
-                            f"files and created {row['no_change_drafts']} drafts (expected 0 and 0)")
+            warnings.append(
+                f"{size} messages: the no-change sync read {row['no_change_requests']} "
+                f"files and created {row['no_change_drafts']} drafts (expected 0 and 0)"
+            )
     if len({tuple(r["drafts"]) for r in rows}) > 1:
-        warnings.append("the drafts differ between sizes: "
-                        + "; ".join(f"{r['messages']}: {r['drafts']}" for r in rows))
+        warnings.append(
+            "the drafts differ between sizes: "
+            + "; ".join(f"{r['messages']}: {r['drafts']}" for r in rows)
+        )
     if len({r["first_sync_requests"] for r in rows}) > 1:
-        warnings.append("first-sync files read grow with the mailbox: "
-                        + ", ".join(f"{r['messages']}: {r['first_sync_requests']}" for r in rows))
+        warnings.append(
+            "first-sync files read grow with the mailbox: "
+            + ", ".join(f"{r['messages']}: {r['first_sync_requests']}" for r in rows)
+        )
     return warnings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--provider", required=True, help=f"one of {', '.join(PROVIDERS)}")
-    parser.add_argument("--sizes", type=_sizes, default=_sizes(DEFAULT_SIZES),
-                        help=f"mailbox sizes in messages, comma-separated (default {DEFAULT_SIZES})")
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=_sizes(DEFAULT_SIZES),
+        help=f"mailbox sizes in messages, comma-separated (default {DEFAULT_SIZES})",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object per size")
-    parser.add_argument("--cache-dir", type=Path,
-                        default=Path(tempfile.gettempdir()) / "mailagent-bench-cache",
-                        help="where generated mailboxes are kept between runs")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "mailagent-bench-cache",
+        help="where generated mailboxes are kept between runs",
+    )
     parser.add_argument("--seed", type=int, default=7, help="random seed of the generated mail")
     parser.add_argument("--keep", action="store_true", help="keep each run folder (Drafts, state)")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
@@ -487,17 +656,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.cache_dir.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     if not args.json:
-        print(f"sync cost, provider {args.provider} ({os.cpu_count()} cores), now {NOW.isoformat()}")
-        print(" ".join(f"{title:>{len(fmt.format(0)) if 'f' not in fmt else 0}}".strip().rjust(
-            len(title)) for _, title, fmt in TABLE_COLUMNS))
+        print(
+            f"sync cost, provider {args.provider} ({os.cpu_count()} cores), now {NOW.isoformat()}"
+        )
+        print(" ".join(title for _, title, _ in TABLE_COLUMNS))
     for size in args.sizes:
         row = measure_size(args.provider, size, args.cache_dir, args.seed, args.keep)
         rows.append(row)
         if args.json:
             print(json.dumps(row), flush=True)
         else:
-            print(" ".join(fmt.format(row[key]).rjust(len(title)) for key, title, fmt in TABLE_COLUMNS),
-                  flush=True)
+            cells = (fmt.format(row[key]).rjust(len(title)) for key, title, fmt in TABLE_COLUMNS)
+            print(" ".join(cells), flush=True)
     for warning in _check(rows):
         print(f"warning: {warning}", file=sys.stderr)
     return 0

@@ -94,11 +94,15 @@ _QUOTED_LINE = re.compile(r"^[ \t]*>.*(?:\n|$)", re.MULTILINE)
 _TRAILING_RULE = re.compile(r"(?:\n[ \t]*(?:_{5,}|-{5,})?[ \t]*)+\Z")
 
 
+_LINE_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+"""Everything `str.splitlines` breaks on, so that a quoted line cannot hide behind one."""
+
+
 def strip_quoted(text: str) -> str:
     """The sender's own text: quoted lines ('>') and everything after a reply attribution
     ("On ... wrote:", "-----Original Message-----", an Outlook From/Sent block, "Le ... a
     écrit :"...) removed. Forwarded messages are kept: the sender chose to send them."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _LINE_BREAKS.sub("\n", text.replace("\r\n", "\n"))
     cut = len(text)
     for found in _ATTRIBUTION.finditer(text):
         if re.search(r"\d|@", found.group(0)):

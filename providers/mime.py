@@ -16,6 +16,7 @@ Nothing here logs, and message bodies never leave the returned `Message.snippet`
 
 from __future__ import annotations
 
+import base64
 import binascii
 import codecs
 import email
@@ -443,7 +444,41 @@ class _HTMLText(HTMLParser):
 
     _SKIP = frozenset({"script", "style", "title", "template", "head"})
     _BLOCK = frozenset(
-        ["address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tr", "ul", "body"]
+        [
+            "address",
+            "article",
+            "aside",
+            "blockquote",
+            "br",
+            "dd",
+            "div",
+            "dl",
+            "dt",
+            "fieldset",
+            "figcaption",
+            "figure",
+            "footer",
+            "form",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "header",
+            "hr",
+            "li",
+            "main",
+            "nav",
+            "ol",
+            "p",
+            "pre",
+            "section",
+            "table",
+            "tr",
+            "ul",
+            "body",
+        ]
     )
 
     def __init__(self) -> None:
@@ -559,7 +594,9 @@ def parse_message(
         raise ParseError("empty message")
     lead = _LEADING_BLANK_LINES.match(data)  # white-space-only lines before the headers
     try:
-        msg = email.message_from_bytes(data[lead.end() if lead else 0 :], policy=email.policy.default)
+        msg = email.message_from_bytes(
+            data[lead.end() if lead else 0 :], policy=email.policy.default
+        )
     except RecursionError as exc:
         raise ParseError("MIME structure nested too deeply") from exc
 
@@ -608,31 +645,115 @@ _DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 _MSG_ID = re.compile(rf"<[.{_ATEXT}]+@(?:[.{_ATEXT}]+|\[[!-Z^-~]*\])>")
 _MSG_ID_MAX = 500
 _KEY = re.compile(r"[A-Za-z0-9._:/+=-]{1,200}")
+_ATOM_PHRASE = re.compile(rf"[{_ATEXT}]+(?: [{_ATEXT}]+)*")
+_FIELD_NAME = re.compile(rb"[!-9;-~]+")
+_HEADER_LINE_JUNK = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f-\xff]")
+
+_LINE = 78
+"""RFC 5322 section 2.1.1: lines SHOULD stay within 78 characters, MUST within 998."""
+_WORD_BYTES = 45
+"""UTF-8 bytes per encoded word: "=?utf-8?b?" + 60 base64 characters + "?=" is 72 octets
+(RFC 2047 section 2 allows 75), so a folded line stays within 78."""
+_LONGEST_PLAIN = 70
+"""Longer plain words or quoted names are encoded instead, so that they can be folded."""
+
+
+def _encoded_words(text: str) -> list[str]:
+    """RFC 2047 B-encoded words for `text`, split between characters. Every character, spaces
+    included, is inside a word, so nothing is lost when a reader drops the white space between
+    adjacent encoded words (RFC 2047 section 6.2)."""
+    chunks: list[bytes] = []
+    chunk = b""
+    for char in text:
+        encoded = char.encode("utf-8")
+        if chunk and len(chunk) + len(encoded) > _WORD_BYTES:
+            chunks.append(chunk)
+            chunk = b""
+        chunk += encoded
+    chunks.append(chunk)
+    return [f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?=" for chunk in chunks]
+
+
+def _fold_words(name: str, words: list[str], linesep: str) -> str:
+    """`Name: word word ...`, breaking the line before a word that would pass 78 octets."""
+    lines: list[str] = []
+    line = f"{name}:"
+    for word in words:
+        if len(line) + 1 + len(word) > _LINE and line != f"{name}:":
+            lines.append(line)
+            line = ""
+        line += f" {word}"
+    lines.append(line)
+    return linesep.join(lines) + linesep
+
+
+def _unstructured_words(text: str) -> list[str]:
+    """Plain ASCII stays readable and folds at its spaces; anything else is encoded whole."""
+    words = text.split(" ")
+    if text.isascii() and max(map(len, words)) <= _LONGEST_PLAIN:
+        return words
+    return _encoded_words(text)
+
+
+def _mailbox_words(address: Address) -> list[str]:
+    """One mailbox: a plain or quoted ASCII name, or an encoded name, then the angle-addr."""
+    spec = f"{address.username}@{address.domain}"
+    name = address.display_name
+    if not name:
+        return [spec]
+    if name.isascii():
+        if _ATOM_PHRASE.fullmatch(name):
+            phrase = name
+        else:
+            phrase = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if len(phrase) <= _LONGEST_PLAIN:
+            return [phrase, f"<{spec}>"]
+    return [*_encoded_words(name), f"<{spec}>"]
 
 
 class _DraftPolicy(email.policy.EmailPolicy):
-    """`email.policy.SMTP` (CRLF), except that msg-id headers and the key are written as they
-    are. Python 3.11 folds an In-Reply-To or References line longer than 78 characters into
-    RFC 2047 encoded words, which no client reads as msg-ids, and threading breaks."""
+    """`email.policy.SMTP` (CRLF line ends) with our own folding for the headers that carry
+    untrusted or threading values. Python 3.11's folder, which this replaces for them:
 
-    _VERBATIM = frozenset({"message-id", "in-reply-to", "references", "x-mailagent-key"})
+    - writes a CR/LF decoded from an encoded word out raw (CVE-2024-6923, before 3.11.10);
+    - drops the space between two words when it splits them into encoded words;
+    - can encode the comma between two addresses, merging them into one mailbox;
+    - turns an In-Reply-To or References line over 78 characters into encoded words, which no
+      client reads as msg-ids, so threading breaks.
 
-    def fold_binary(self, name: str, value: Any) -> bytes:
-        if name.lower() in self._VERBATIM:
-            return self._verbatim(name, str(value)).encode("ascii")
-        return super().fold_binary(name, value)
+    Other headers (Date, MIME-Version, Content-*) hold trusted values and fold as usual."""
+
+    def _draft_fold(self, name: str, value: Any) -> str | None:
+        lowered = name.lower()
+        if lowered in {"message-id", "in-reply-to", "references", "x-mailagent-key"}:
+            # validated by render_draft: printable ASCII tokens, each well under 998 octets
+            return _fold_words(name, str(value).split(), self.linesep)
+        if lowered == "subject":
+            return _fold_words(name, _unstructured_words(str(value)), self.linesep)
+        if lowered in {"from", "to"}:
+            mailboxes = [_mailbox_words(address) for address in value.addresses]
+            for words in mailboxes[:-1]:
+                words[-1] += ","
+            return _fold_words(name, [word for words in mailboxes for word in words], self.linesep)
+        return None
 
     def fold(self, name: str, value: Any) -> str:
-        if name.lower() in self._VERBATIM:
-            return self._verbatim(name, str(value))
-        return super().fold(name, value)
+        folded = self._draft_fold(name, value)
+        return super().fold(name, value) if folded is None else folded
 
-    def _verbatim(self, name: str, value: str) -> str:
-        # values were validated by render_draft: printable ASCII tokens, each under 998 octets
-        return f"{name}: " + f"{self.linesep} ".join(value.split()) + self.linesep
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        folded = self._draft_fold(name, value)
+        return super().fold_binary(name, value) if folded is None else folded.encode("ascii")
 
 
 _POLICY = _DraftPolicy(linesep="\r\n")
+
+
+def _header_safe(value: str) -> str:
+    """Untrusted text for a header: sanitised, and with "=?" written as "= ?" so that no
+    reader (nor the stdlib, when it stores the value) decodes it as an RFC 2047 encoded word:
+    "=?utf-8?q?=0D=0ABcc:_x?=" must stay text, not become a line break."""
+    return sanitize_header_text(value).replace("=?", "= ?")
 
 
 def _ascii_domain(domain: str) -> str:
@@ -647,7 +768,8 @@ def _ascii_domain(domain: str) -> str:
 
 
 def _address(person: Person, role: str) -> Address:
-    """A validated, sanitised `Address`; ValueError unless the address is one plain addr-spec."""
+    """A validated, sanitised `Address`; ValueError unless the address is one plain addr-spec
+    (ASCII dot-atom local part, host-name domain; no quotes, spaces, commas or brackets)."""
     address = sanitize_header_text(person.address)
     local, at, domain = address.rpartition("@")
     if not at or len(local) > 64 or not _LOCAL_PART.fullmatch(local) or "=?" in local:
@@ -658,21 +780,14 @@ def _address(person: Person, role: str) -> Address:
     return Address(display_name=_header_safe(person.name), username=local, domain=domain)
 
 
-def _header_safe(value: str) -> str:
-    """Untrusted text for a header: sanitised, and with "=?" written as "= ?". The policy
-    decodes encoded words found in the text it is given, and Python before 3.11.10 then writes
-    a decoded CR/LF out raw (CVE-2024-6923): "=?utf-8?q?=0D=0ABcc:_x?=" would add a header."""
-    return sanitize_header_text(value).replace("=?", "= ?")
-
-
-_FIELD_NAME = re.compile(rb"[!-9;-~]+")
-_HEADER_LINE_JUNK = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f-\xff]")
+def _valid_msg_id(value: str) -> bool:
+    return len(value) <= _MSG_ID_MAX and _MSG_ID.fullmatch(value) is not None
 
 
 def _check_rendered(data: bytes, expected: list[str]) -> None:
-    """Defence in depth: the header section holds exactly the fields we wrote, each line
-    7-bit, free of control characters and at most 998 octets (RFC 5322 section 2.1.1)."""
-    head, blank, _ = data.partition(b"\r\n\r\n")
+    """Defence in depth: the header section holds exactly the fields we wrote, and every line
+    is 7-bit, free of control characters and at most 998 octets (RFC 5322 section 2.1.1)."""
+    head, blank, body = data.partition(b"\r\n\r\n")
     names: list[str] = []
     for line in head.split(b"\r\n"):
         if not line or len(line) > 998 or _HEADER_LINE_JUNK.search(line):
@@ -685,10 +800,8 @@ def _check_rendered(data: bytes, expected: list[str]) -> None:
         names.append(name.decode("ascii").lower())
     if not blank or sorted(names) != sorted(expected):
         raise ValueError("rendered draft failed the header safety check")
-
-
-def _valid_msg_id(value: str) -> bool:
-    return len(value) <= _MSG_ID_MAX and _MSG_ID.fullmatch(value) is not None
+    if any(len(line) > 998 for line in body.split(b"\r\n")):
+        raise ValueError("rendered draft has a body line over 998 octets")
 
 
 def render_draft(
@@ -696,10 +809,10 @@ def render_draft(
 ) -> bytes:
     """The draft as RFC 5322 bytes with CRLF line ends, tagged with `key`.
 
-    Names and the subject are sanitised (`sanitize_header_text`, and "=?" becomes "= ?", see
-    `_header_safe`); references that are not well-formed msg-ids are dropped. Raises ValueError
-    for an invalid address, key or message id, a naive date, or no recipients (the caller
-    skips the draft)."""
+    Names and the subject are sanitised (`sanitize_header_text`; "=?" becomes "= ?", see
+    `_header_safe`); references that are not well-formed msg-ids are dropped, and In-Reply-To
+    is added as the last reference. Raises ValueError for an invalid address, key or message
+    id, a naive date, or no recipients (the caller skips that draft)."""
     if not content.to:
         raise ValueError("draft has no recipients")
     if date.tzinfo is None or date.utcoffset() is None:
@@ -716,7 +829,7 @@ def render_draft(
     if not _valid_msg_id(in_reply_to):
         in_reply_to = ""
     references = [ref.strip() for ref in content.references if _valid_msg_id(ref.strip())]
-    if in_reply_to and (not references or references[-1] != in_reply_to):
+    if in_reply_to and references[-1:] != [in_reply_to]:
         references.append(in_reply_to)
 
     msg = EmailMessage(policy=_POLICY)

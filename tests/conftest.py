@@ -24,6 +24,7 @@ def run_cli(
     result = subprocess.run(
         [sys.executable, "-m", "mailagent", *args],
         capture_output=True,
+        check=False,
         text=True,
         env=full_env,
         timeout=120,

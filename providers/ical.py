@@ -164,8 +164,17 @@ def parse_calendar(
         else:
             events.extend(found)
             skipped.extend(lost)
-    events.sort(key=lambda event: (event.start, event.id))
-    return events, skipped
+    return _latest_by_id(events), skipped
+
+
+def _latest_by_id(events: list[CalendarEvent]) -> list[CalendarEvent]:
+    """One event per id, the highest SEQUENCE winning (a feed may repeat a calendar), by start."""
+    latest: dict[str, CalendarEvent] = {}
+    for event in events:
+        kept = latest.get(event.id)
+        if kept is None or event.sequence > kept.sequence:
+            latest[event.id] = event
+    return sorted(latest.values(), key=lambda event: (event.start, event.id))
 
 
 def _read_components(data: bytes) -> list[icalendar.Component]:
@@ -275,7 +284,7 @@ def _uid(vevent: icalendar.Component, source: str) -> str:
 
 def _problem(vevent: icalendar.Component) -> str | None:
     """Why this VEVENT cannot be read, or None."""
-    errors = [(name, message) for name, message in vevent.errors]
+    errors: list[tuple[str | None, str]] = list(vevent.errors)
     start = vevent.get("DTSTART")
     if start is None:
         lost_lines = [message for name, message in errors if name is None]
@@ -706,7 +715,7 @@ def _vevent(event: CalendarEvent) -> icalendar.Event:
         vevent.add("DTSTART", _writable(event.start))
         vevent.add("DTEND", _writable(event.end))
     if event.recurrence_id is not None:
-        vevent.add("RECURRENCE-ID", _writable_recurrence_id(event))
+        vevent.add("RECURRENCE-ID", _writable_recurrence_id(event.recurrence_id, event.all_day))
     _add_text(vevent, "SUMMARY", event.title)
     _add_text(vevent, "DESCRIPTION", event.description)
     _add_text(vevent, "LOCATION", event.location)
@@ -741,10 +750,9 @@ def _writable(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _writable_recurrence_id(event: CalendarEvent) -> date | datetime:
-    rid = event.recurrence_id
-    assert rid is not None  # noqa: S101 - the caller checked
-    if event.all_day and rid.timetz().replace(tzinfo=None) == time():
+def _writable_recurrence_id(rid: datetime, all_day: bool) -> date | datetime:
+    """An all-day occurrence's RECURRENCE-ID is a DATE, as its DTSTART (RFC 5545 §3.8.4.4)."""
+    if all_day and rid.time() == time():
         return rid.date()
     return _writable(rid)
 

@@ -80,19 +80,28 @@ def sanitize_header_text(value: str) -> str:
 _SUPERSETS = {
     # What mail clients and browsers actually decode these labels as: senders that declare the
     # narrow charset routinely use the superset's extra characters.
-    # https://encoding.spec.whatwg.org/#names-and-labels
+    # https://encoding.spec.whatwg.org/#names-and-labels (keys are Python codec names)
     "ascii": "cp1252",
-    "latin_1": "cp1252",
-    "iso8859_9": "cp1254",
-    "iso8859_11": "cp874",
-    "tis_620": "cp874",
+    "iso8859-1": "cp1252",
+    "iso8859-9": "cp1254",
+    "iso8859-11": "cp874",
+    "tis-620": "cp874",
     "gb2312": "gb18030",
     "gbk": "gb18030",
     "shift_jis": "cp932",
     "euc_kr": "cp949",
     "big5": "big5hkscs",
 }
-_WESTERN = frozenset({"cp1252", "iso8859_15"})
+_LABELS = {
+    # common labels Python's codec registry does not know
+    "x-sjis": "cp932",
+    "windows-874": "cp874",
+    "x-gbk": "gb18030",
+    "x-euc-jp": "euc_jp",
+    "x-mac-roman": "mac_roman",
+    "unicode-1-1-utf-7": "utf-7",
+}
+_WESTERN = frozenset({"cp1252", "iso8859-15"})
 """Declared charsets that are often a lie for UTF-8 bodies: valid UTF-8 wins over them."""
 
 
@@ -104,11 +113,16 @@ def _codec(charset: str | None) -> str | None:
     if not label:
         return None
     try:
-        info = codecs.lookup(label)
-        b"".decode(info.name)  # bytes-to-bytes codecs (base64, zlib...) raise LookupError
+        name = codecs.lookup(_LABELS.get(label.lower(), label)).name
     except (LookupError, ValueError):
         return None
-    return _SUPERSETS.get(info.name, info.name)
+    try:
+        b"a".decode(name)
+    except LookupError:  # a bytes-to-bytes codec (base64, zlib...): not a charset
+        return None
+    except (UnicodeError, ValueError):
+        pass
+    return _SUPERSETS.get(name, name)
 
 
 def _decode_bytes(data: bytes, charset: str | None) -> str:
@@ -203,13 +217,16 @@ def _raw_headers(msg: MimePart, name: str) -> list[str]:
 
 def _header_text(msg: MimePart, raw: str, name: str) -> str:
     """One header value as sanitised text. The policy parser is tried first; when it raises
-    (malformed header) or the value has raw 8-bit bytes (it would turn them into U+FFFD), the
-    raw value is decoded here instead."""
+    (malformed header), leaves an encoded word undecoded, or the value has raw 8-bit bytes (it
+    would turn them into U+FFFD), the raw value is decoded here instead."""
     if not _SURROGATE.search(raw):
         try:
-            return sanitize_header_text(str(msg.policy.header_fetch_parse(name, raw)))
+            text = sanitize_header_text(str(msg.policy.header_fetch_parse(name, raw)))
         except Exception:  # noqa: S110 - the stdlib header parsers raise many types; fall back
             pass
+        else:
+            if "=?" not in text:  # else it left an encoded word it could not decode
+                return text
     return sanitize_header_text(_decode_header_bytes(_unfold(_raw_bytes(raw))))
 
 
@@ -257,8 +274,8 @@ def _split_address_list(text: str) -> list[str]:
             continue
         buf.append(ch)
     entries.append("".join(buf))
-    if quoted or comment:  # an unbalanced quote would swallow the rest: split naively instead
-        entries = re.split(r"[,;]", text) if "<" not in text else entries
+    if quoted or comment:  # unbalanced: it swallowed the rest, so read it without them
+        return _split_address_list(re.sub(r'["()]', "", text))
     return [entry.strip() for entry in entries if entry.strip()]
 
 
@@ -320,6 +337,9 @@ def _mailbox(entry: str) -> tuple[str, str]:
     return name, "".join(address.split())
 
 
+_NOT_IN_ADDRESS = re.compile("[\x00-\x1f\x7f-\x9f<>(),;\\\\]")
+
+
 def _looks_like_address(name: str) -> bool:
     return "@" in name and not any(ch.isspace() for ch in name)
 
@@ -333,7 +353,7 @@ def _people(msg: MimePart, name: str) -> list[Person]:
             raw_name, raw_address = _mailbox(entry)
             address = _decode_bytes(raw_address.encode("latin-1"), None).strip("\"'").lower()
             local, at, domain = address.rpartition("@")
-            if not (at and local and domain) or _CONTROL.search(address):
+            if not (at and local and domain) or _NOT_IN_ADDRESS.search(address):
                 continue
             display = sanitize_header_text(
                 _decode_header_bytes(_unquote(raw_name).encode("latin-1"))
@@ -349,6 +369,7 @@ def _people(msg: MimePart, name: str) -> list[Person]:
 # --- other headers ---------------------------------------------------------------------------
 
 _MSG_ID_TOKEN = re.compile(r"<[^<>]+>")
+_BARE_MSG_ID = re.compile(r"[!-;=?-~]+@[!-;=?-~]+")
 
 
 def _msg_ids(msg: MimePart, name: str) -> list[str]:
@@ -365,8 +386,8 @@ def _message_id(msg: MimePart, data: bytes) -> str:
         match = _MSG_ID_TOKEN.search(compact)
         if match:
             return match.group(0)
-        if compact:
-            return f"<{compact.strip('<>')}>"
+        if _BARE_MSG_ID.fullmatch(compact):  # some mailers forget the angle brackets
+            return f"<{compact}>"
     return f"<{hashlib.sha256(data).hexdigest()[:32]}@mailagent.invalid>"
 
 
@@ -389,11 +410,25 @@ _LEADING_BLANK = re.compile(r"\A(?:[ \t]*\n)+")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 
 
+def _content_type(part: MimePart) -> str:
+    try:
+        return part.get_content_type()
+    except Exception:  # a Content-Type the header parser chokes on: an opaque part
+        return "application/octet-stream"
+
+
+def _is_attachment(part: MimePart) -> bool:
+    try:
+        return part.get_content_disposition() == "attachment"
+    except Exception:  # an unreadable Content-Disposition: do not take the part as body text
+        return True
+
+
 def _walk(part: MimePart, depth: int = 0) -> Iterator[MimePart]:
     """Leaf parts in order, plus message/delivery-status; attached messages are not entered."""
     if depth > _MAX_DEPTH:
         return
-    ctype = part.get_content_type()
+    ctype = _content_type(part)
     if part.is_multipart() and ctype.startswith("multipart/"):
         payload = part.get_payload()
         if isinstance(payload, list):
@@ -406,7 +441,7 @@ def _walk(part: MimePart, depth: int = 0) -> Iterator[MimePart]:
     yield part
 
 
-def _part_text(part: MimePart) -> str:
+def _part_text(part: MimePart, ctype: str) -> str:
     try:
         data = part.get_payload(decode=True)
     except Exception:  # a broken transfer encoding must not cost the message
@@ -417,7 +452,7 @@ def _part_text(part: MimePart) -> str:
         charset = part.get_content_charset()
     except Exception:  # malformed Content-Type parameters
         charset = None
-    if charset is None and part.get_content_subtype() == "html":
+    if charset is None and ctype == "text/html":
         found = _META_CHARSET.search(data[:4096])
         charset = found.group(1).decode("ascii") if found else None
     return _decode_bytes(data, charset).lstrip("\ufeff")
@@ -484,6 +519,7 @@ class _HTMLText(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self.size = 0
         self._skip = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -503,6 +539,7 @@ class _HTMLText(HTMLParser):
     def handle_data(self, data: str) -> None:
         if not self._skip:
             self.parts.append(_HTML_SPACE.sub(" ", data))
+            self.size += len(data)
 
 
 _HTML_SPACE = re.compile(r"\s+")
@@ -528,9 +565,10 @@ def _html_to_text(html: str) -> str:
     try:
         for start in range(0, len(html), 65536):
             parser.feed(html[start : start + 65536])
-            if sum(map(len, parser.parts)) > 4 * SNIPPET_LIMIT:
-                break
-        parser.close()
+            if parser.size > 4 * SNIPPET_LIMIT:
+                break  # enough text; close() would flush a half-read tag as text
+        else:
+            parser.close()
         text = "".join(parser.parts)
     except Exception:  # html.parser raises AssertionError on some malformed markup
         text = _crude_html_text(html)
@@ -548,17 +586,13 @@ def _snippet(msg: MimePart) -> str:
     html: list[MimePart] = []
     size = 0
     for part in _walk(msg):
-        try:
-            ctype = part.get_content_type()
-            disposition = part.get_content_disposition()
-        except Exception:  # noqa: S112 - a part with unreadable headers has no text
-            continue
-        if ctype == "message/delivery-status":
+        ctype = _content_type(part)
+        if ctype == "message/delivery-status":  # often marked as an attachment, still wanted
             text = _clean_snippet(_delivery_status_text(part))
-        elif disposition == "attachment":
+        elif _is_attachment(part):
             continue
         elif ctype == "text/plain":
-            text = _clean_snippet(_part_text(part))
+            text = _clean_snippet(_part_text(part, ctype))
         elif ctype == "text/html":
             html.append(part)
             continue
@@ -571,7 +605,7 @@ def _snippet(msg: MimePart) -> str:
                 break
     if not plain:
         for part in html:
-            text = _clean_snippet(_html_to_text(_part_text(part)))
+            text = _clean_snippet(_html_to_text(_part_text(part, "text/html")))
             if text:
                 plain.append(text)
                 size += len(text)
@@ -589,16 +623,23 @@ def parse_message(
     data: bytes, *, folder: Folder, id: str, fallback_date: datetime | None = None
 ) -> Message:
     """Read one RFC 5322 message. Raises `ParseError` when it has no usable sender, or no date
-    and no `fallback_date` (for example the provider's arrival time)."""
+    and no `fallback_date` (for example the provider's arrival time), and never anything else:
+    one message that trips the parser must not stop a sync, it is skipped with its reason."""
+    try:
+        return _parse(data, folder=folder, id=id, fallback_date=fallback_date)
+    except ParseError:
+        raise
+    except RecursionError as exc:
+        raise ParseError("MIME structure nested too deeply") from exc
+    except Exception as exc:  # a parser bug on hostile input; the type names it in the log
+        raise ParseError(f"unreadable message ({type(exc).__name__})") from exc
+
+
+def _parse(data: bytes, *, folder: Folder, id: str, fallback_date: datetime | None) -> Message:
     if not data.strip():
         raise ParseError("empty message")
     lead = _LEADING_BLANK_LINES.match(data)  # white-space-only lines before the headers
-    try:
-        msg = email.message_from_bytes(
-            data[lead.end() if lead else 0 :], policy=email.policy.default
-        )
-    except RecursionError as exc:
-        raise ParseError("MIME structure nested too deeply") from exc
+    msg = email.message_from_bytes(data[lead.end() if lead else 0 :], policy=email.policy.default)
 
     senders = _people(msg, "from") or _people(msg, "sender") or _people(msg, "return-path")
     if not senders:
@@ -615,10 +656,6 @@ def parse_message(
         if value is not None:
             headers[name] = value
     in_reply_to = _msg_ids(msg, "in-reply-to")
-    try:
-        snippet = _snippet(msg)
-    except RecursionError:  # pragma: no cover - the walk is depth-limited; belt and braces
-        snippet = ""
     return Message(
         id=id,
         folder=folder,
@@ -631,7 +668,7 @@ def parse_message(
         in_reply_to=in_reply_to[0] if in_reply_to else "",
         references=tuple(_msg_ids(msg, "references")),
         thread_id="",
-        snippet=snippet,
+        snippet=_snippet(msg),
         headers=headers,
     )
 

@@ -818,7 +818,8 @@ def _address(person: Person, role: str) -> Address:
 
 
 def _valid_msg_id(value: str) -> bool:
-    return len(value) <= _MSG_ID_MAX and _MSG_ID.fullmatch(value) is not None
+    # "=?" is atext, but the stdlib would decode "<=?utf-8?q?=0D=0A?=@x>" as an encoded word
+    return len(value) <= _MSG_ID_MAX and "=?" not in value and _MSG_ID.fullmatch(value) is not None
 
 
 def _check_rendered(data: bytes, expected: list[str]) -> None:

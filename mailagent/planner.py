@@ -161,9 +161,7 @@ class _Mail:
 
 def plan(state: PlannerState, observed: Observations, policy: Policy, now: datetime) -> Plan:
     calendar = policy.work_calendar(ZoneInfo(observed.timezone))
-    readings = [
-        _Mail(m, read_message(m)) for m in observed.messages if m.folder is not Folder.DRAFTS
-    ]
+    sent, inbox = _relevant_mail(observed)
     user = observed.user
     actions: list[Action] = []
     interviews = sorted(observed.interviews, key=lambda i: (i.start, i.id))
@@ -174,7 +172,7 @@ def plan(state: PlannerState, observed: Observations, policy: Policy, now: datet
                 Note(interview.id, "status", f"interview {interview.status.value}: no drafts")
             )
             continue
-        context = _InterviewContext(interview, interviews, readings, user, observed.timezone)
+        context = _InterviewContext(interview, interviews, sent, inbox, user, observed.timezone)
         actions.extend(_thank_you(context, state, policy, calendar, now))
         actions.extend(
             _rejection_reply(context, state, policy, calendar, now, rejection_replied_companies)
@@ -198,11 +196,43 @@ def plan(state: PlannerState, observed: Observations, policy: Policy, now: datet
     return Plan(tuple(actions))
 
 
+def _relevant_mail(observed: Observations) -> tuple[list[Message], list[_Mail]]:
+    """The user's sent mail to any interview's company, and inbox mail from such a company or
+    answering such sent mail, read once. Everything else in the mailbox cannot affect a plan, so
+    it is neither classified nor scanned again for every interview."""
+    domains = {d for i in observed.interviews for d in i.company_domains}
+    people = {p.address for i in observed.interviews for p in i.interviewers}
+
+    def company_side(address: str) -> bool:
+        address = address.lower()
+        return address in people or address.rpartition("@")[2] in domains
+
+    sent = sorted(
+        (
+            m
+            for m in observed.messages
+            if m.folder is Folder.SENT and any(company_side(p.address) for p in m.recipients)
+        ),
+        key=lambda m: m.date,
+    )
+    sent_ids = {m.message_id for m in sent}
+    inbox = [
+        _Mail(m, read_message(m))
+        for m in sorted(observed.messages, key=lambda m: m.date)
+        if m.folder is Folder.INBOX
+        and (company_side(m.sender.address) or bool(sent_ids & {m.in_reply_to, *m.references}))
+    ]
+    return sent, inbox
+
+
 @dataclass(frozen=True, slots=True)
 class _InterviewContext:
     interview: Interview
     all_interviews: Sequence[Interview]
-    mail: Sequence[_Mail]
+    sent: Sequence[Message]
+    """The user's mail to some interview's company, oldest first."""
+    inbox: Sequence[_Mail]
+    """Mail from some interview's company or answering the user, oldest first."""
     user: UserIdentity
     timezone: str
 
@@ -215,30 +245,25 @@ class _InterviewContext:
 
     def user_messages_to_company(self, since: datetime) -> list[Message]:
         """The user's sent mail to the company since `since`, oldest first."""
-        found = [
-            m.message
-            for m in self.mail
-            if m.message.folder is Folder.SENT
-            and m.message.date >= since
-            and any(self.is_company(p.address) for p in m.message.recipients)
+        return [
+            m
+            for m in self.sent
+            if m.date >= since and any(self.is_company(p.address) for p in m.recipients)
         ]
-        return sorted(found, key=lambda m: m.date)
 
     def company_mail(self, since: datetime) -> list[_Mail]:
         """Inbox mail from the company, or answering the user's mail to the company."""
         ours = {m.message_id for m in self.user_messages_to_company(since - DECISION_MAIL_LOOKBACK)}
-        found = [
+        return [
             m
-            for m in self.mail
-            if m.message.folder is Folder.INBOX
-            and m.message.date >= since
+            for m in self.inbox
+            if m.message.date >= since
             and not self.user.is_user(m.message.sender.address)
             and (
                 self.is_company(m.message.sender.address)
                 or bool(ours & {m.message.in_reply_to, *m.message.references})
             )
         ]
-        return sorted(found, key=lambda m: m.message.date)
 
     def later_round(self) -> Interview | None:
         domains = set(self.interview.company_domains)

@@ -246,45 +246,42 @@ def _split_address_list(text: str) -> list[str]:
     addresses, and its behaviour on malformed input changed in 3.11.10 (CVE-2023-27043)."""
     entries: list[str] = []
     buf: list[str] = []
-    quoted = escaped = angle = False
-    comment = 0
-    for ch in text:
-        if escaped:
-            escaped = False
-        elif ch == "\\" and (quoted or comment):
-            escaped = True
-        elif quoted:
-            quoted = ch != '"'
-        elif comment:
-            comment += {"(": 1, ")": -1}.get(ch, 0)
-        elif ch == '"':
-            quoted = True
-        elif ch == "(":
-            comment = 1
-        elif ch == "<":
-            angle = True
-        elif ch == ">":
-            angle = False
-        elif not angle and ch in ",;":
-            entries.append("".join(buf))
-            buf = []
-            continue
-        elif not angle and ch == ":":
-            buf = []
-            continue
+    angle = False
+    plain, balanced = _plain_positions(text)
+    for index, ch in enumerate(text):
+        if plain[index]:
+            if ch == "<":
+                angle = True
+            elif ch == ">":
+                angle = False
+            elif not angle and ch in ",;":
+                entries.append("".join(buf))
+                buf = []
+                continue
+            elif not angle and ch == ":":
+                buf = []
+                continue
         buf.append(ch)
     entries.append("".join(buf))
-    if quoted or comment:  # unbalanced: it swallowed the rest, so read it without them
+    if not balanced:  # an unclosed quote or comment swallowed the rest: read it without them
         return _split_address_list(re.sub(r'["()]', "", text))
     return [entry.strip() for entry in entries if entry.strip()]
 
 
 def _angle_start(entry: str) -> int:
     """Index of the last '<' outside quotes and comments, or -1."""
-    found = -1
+    plain, _ = _plain_positions(entry)
+    return max((i for i, ch in enumerate(entry) if ch == "<" and plain[i]), default=-1)
+
+
+def _plain_positions(text: str) -> tuple[list[bool], bool]:
+    """For each character, whether it stands outside RFC 5322 quoted strings and comments
+    (and is not the quote or parenthesis that opens one); and whether all of them close."""
+    plain: list[bool] = []
     quoted = escaped = False
     comment = 0
-    for index, ch in enumerate(entry):
+    for ch in text:
+        plain.append(not (escaped or quoted or comment) and ch not in '"(')
         if escaped:
             escaped = False
         elif ch == "\\" and (quoted or comment):
@@ -297,9 +294,7 @@ def _angle_start(entry: str) -> int:
             quoted = True
         elif ch == "(":
             comment = 1
-        elif ch == "<":
-            found = index
-    return found
+    return plain, not (quoted or comment)
 
 
 def _unquote(phrase: str) -> str:

@@ -425,7 +425,7 @@ def _thread_people(
     event: CalendarEvent, user: UserIdentity, messages: Sequence[Message]
 ) -> list[Person]:
     """People of the mail thread that set the interview up, for events without attendees."""
-    tokens = _significant_tokens(event.title)
+    tokens = significant_tokens(event.title)
     urls = {u.split("?")[0] for u in event.conference_urls}
     earliest = event.start - timedelta(days=45)
     found: dict[str, Person] = {}
@@ -437,7 +437,7 @@ def _thread_people(
             continue
         text = f"{message.subject}\n{message.snippet}"
         mentions_url = any(u and u in text for u in urls)
-        overlap = tokens & _significant_tokens(message.subject)
+        overlap = tokens & significant_tokens(message.subject)
         if mentions_url or (overlap and re.search(r"interview|screen|call|chat", text, re.I)):
             found.setdefault(sender.address, Person(_clean_name(sender.name), sender.address))
     return list(found.values())
@@ -501,7 +501,7 @@ COMPANY_TRAILERS = frozenset(
 )
 
 
-def _significant_tokens(text: str) -> set[str]:
+def significant_tokens(text: str) -> set[str]:
     return {t for t in re.findall(r"[a-z0-9]{3,}", text.lower()) if t not in STOPWORDS}
 
 

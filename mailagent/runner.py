@@ -1,4 +1,4 @@
-"""The sync runner: lock -> resolve -> read -> detect -> plan -> act -> record, per account.
+"""The sync runner: lock -> read -> resolve drafts -> detect -> plan -> act -> record, per account.
 
 This is the library API a host application calls (an assistant serving many users passes its
 own providers, store and composer); the CLI is a thin layer over it. Each account is its own job:
@@ -35,7 +35,7 @@ from mailagent.models import (
 from mailagent.planner import CreateDraft, Note, Observations, Plan, PlannerState, Schedule, plan
 from mailagent.policy import Policy
 from mailagent.store import CREATING, Store
-from providers.base import Provider, Skipped, Window
+from providers.base import KnownDraft, Provider, Skipped, Window
 
 log = logging.getLogger("mailagent")
 
@@ -159,9 +159,6 @@ def _sync(
     provider = account.provider
     name = account.name
     store.ensure_account(name, provider.name, account.user.primary.address, now)
-    if not dry_run:
-        _refresh_drafts(store, account, now)
-    _crash_point("after-resolve")
 
     lookback = (
         account.policy.lookback.add_to(
@@ -175,6 +172,11 @@ def _sync(
     result.skipped = list(changes.skipped)
     for skip in changes.skipped:
         log.warning("account %s: skipped %s: %s", name, skip.item, skip.reason)
+    if not dry_run:
+        # After the read (a provider may answer from what it saw) and before the cursor moves
+        # past it, so that a crash in between makes the next sync see the same changes again.
+        _refresh_drafts(store, account, now)
+    _crash_point("after-resolve")
     if not dry_run:
         store.save_observations(
             name,
@@ -298,9 +300,11 @@ def _refresh_drafts(store: Store, account: Account, now: datetime) -> None:
     open_drafts = [d for d in store.drafts(name) if d.status in (CREATING, "present", "edited")]
     if not open_drafts:
         return
-    seen: dict[str, DraftObservation] = {
-        o.key: o for o in account.provider.find_drafts([d.key for d in open_drafts])
-    }
+    known = [
+        KnownDraft(d.key, "" if d.status == CREATING else d.provider_id, d.recipient)
+        for d in open_drafts
+    ]
+    seen: dict[str, DraftObservation] = {o.key: o for o in account.provider.find_drafts(known)}
     for draft in open_drafts:
         observation = seen.get(draft.key)
         if draft.status == CREATING:

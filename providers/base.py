@@ -44,6 +44,18 @@ class Changes:
 
 
 @dataclass(frozen=True, slots=True)
+class KnownDraft:
+    """A draft the agent made (or was making when it stopped), as its state store knows it.
+
+    `provider_id` is empty when a sync stopped between asking the provider for the draft and
+    recording the answer: the provider must then look the draft up by its key."""
+
+    key: str
+    provider_id: str
+    recipient: str
+
+
+@dataclass(frozen=True, slots=True)
 class Window:
     """The time span a provider reads: calendar events and messages dated inside it."""
 
@@ -63,6 +75,8 @@ class Provider(Protocol):
         """Write a draft tagged with `key`; return its provider id. Never sends."""
         ...
 
-    def find_drafts(self, keys: Sequence[str]) -> Sequence[DraftObservation]:
-        """The state of the agent's drafts with these keys (absent keys are not reported)."""
+    def find_drafts(self, drafts: Sequence[KnownDraft]) -> Sequence[DraftObservation]:
+        """What became of these drafts. Called after `read_changes` in the same sync, so a
+        provider may answer from what that read saw; a draft it reports nothing about is
+        taken as unchanged (one whose `provider_id` is empty: as never written)."""
         ...

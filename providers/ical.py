@@ -599,11 +599,11 @@ def _conference_urls(component: icalendar.Component) -> tuple[str, ...]:
                 urls.append(uri)
     for name in _LINK_SOURCES:
         for prop in _all(component.get(name)):
-            urls.extend(_video_links(str(prop)))
+            urls.extend(video_links(str(prop)))
     return tuple(dict.fromkeys(urls))
 
 
-def _video_links(text: str) -> Iterator[str]:
+def video_links(text: str) -> Iterator[str]:
     is_html = bool(_HTML_TAG.search(text))
     for match in _HTTP_URL.finditer(text):
         url = match.group().rstrip(_URL_TRAILER)

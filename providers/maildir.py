@@ -36,7 +36,7 @@ from mailagent.models import (
     Person,
     body_digest,
 )
-from providers.base import Changes, Skipped, Window
+from providers.base import Changes, KnownDraft, Skipped, Window
 from providers.ical import parse_calendar
 from providers.mime import make_message_id, parse_message, render_draft
 
@@ -215,7 +215,8 @@ class MaildirProvider:
             raise ProviderError(f"could not write draft into {drafts}: {exc}") from exc
         return f"drafts/{unique}"
 
-    def find_drafts(self, keys: Sequence[str]) -> list[DraftObservation]:
+    def find_drafts(self, drafts: Sequence[KnownDraft]) -> list[DraftObservation]:
+        keys = [d.key for d in drafts]
         wanted = set(keys)
         found: dict[str, DraftObservation] = {}
         for path in _maildir_files(self._folders[Folder.DRAFTS]):

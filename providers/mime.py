@@ -885,9 +885,12 @@ def render_draft(
     return data
 
 
-def make_message_id(key: str, domain: str) -> str:
-    """A fresh msg-id "<mailagent.{key}.{random}@{domain}>"; the key is reduced to characters
-    a msg-id allows. Raises ValueError when `domain` is not a host name."""
+def make_message_id(key: str, domain: str, *, stable: bool = False) -> str:
+    """A msg-id "<mailagent.{key}.{nonce}@{domain}>"; the key is reduced to characters a msg-id
+    allows. The nonce is random, or with `stable` derived from the key, so that a provider
+    that can search by Message-ID finds a draft whose creation a crash left unrecorded.
+    Raises ValueError when `domain` is not a host name."""
     safe_key = re.sub(r"[^A-Za-z0-9_-]+", "-", sanitize_header_text(key)).strip("-")[:64]
     host = _ascii_domain(sanitize_header_text(domain).strip(".").lower())
-    return f"<mailagent.{safe_key or 'draft'}.{secrets.token_hex(8)}@{host}>"
+    nonce = hashlib.sha256(key.encode()).hexdigest()[:16] if stable else secrets.token_hex(8)
+    return f"<mailagent.{safe_key or 'draft'}.{nonce}@{host}>"

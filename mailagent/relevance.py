@@ -1,0 +1,134 @@
+"""Which mail can matter to a plan, known from the calendar before any mail is read.
+
+A provider that can search on the server (Gmail `q`, IMAP SEARCH) asks only for this mail, so
+that the cost of a sync follows the interviews and not the size of the mailbox; mail that
+arrives later is held to the same test on its headers. What the planner reads is the user's
+mail with an interview's people and company domains, and, for an interview without attendees,
+the mail whose subject shares words with its title or that carries its meeting link
+(`detect._thread_people`). That mail's senders then matter as well: `widened_by` adds them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from mailagent.detect import (
+    PUBLIC_MAIL_DOMAINS,
+    SCHEDULING_DOMAINS,
+    UserIdentity,
+    is_human_address,
+    significant_tokens,
+)
+from mailagent.models import CalendarEvent, Message
+
+
+def _is_scheduling(domain: str) -> bool:
+    return any(domain == d or domain.endswith("." + d) for d in SCHEDULING_DOMAINS)
+
+
+@dataclass(frozen=True, slots=True)
+class MailInterest:
+    addresses: frozenset[str] = frozenset()
+    domains: frozenset[str] = frozenset()
+    """Company domains: mail from or to any address at one of these (or a subdomain) matters."""
+    subject_tokens: frozenset[str] = frozenset()
+    links: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_events(cls, events: Iterable[CalendarEvent], user: UserIdentity) -> MailInterest:
+        addresses: set[str] = set()
+        domains: set[str] = set()
+        tokens: set[str] = set()
+        links: set[str] = set()
+        for event in events:
+            people = [a.address for a in event.attendees if not a.resource]
+            if event.organizer is not None:
+                people.append(event.organizer.address)
+            others = [
+                p.lower()
+                for p in people
+                if p and not user.is_user(p) and not _is_scheduling(p.rpartition("@")[2].lower())
+            ]
+            for address in others:
+                addresses.add(address)
+                domain = address.rpartition("@")[2]
+                if domain not in PUBLIC_MAIL_DOMAINS and domain not in user.own_domains:
+                    domains.add(domain)
+            if not others:
+                tokens |= significant_tokens(event.title)
+                links |= {u.split("?")[0] for u in event.conference_urls if u}
+        return cls(frozenset(addresses), frozenset(domains), frozenset(tokens), frozenset(links))
+
+    def __bool__(self) -> bool:
+        return bool(self.addresses or self.domains or self.subject_tokens or self.links)
+
+    def __or__(self, other: MailInterest) -> MailInterest:
+        return MailInterest(
+            self.addresses | other.addresses,
+            self.domains | other.domains,
+            self.subject_tokens | other.subject_tokens,
+            self.links | other.links,
+        )
+
+    def __sub__(self, other: MailInterest) -> MailInterest:
+        """What this interest asks for that `other` does not (a new event's people)."""
+        return MailInterest(
+            self.addresses - other.addresses,
+            self.domains - other.domains,
+            self.subject_tokens - other.subject_tokens,
+            self.links - other.links,
+        )
+
+    def covers_address(self, address: str) -> bool:
+        address = address.lower()
+        if address in self.addresses:
+            return True
+        domain = address.rpartition("@")[2]
+        return any(domain == d or domain.endswith("." + d) for d in self.domains)
+
+    def by_subject(self, message: Message) -> bool:
+        if self.subject_tokens & significant_tokens(message.subject):
+            return True
+        text = f"{message.subject}\n{message.snippet}"
+        return any(link in text for link in self.links)
+
+    def matches(self, message: Message) -> bool:
+        people = (message.sender, *message.recipients)
+        return any(self.covers_address(p.address) for p in people) or self.by_subject(message)
+
+    def widened_by(self, messages: Iterable[Message], user: UserIdentity) -> MailInterest:
+        """Adds the senders of mail that matched by subject or link: they may be the
+        interviewers of an event without attendees, and their later mail matters too."""
+        found = {
+            m.sender.address.lower()
+            for m in messages
+            if not user.is_user(m.sender.address)
+            and is_human_address(m.sender.address)
+            and not any(self.covers_address(p.address) for p in (m.sender, *m.recipients))
+            and self.by_subject(m)
+        }
+        return self | MailInterest(addresses=frozenset(found))
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {
+            "addresses": sorted(self.addresses),
+            "domains": sorted(self.domains),
+            "subject_tokens": sorted(self.subject_tokens),
+            "links": sorted(self.links),
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> MailInterest:
+        if not isinstance(data, dict):
+            return cls()
+        return cls(
+            *(
+                frozenset(str(v) for v in data.get(name, ()))
+                for name in ("addresses", "domains", "subject_tokens", "links")
+            )
+        )
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), sort_keys=True)

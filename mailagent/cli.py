@@ -33,6 +33,12 @@ policy_app = typer.Typer(
     help="Timing policies: validate a policy file, list the shipped ones.", no_args_is_help=True
 )
 app.add_typer(policy_app, name="policy")
+connect_app = typer.Typer(
+    help="Connect a mail account: sign in once in the browser; the token is stored safely, "
+    "never in the config file.",
+    no_args_is_help=True,
+)
+app.add_typer(connect_app, name="connect")
 
 out = Console(highlight=False, soft_wrap=True, markup=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
@@ -395,6 +401,59 @@ def demo(
     except MailAgentError as exc:
         _fail(exc)
     raise typer.Exit(code)
+
+
+@connect_app.command("gmail")
+def connect_gmail(
+    account: Annotated[
+        str, typer.Option("--account", "-a", help="The account name, as in the config file.")
+    ],
+    client_secrets: Annotated[
+        Path,
+        typer.Option(
+            "--client-secrets",
+            help="The OAuth client JSON (type Desktop app) from the Google Cloud console.",
+        ),
+    ],
+    no_browser: Annotated[
+        bool,
+        typer.Option("--no-browser", help="Print the URL to open instead of opening a browser."),
+    ] = False,
+    port: Annotated[
+        int,
+        typer.Option(
+            "--port", min=0, max=65535, help="Loopback port for Google's redirect (0: any free)."
+        ),
+    ] = 0,
+) -> None:
+    """Sign in to Google and store the account's token (OS keyring, or a 0600 file)."""
+    from mailagent.tokens import default_token_store
+    from providers.google_auth import run_installed_app_flow
+
+    def announce(url: str) -> None:
+        if no_browser:
+            out.print(f"To connect {account}, open this URL in a browser and allow access:")
+        else:
+            out.print(f"Opening a browser to connect {account}; if none opens, visit this URL:")
+        out.print(url)
+        out.file.flush()  # the user (or a script) needs the URL now, not when we exit
+
+    try:
+        if state.config_path.exists():
+            state_path = _config().state
+        else:
+            # No config yet: the state path it would get by default, beside where it will be.
+            default_state = Path(Config.model_fields["state"].default)
+            state_path = state.config_path.resolve().parent / default_state
+        store = default_token_store(state_path)
+        record = run_installed_app_flow(
+            client_secrets, open_browser=not no_browser, port=port, announce=announce
+        )
+        store.save(account, record)
+        where = store.describe()
+    except MailAgentError as exc:
+        _fail(exc)
+    out.print(f"Connected {account}; token stored in {where}")
 
 
 def main() -> None:

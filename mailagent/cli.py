@@ -20,7 +20,7 @@ from mailagent.errors import ConfigError, MailAgentError
 from mailagent.policy import check_policy_file, shipped_policies
 from mailagent.runner import SyncResult, state_lock, sync_account
 from mailagent.store import Store
-from mailagent.wiring import build_account
+from mailagent.wiring import build_account, close_provider
 
 app = typer.Typer(
     help="Drafts per-interviewer thank-you notes and timed follow-ups in your own mailbox. "
@@ -143,7 +143,12 @@ def sync(
                             )
                         )
                         continue
-                    results.append(sync_account(store, built, composer, moment, dry_run=dry_run))
+                    try:
+                        results.append(
+                            sync_account(store, built, composer, moment, dry_run=dry_run)
+                        )
+                    finally:
+                        close_provider(built.provider)
             finally:
                 store.close()
     except MailAgentError as exc:

@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from mailagent.errors import ConfigError
 
@@ -24,13 +31,19 @@ class AccountConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1)
-    provider: Literal["maildir"]
+    provider: Literal["maildir", "gmail"]
     address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
     also: tuple[str, ...] = ()
     """Other addresses of the same person (aliases); their mail counts as the user's."""
     user_name: str = ""
-    maildir: Path
+    maildir: Path | None = None
+    """maildir: the folder holding INBOX, Sent and Drafts."""
     calendar: Path | None = None
+    """maildir: an .ics file or a vdir folder."""
+    google_endpoint: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(:\d+)?/?$")
+    """gmail: the base URL of a Gmail/Calendar API emulator; unset means Google itself."""
+    calendar_id: str = "primary"
+    """gmail: the Google calendar to read."""
     policy: str = "standard"
     timezone: str = "UTC"
     folders: FolderNames = FolderNames()
@@ -45,6 +58,18 @@ class AccountConfig(BaseModel):
                 f"unknown time zone {value!r}; use an IANA name like Europe/Berlin"
             ) from exc
         return value
+
+    @model_validator(mode="after")
+    def _provider_fields(self) -> AccountConfig:
+        if self.provider == "maildir" and self.maildir is None:
+            raise ValueError('a maildir account needs `maildir = "path/to/Mail"`')
+        if self.provider != "maildir" and (self.maildir or self.calendar):
+            raise ValueError(
+                f"`maildir` and `calendar` are for maildir accounts, not {self.provider}"
+            )
+        if self.provider != "gmail" and self.google_endpoint:
+            raise ValueError("`google_endpoint` is for gmail accounts")
+        return self
 
 
 class Config(BaseModel):
@@ -88,7 +113,7 @@ def load_config(path: Path) -> Config:
             "accounts": tuple(
                 a.model_copy(
                     update={
-                        "maildir": base / a.maildir,
+                        "maildir": base / a.maildir if a.maildir else None,
                         "calendar": base / a.calendar if a.calendar else None,
                     }
                 )

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from mailagent.config import AccountConfig, Config
 from mailagent.detect import UserIdentity
-from mailagent.errors import ConfigError
+from mailagent.errors import AuthError, ConfigError
 from mailagent.models import Folder
 from mailagent.policy import load_policy
 from mailagent.runner import Account
 from providers.base import Provider
 
 
-def build_provider(config: AccountConfig, clock: Callable[[], datetime]) -> Provider:
-    if config.provider == "maildir":
+def build_provider(
+    config: AccountConfig, clock: Callable[[], datetime], *, state: Path | None = None
+) -> Provider:
+    if config.provider == "gmail":
+        return _gmail(config, clock, state or Path("state.db"))
+    if config.provider == "maildir" and config.maildir is not None:
         from providers.maildir import MaildirProvider
 
         names = {
@@ -40,15 +45,49 @@ def build_provider(config: AccountConfig, clock: Callable[[], datetime]) -> Prov
     raise ConfigError(f"account {config.name}: unknown provider {config.provider!r}")
 
 
-def build_account(config: AccountConfig, base: Config, now: datetime) -> Account:
-    policy = load_policy(config.policy, base_dir=base.base_dir)
-    user = UserIdentity(
+def _gmail(config: AccountConfig, clock: Callable[[], datetime], state: Path) -> Provider:
+    from mailagent.tokens import default_token_store
+    from providers.gmail import GmailProvider, GoogleEndpoints
+    from providers.google_auth import credentials_from_record, reconnect_advice
+
+    store = default_token_store(state)
+    record = store.load(config.name)
+    if record is None:
+        raise AuthError(
+            f"account {config.name} is not connected to Google (no token in {store.describe()})",
+            advice=reconnect_advice(config.name),
+        )
+    return GmailProvider(
+        credentials_from_record(record),
+        user=_identity(config),
+        timezone=ZoneInfo(config.timezone),
+        clock=clock,
+        account=config.name,
+        endpoints=GoogleEndpoints.at(config.google_endpoint) if config.google_endpoint else None,
+        calendar_id=config.calendar_id,
+        reconnect_advice=reconnect_advice(config.name),
+    )
+
+
+def _identity(config: AccountConfig) -> UserIdentity:
+    return UserIdentity(
         config.address.lower(), config.user_name, frozenset(a.lower() for a in config.also)
     )
+
+
+def build_account(config: AccountConfig, base: Config, now: datetime) -> Account:
+    policy = load_policy(config.policy, base_dir=base.base_dir)
     return Account(
         name=config.name,
-        provider=build_provider(config, lambda: now),
-        user=user,
+        provider=build_provider(config, lambda: now, state=base.state),
+        user=_identity(config),
         policy=policy,
         timezone=config.timezone,
     )
+
+
+def close_provider(provider: Provider) -> None:
+    """Closes what a provider holds open (HTTP connections), if it holds anything."""
+    close = getattr(provider, "close", None)
+    if callable(close):
+        close()

@@ -1,0 +1,701 @@
+"""The Gmail provider: Gmail API v1 and Google Calendar API v3 through google-api-python-client.
+
+One read (`read_changes`):
+1. Calendar: events.list over the window with `singleEvents`, then with the stored `syncToken`
+   (410 `fullSyncRequired`: the window again). The window is read again in full when it has
+   slid a week past the last full read, since a sync token only reports changed events.
+2. Which mail matters follows from the calendar (`MailInterest`): the people and company
+   domains of its events, and the title words of events without attendees.
+3. Mail, first time (or when Google answers 404 because the stored historyId is too old):
+   getProfile for the historyId to continue from, then messages.list with a `q` search for
+   that mail inside the window. Later: history.list from the stored historyId, plus a search
+   for the people of events that are new since the last read. So the cost follows the
+   interviews, not the mailbox: nothing is listed that no interview could be about.
+4. Headers of the listed messages through batched messages.get `format=metadata` (only the
+   headers detection and classification use), then the text of the inbox mail that matters
+   (`format=full`: text parts inline, attachments left on the server).
+A sync with no changes is one history.list and one events.list call.
+
+Drafts carry `X-Mailagent-Key` and a Message-ID derived from the key, so a draft written just
+before a crash is found again by `rfc822msgid:` search. The provider id of a draft is
+"draftId/threadId": history entries name threads, and a user's edit, send or delete shows up
+as a change in the draft's thread; only those drafts are looked at again.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+import google_auth_httplib2
+from google.auth.credentials import Credentials
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
+
+from mailagent.detect import UserIdentity
+from mailagent.errors import NotFound, ParseError, ProviderError
+from mailagent.models import (
+    AGENT_KEY_HEADER,
+    DraftContent,
+    DraftObservation,
+    DraftStatus,
+    Folder,
+    Message,
+    body_digest,
+)
+from mailagent.relevance import MailInterest
+from providers.base import Changes, KnownDraft, Skipped, Window
+from providers.google_calendar import SyncTokenExpired, read_calendar
+from providers.google_http import CountingHttp, GoogleCalls, RetryPolicy
+from providers.mime import KEPT_HEADERS, make_message_id, parse_message, render_draft
+
+log = logging.getLogger(__name__)
+
+GOOGLE_BATCH_URI = "https://gmail.googleapis.com/batch/gmail/v1"
+"""The discovery document's batchPath gives /batch, which Google no longer serves for Gmail."""
+
+METADATA_HEADERS = (
+    "From",
+    "Sender",
+    "To",
+    "Cc",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    *(h.title() for h in KEPT_HEADERS),
+)
+QUERY_TERMS = 30
+"""Addresses or domains per search; Gmail does not publish a limit for `q`, long ones fail."""
+CALENDAR_REFRESH = timedelta(days=7)
+SKIP_LABELS = frozenset({"DRAFT", "SPAM", "TRASH", "CHAT"})
+
+
+@dataclass(frozen=True, slots=True)
+class GoogleEndpoints:
+    """Where the APIs are. Google's by default; an emulator's base URL for tests and trials."""
+
+    gmail: str | None = None
+    calendar: str | None = None
+    gmail_batch: str = GOOGLE_BATCH_URI
+
+    @classmethod
+    def at(cls, base_url: str) -> GoogleEndpoints:
+        base = base_url.rstrip("/")
+        return cls(base, f"{base}/calendar/v3/", f"{base}/batch/gmail/v1")
+
+
+@dataclass
+class _Cursor:
+    history_id: str = ""
+    sync_token: str = ""
+    calendar_read_at: str = ""
+    """Window end of the last full calendar read (ISO)."""
+    interest: MailInterest = field(default_factory=MailInterest)
+    threads: list[str] = field(default_factory=list)
+    """Threads of the mail that matters: a reply in one matters whoever sends it."""
+
+    @classmethod
+    def load(cls, text: str | None) -> _Cursor | None:
+        if not text:
+            return None
+        try:
+            data = json.loads(text)
+            return cls(
+                str(data["history_id"]),
+                str(data.get("sync_token", "")),
+                str(data.get("calendar_read_at", "")),
+                MailInterest.from_json(data.get("interest")),
+                [str(t) for t in data.get("threads", ())],
+            )
+        except (ValueError, KeyError, TypeError):
+            log.warning("gmail: unreadable cursor; reading the window in full")
+            return None
+
+    def dumps(self) -> str:
+        return json.dumps(
+            {
+                "history_id": self.history_id,
+                "sync_token": self.sync_token,
+                "calendar_read_at": self.calendar_read_at,
+                "interest": self.interest.to_json(),
+                "threads": sorted(set(self.threads))[-2000:],
+            },
+            sort_keys=True,
+        )
+
+
+@dataclass
+class _HistoryRound:
+    history_id: str
+    added: set[str] = field(default_factory=set)
+    removed: set[str] = field(default_factory=set)
+    touched_threads: set[str] = field(default_factory=set)
+
+
+def _quote(term: str) -> str:
+    return '"' + term.replace('"', " ") + '"' if any(c in term for c in ' ()"{}') else term
+
+
+def search_queries(interest: MailInterest, since: datetime) -> list[str]:
+    """Gmail `q` strings that together find the mail `interest` asks for, after `since`."""
+    after = f"after:{int(since.timestamp())}"
+    queries: list[str] = []
+    people = sorted(interest.addresses | interest.domains)
+    for i in range(0, len(people), QUERY_TERMS):
+        group = " OR ".join(_quote(p) for p in people[i : i + QUERY_TERMS])
+        queries.append(f"{after} {{from:({group}) to:({group}) cc:({group})}}")
+    words = sorted(interest.subject_tokens)
+    for i in range(0, len(words), QUERY_TERMS):
+        queries.append(f"{after} subject:({' OR '.join(words[i : i + QUERY_TERMS])})")
+    for link in sorted(interest.links):
+        queries.append(f'{after} "{link.replace(chr(34), "")}"')
+    return queries
+
+
+class GmailProvider:
+    """Reads and drafts in one Gmail account. `credentials` are any google-auth credentials:
+    from `mailagent connect gmail`, or a host application's own."""
+
+    name: ClassVar[str] = "gmail"
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        user: UserIdentity,
+        timezone: ZoneInfo,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        account: str = "gmail",
+        endpoints: GoogleEndpoints | None = None,
+        calendar_id: str = "primary",
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout: float = 60.0,
+        reconnect_advice: str = "",
+    ) -> None:
+        self.user = user
+        self.timezone = timezone
+        self.clock = clock
+        self.calendar_id = calendar_id
+        self.endpoints = endpoints or GoogleEndpoints()
+        self._http = CountingHttp(timeout=timeout)
+        authed = google_auth_httplib2.AuthorizedHttp(
+            credentials, http=self._http, max_refresh_attempts=1
+        )
+        self._gmail = build(
+            "gmail",
+            "v1",
+            http=authed,
+            static_discovery=True,
+            cache_discovery=False,
+            client_options={"api_endpoint": self.endpoints.gmail} if self.endpoints.gmail else None,
+        )
+        self._calendar = build(
+            "calendar",
+            "v3",
+            http=authed,
+            static_discovery=True,
+            cache_discovery=False,
+            client_options=(
+                {"api_endpoint": self.endpoints.calendar} if self.endpoints.calendar else None
+            ),
+        )
+        self._calls = GoogleCalls(
+            self._http,
+            account,
+            reconnect_advice or f"run: mailagent connect gmail --account {account}",
+            retry or RetryPolicy(),
+            sleep,
+        )
+        self._touched_threads: set[str] = set()
+        self._check_every_draft = False
+
+    @property
+    def requests(self) -> int:
+        return self._calls.requests
+
+    def close(self) -> None:
+        """Closes the kept-alive HTTP connections."""
+        self._http.close()
+
+    # reading
+
+    def read_changes(self, cursor: str | None, window: Window) -> Changes:
+        before = self.requests
+        state = _Cursor.load(cursor)
+        self._touched_threads = set()
+        self._check_every_draft = state is None
+        skipped: list[Skipped] = []
+
+        full_calendar = (
+            state is None
+            or not state.sync_token
+            or not state.calendar_read_at
+            or window.end > datetime.fromisoformat(state.calendar_read_at) + CALENDAR_REFRESH
+        )
+        calendar = read_calendar(
+            self._list_events,
+            sync_token=None if full_calendar or state is None else state.sync_token,
+            window=window,
+            zone=self.timezone,
+        )
+        skipped.extend(calendar.skipped)
+        interest = MailInterest.from_events(calendar.events, self.user)
+        threads: set[str] = set()
+        if state is not None and not calendar.full:
+            interest = state.interest | interest
+        if state is not None:
+            threads = set(state.threads)
+
+        candidates: set[str] = set()
+        removed: set[str] = set()
+        history_round = self._history(state.history_id) if state is not None else None
+        if history_round is None:
+            history_id = str(
+                self._calls.execute(self._gmail.users().getProfile(userId="me"), "gmail profile")[
+                    "historyId"
+                ]
+            )
+            candidates |= self._search(interest, window.start)
+            self._check_every_draft = True
+        else:
+            history_id = history_round.history_id
+            candidates |= history_round.added
+            removed |= history_round.removed
+            self._touched_threads |= history_round.touched_threads
+            new_interest = interest - state.interest if state is not None else interest
+            if new_interest:
+                candidates |= self._search(new_interest, window.start)
+
+        messages: list[Message] = []
+        for _ in range(2):  # a second round for the senders that the first one found by subject
+            found, more_skipped = self._read_messages(
+                sorted(candidates - removed), interest, threads, window
+            )
+            messages.extend(found)
+            skipped.extend(more_skipped)
+            threads |= {m.thread_id for m in found if m.thread_id}
+            widened = interest.widened_by(found, self.user)
+            if not widened - interest:
+                break
+            candidates = self._search(widened - interest, window.start) - {m.id for m in messages}
+            interest = widened
+
+        new_state = _Cursor(
+            history_id=history_id,
+            sync_token=calendar.sync_token,
+            calendar_read_at=(
+                window.end.isoformat() if calendar.full or state is None else state.calendar_read_at
+            ),
+            interest=interest,
+            threads=sorted(threads),
+        )
+        return Changes(
+            cursor=new_state.dumps(),
+            events=calendar.events,
+            events_replace=calendar.full,
+            removed_event_ids=calendar.removed,
+            messages=messages,
+            removed_message_ids=sorted(removed),
+            skipped=skipped,
+            requests=self.requests - before,
+        )
+
+    def _list_events(self, params: dict[str, Any]) -> Mapping[str, Any]:
+        request = self._calendar.events().list(calendarId=self.calendar_id, **params)
+        try:
+            return dict(self._calls.execute(request, "calendar events.list", gone_ok=True))
+        except HttpError as exc:  # 410: the sync token expired
+            raise SyncTokenExpired from exc
+
+    def _history(self, start: str) -> _HistoryRound | None:
+        """Changes since `start`; None when Google no longer has that history (HTTP 404)."""
+        result = _HistoryRound(start)
+        page_token: str | None = None
+        while True:
+            params: dict[str, Any] = {"userId": "me", "startHistoryId": start, "maxResults": 500}
+            if page_token:
+                params["pageToken"] = page_token
+            try:
+                page = self._calls.execute(
+                    self._gmail.users().history().list(**params), "gmail history.list"
+                )
+            except NotFound:
+                log.warning("gmail: history %s is too old; searching the window again", start)
+                return None
+            for record in page.get("history", ()):
+                _apply_history(record, result)
+            page_token = page.get("nextPageToken")
+            if not page_token:
+                result.history_id = str(page.get("historyId", start))
+                return result
+
+    def _search(self, interest: MailInterest, since: datetime) -> set[str]:
+        found: set[str] = set()
+        for query in search_queries(interest, since):
+            page_token: str | None = None
+            while True:
+                params: dict[str, Any] = {"userId": "me", "q": query, "maxResults": 500}
+                if page_token:
+                    params["pageToken"] = page_token
+                page = self._calls.execute(
+                    self._gmail.users().messages().list(**params), "gmail messages.list"
+                )
+                found |= {str(m["id"]) for m in page.get("messages", ())}
+                page_token = page.get("nextPageToken")
+                if not page_token:
+                    break
+        return found
+
+    def _read_messages(
+        self,
+        ids: Sequence[str],
+        interest: MailInterest,
+        threads: set[str],
+        window: Window,
+    ) -> tuple[list[Message], list[Skipped]]:
+        if not ids:
+            return [], []
+        users = self._gmail.users()
+        results, failures = self._calls.batch(
+            self.endpoints.gmail_batch,
+            [
+                (
+                    i,
+                    users.messages().get(
+                        userId="me", id=i, format="metadata", metadataHeaders=list(METADATA_HEADERS)
+                    ),
+                )
+                for i in ids
+            ],
+            "gmail messages.get (metadata)",
+        )
+        skipped = [
+            Skipped(f"gmail message {i}", f"HTTP {e.resp.status}")
+            for i, e in failures.items()
+            if int(e.resp.status) != 404
+        ]
+        headed: list[Message] = []
+        for message_id in ids:
+            item = results.get(message_id)
+            if item is None:
+                continue
+            labels = set(item.get("labelIds", ()))
+            if labels & SKIP_LABELS or not labels & {"INBOX", "SENT"}:
+                continue
+            folder = Folder.SENT if "SENT" in labels else Folder.INBOX
+            try:
+                message = metadata_message(item, folder)
+            except ParseError as exc:
+                skipped.append(Skipped(f"gmail message {message_id}", str(exc)))
+                continue
+            if message.date < window.start:
+                continue
+            sent_here = message.thread_id in threads
+            if interest.matches(message) or sent_here:
+                headed.append(message)
+        wanted = [m.id for m in headed if m.folder is Folder.INBOX]
+        bodies, body_failures = (
+            self._calls.batch(
+                self.endpoints.gmail_batch,
+                [(i, users.messages().get(userId="me", id=i, format="full")) for i in wanted],
+                "gmail messages.get (full)",
+            )
+            if wanted
+            else ({}, {})
+        )
+        messages: list[Message] = []
+        for headers_only in headed:
+            message = headers_only
+            item = bodies.get(message.id)
+            if item is not None:
+                try:
+                    message = full_message(item, message.folder)
+                except ParseError as exc:
+                    skipped.append(Skipped(f"gmail message {message.id}", str(exc)))
+            elif message.id in body_failures:
+                skipped.append(
+                    Skipped(
+                        f"gmail message {message.id}",
+                        f"text not read (HTTP {body_failures[message.id].resp.status}); "
+                        "classified from its headers and snippet",
+                    )
+                )
+            messages.append(message)
+        return messages, skipped
+
+    # drafts
+
+    def _message_id(self, key: str) -> str:
+        return make_message_id(
+            key, self.user.address.rpartition("@")[2] or "localhost", stable=True
+        )
+
+    def create_draft(self, content: DraftContent, key: str) -> str:
+        message_id = self._message_id(key)
+        raw = render_draft(
+            content,
+            sender=self.user.primary,
+            key=key,
+            date=self.clock().astimezone(self.timezone),
+            message_id=message_id,
+        )
+        body: dict[str, Any] = {"message": {"raw": base64.urlsafe_b64encode(raw).decode()}}
+        if content.thread_id:
+            body["message"]["threadId"] = content.thread_id
+        drafts = self._gmail.users().drafts()
+        try:
+            draft = self._calls.execute(
+                drafts.create(userId="me", body=body), "gmail drafts.create"
+            )
+        except ProviderError:
+            # The draft may exist although the answer was lost: look before the caller retries.
+            found = self._draft_by_message_id(message_id)
+            if found is not None:
+                return found
+            raise
+        return f"{draft['id']}/{draft['message'].get('threadId', '')}"
+
+    def _draft_by_message_id(self, message_id: str) -> str | None:
+        page = self._calls.execute(
+            self._gmail.users().drafts().list(userId="me", q=f"rfc822msgid:{message_id}"),
+            "gmail drafts.list",
+        )
+        for draft in page.get("drafts", ()):
+            return f"{draft['id']}/{draft['message'].get('threadId', '')}"
+        return None
+
+    def _sent_by_message_id(self, message_id: str) -> bool:
+        page = self._calls.execute(
+            self._gmail.users().messages().list(userId="me", q=f"in:sent rfc822msgid:{message_id}"),
+            "gmail messages.list",
+        )
+        return bool(page.get("messages"))
+
+    def find_drafts(self, drafts: Sequence[KnownDraft]) -> list[DraftObservation]:
+        found: list[DraftObservation] = []
+        for draft in drafts:
+            if draft.provider_id:
+                continue
+            message_id = self._message_id(draft.key)
+            provider_id = self._draft_by_message_id(message_id)
+            if provider_id is not None:
+                found.append(DraftObservation(draft.key, provider_id, DraftStatus.PRESENT))
+            elif self._sent_by_message_id(message_id):
+                found.append(DraftObservation(draft.key, "", DraftStatus.SENT))
+        check = [
+            d
+            for d in drafts
+            if d.provider_id
+            and (self._check_every_draft or _thread_of(d.provider_id) in self._touched_threads)
+        ]
+        if not check:
+            return found
+        users = self._gmail.users()
+        results, failures = self._calls.batch(
+            self.endpoints.gmail_batch,
+            [
+                (d.key, users.drafts().get(userId="me", id=_draft_of(d.provider_id), format="raw"))
+                for d in check
+            ],
+            "gmail drafts.get",
+        )
+        for draft in check:
+            item = results.get(draft.key)
+            if item is not None:
+                found.append(self._present(draft, item))
+            elif draft.key in failures and int(failures[draft.key].resp.status) == 404:
+                found.append(self._gone(draft))
+        return found
+
+    def _present(self, draft: KnownDraft, item: Mapping[str, Any]) -> DraftObservation:
+        try:
+            raw = _unbase64(str(item["message"]["raw"]))
+            text = parse_message(raw, folder=Folder.DRAFTS, id=str(item["id"])).snippet
+            digest = body_digest(text)
+        except (KeyError, ParseError, ValueError):
+            digest = ""
+        thread = item.get("message", {}).get("threadId", _thread_of(draft.provider_id))
+        return DraftObservation(draft.key, f"{item['id']}/{thread}", DraftStatus.PRESENT, digest)
+
+    def _gone(self, draft: KnownDraft) -> DraftObservation:
+        """A draft that no longer exists was sent or deleted: its thread tells which."""
+        thread_id = _thread_of(draft.provider_id)
+        message_id = self._message_id(draft.key)
+        try:
+            thread = self._calls.execute(
+                self._gmail.users()
+                .threads()
+                .get(
+                    userId="me",
+                    id=thread_id,
+                    format="metadata",
+                    metadataHeaders=["To", "Message-ID", "X-Mailagent-Key"],
+                ),
+                "gmail threads.get",
+            )
+        except NotFound:
+            thread = {}
+        for message in thread.get("messages", ()):
+            if "SENT" not in message.get("labelIds", ()):
+                continue
+            headers = {
+                h["name"].lower(): str(h["value"])
+                for h in message.get("payload", {}).get("headers", ())
+            }
+            if (
+                headers.get(AGENT_KEY_HEADER) == draft.key
+                or headers.get("message-id", "").strip() == message_id
+            ):
+                return DraftObservation(draft.key, f"sent/{message['id']}", DraftStatus.SENT)
+        return DraftObservation(draft.key, "", DraftStatus.DELETED)
+
+
+def _draft_of(provider_id: str) -> str:
+    return provider_id.partition("/")[0]
+
+
+def _thread_of(provider_id: str) -> str:
+    return provider_id.partition("/")[2]
+
+
+def _apply_history(record: Mapping[str, Any], into: _HistoryRound) -> None:
+    for entry in record.get("messagesAdded", ()):
+        message = entry.get("message", {})
+        labels = set(message.get("labelIds", ()))
+        if labels & {"INBOX", "SENT"} and not labels & SKIP_LABELS:
+            into.added.add(str(message["id"]))
+            into.removed.discard(str(message["id"]))
+        if "SENT" in labels:
+            into.touched_threads.add(str(message.get("threadId", "")))
+    for entry in record.get("messagesDeleted", ()):
+        message = entry.get("message", {})
+        into.removed.add(str(message["id"]))
+        into.added.discard(str(message["id"]))
+        into.touched_threads.add(str(message.get("threadId", "")))
+    for kind in ("labelsAdded", "labelsRemoved"):
+        for entry in record.get(kind, ()):
+            message = entry.get("message", {})
+            changed = set(entry.get("labelIds", ()))
+            message_id = str(message["id"])
+            if changed & {"DRAFT", "SENT", "TRASH", "SPAM"}:
+                into.touched_threads.add(str(message.get("threadId", "")))
+            gone = kind == "labelsAdded" and bool(changed & {"TRASH", "SPAM"})
+            back = (kind == "labelsRemoved" and bool(changed & {"TRASH", "SPAM"})) or (
+                kind == "labelsAdded" and bool(changed & {"INBOX", "SENT"})
+            )
+            if gone:
+                into.removed.add(message_id)
+                into.added.discard(message_id)
+            elif back:
+                into.added.add(message_id)
+                into.removed.discard(message_id)
+
+
+def _unbase64(data: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise ParseError("body data is not base64url") from exc
+
+
+def _clean(value: object) -> str:
+    return " ".join(str(value).replace("\r", " ").replace("\n", " ").split())
+
+
+def _header_block(headers: Iterable[Mapping[str, Any]], skip: frozenset[str]) -> list[str]:
+    lines = []
+    for header in headers:
+        name = str(header.get("name", ""))
+        if (
+            name
+            and name.lower() not in skip
+            and all(33 <= ord(c) <= 126 and c != ":" for c in name)
+        ):
+            lines.append(f"{name}: {_clean(header.get('value', ''))}")
+    return lines
+
+
+def _internal_date(item: Mapping[str, Any]) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(item["internalDate"]) / 1000, UTC)
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+_CONTENT_HEADERS = frozenset({"content-type", "content-transfer-encoding", "mime-version"})
+
+
+def metadata_message(item: Mapping[str, Any], folder: Folder) -> Message:
+    """A `Message` from a `format=metadata` answer: its headers, and Gmail's snippet as text."""
+    headers = item.get("payload", {}).get("headers", ())
+    lines = _header_block(headers, _CONTENT_HEADERS)
+    text = html.unescape(str(item.get("snippet", "")))
+    data = "\r\n".join([*lines, "Content-Type: text/plain; charset=utf-8", "", text]).encode()
+    message = parse_message(
+        data, folder=folder, id=str(item["id"]), fallback_date=_internal_date(item)
+    )
+    content_type = next(
+        (
+            _clean(h.get("value", ""))
+            for h in headers
+            if str(h.get("name", "")).lower() == "content-type"
+        ),
+        "",
+    )
+    kept = dict(message.headers)
+    if content_type:
+        kept["content-type"] = content_type
+    else:
+        kept.pop("content-type", None)
+    return replace(message, thread_id=str(item.get("threadId", "")), headers=kept)
+
+
+def full_message(item: Mapping[str, Any], folder: Folder) -> Message:
+    """A `Message` from a `format=full` answer, rebuilt as MIME so that it is read exactly as
+    the other providers read mail (attachments, fetched by id only, stay empty)."""
+    data = _mime(item.get("payload", {}), top=True)
+    message = parse_message(
+        data, folder=folder, id=str(item["id"]), fallback_date=_internal_date(item)
+    )
+    return replace(message, thread_id=str(item.get("threadId", "")))
+
+
+def _mime(part: Mapping[str, Any], *, top: bool = False) -> bytes:
+    headers = part.get("headers", ())
+    mime_type = str(part.get("mimeType", "text/plain")).lower()
+    if mime_type.startswith("multipart/"):
+        boundary = f"=_mailagent_{secrets.token_hex(8)}"
+        lines = _header_block(headers, _CONTENT_HEADERS)
+        lines.append(f'Content-Type: {mime_type}; boundary="{boundary}"')
+        out = "\r\n".join(lines).encode() + b"\r\n\r\n"
+        for child in part.get("parts", ()):
+            out += f"--{boundary}\r\n".encode() + _mime(child) + b"\r\n"
+        return out + f"--{boundary}--\r\n".encode()
+    content_type = next(
+        (
+            _clean(h.get("value", ""))
+            for h in headers
+            if str(h.get("name", "")).lower() == "content-type"
+        ),
+        mime_type,
+    )
+    lines = _header_block(headers, _CONTENT_HEADERS)
+    if not top:
+        lines = [ln for ln in lines if ln.lower().startswith(("content-disposition", "content-id"))]
+    body = _unbase64(str(part.get("body", {}).get("data", "")))
+    lines += [f"Content-Type: {content_type}", "Content-Transfer-Encoding: base64"]
+    encoded = base64.encodebytes(body)
+    return "\r\n".join(lines).encode() + b"\r\n\r\n" + encoded.replace(b"\n", b"\r\n")

@@ -200,9 +200,12 @@ def status(
             interviews = store.interviews(account.name)
             drafts = store.drafts(account.name)
             schedules = store.schedules(account.name)
+            problem = store.problem(account.name)
             report.append(
                 {
                     "account": account.name,
+                    "problem": problem[0] if problem else "",
+                    "advice": problem[1] if problem else "",
                     "interviews": [
                         serialize.to_plain(
                             {
@@ -251,6 +254,8 @@ def status(
             if as_json:
                 continue
             out.print(f"{account.name} <{account.address}> as of {moment:%Y-%m-%d %H:%M %Z}")
+            if problem:
+                out.print(f"  {problem[0]}\n  {problem[1]}")
             table = Table("interview", "when", "company", "status", "interviewers")
             for i in interviews:
                 table.add_row(

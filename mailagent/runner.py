@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from mailagent.compose import Composer
 from mailagent.detect import UserIdentity, detect_all
-from mailagent.errors import LockedError, MailAgentError
+from mailagent.errors import AuthError, LockedError, MailAgentError
 from mailagent.models import (
     CalendarEvent,
     DraftContent,
@@ -128,6 +128,13 @@ def sync_account(
     result = SyncResult(account.name, dry_run=dry_run)
     try:
         _sync(store, account, composer, now, dry_run, result)
+        if not dry_run and store.problem(account.name):
+            store.set_problem(account.name, "", "", now)
+    except AuthError as exc:
+        result.ok, result.error, result.advice = False, str(exc), exc.advice
+        log.error("account %s: %s", account.name, exc)
+        if not dry_run:
+            store.set_problem(account.name, f"needs reconnecting: {exc}", exc.advice, now)
     except MailAgentError as exc:
         result.ok, result.error, result.advice = False, str(exc), exc.advice
         log.error("account %s: %s", account.name, exc)

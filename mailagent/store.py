@@ -71,6 +71,12 @@ MIGRATIONS: tuple[str, ...] = (
         text TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (account, interview_id, topic)
     );
     """,
+    # 2: an account's standing problem (a revoked grant) until a sync succeeds again
+    """
+    ALTER TABLE accounts ADD COLUMN problem TEXT NOT NULL DEFAULT '';
+    ALTER TABLE accounts ADD COLUMN problem_advice TEXT NOT NULL DEFAULT '';
+    ALTER TABLE accounts ADD COLUMN problem_at TEXT NOT NULL DEFAULT ''
+    """,
 )
 
 CREATING = "creating"
@@ -181,6 +187,20 @@ class Store:
                 "ON CONFLICT (name) DO UPDATE SET provider = excluded.provider, address = excluded.address",
                 (name, provider, address, now.isoformat()),
             )
+
+    def set_problem(self, account: str, problem: str, advice: str, now: datetime) -> None:
+        """Marks the account as needing the user (empty `problem`: it is fine again)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE accounts SET problem = ?, problem_advice = ?, problem_at = ? WHERE name = ?",
+                (problem, advice, now.isoformat() if problem else "", account),
+            )
+
+    def problem(self, account: str) -> tuple[str, str] | None:
+        row = self._db.execute(
+            "SELECT problem, problem_advice FROM accounts WHERE name = ?", (account,)
+        ).fetchone()
+        return (str(row[0]), str(row[1])) if row and row[0] else None
 
     def accounts(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT name FROM accounts ORDER BY name")]

@@ -6,10 +6,14 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from mailagent.scenario import DraftMade, SyncFn
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -38,6 +42,23 @@ def run_cli(
 
 def run_json(*args: str, env: dict[str, str] | None = None) -> Any:
     return json.loads(run_cli(*args, "--json", env=env).stdout)
+
+
+def cli_sync(config: Path, env: dict[str, str] | None = None) -> SyncFn:
+    """A scenario sync step: `mailagent sync --now T --json`, returning the drafts it made."""
+
+    def sync(moment: datetime) -> Sequence[DraftMade]:
+        results = run_json("--config", str(config), "sync", "--now", moment.isoformat(), env=env)
+        made = []
+        for result in results:
+            assert result["ok"], result
+            made.extend(
+                DraftMade(d["key"], d["kind"], d["step"], d["to"], d["subject"])
+                for d in result["drafted"]
+            )
+        return made
+
+    return sync
 
 
 @pytest.fixture

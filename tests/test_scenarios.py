@@ -8,33 +8,16 @@ at which each draft appears), no duplicates, none for the look-alikes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from mailagent.demo import write_config
-from mailagent.scenario import DraftMade, MaildirMailbox, load_scenario, play
+from mailagent.scenario import MaildirMailbox, load_scenario, play
 
-from .conftest import DEMO, SCENARIOS, run_cli, run_json
+from .conftest import DEMO, SCENARIOS, cli_sync, run_cli, run_json
 
 SCENARIO_FILES = sorted(SCENARIOS.glob("*.yaml"))
-
-
-def cli_sync(config: Path):  # type: ignore[no-untyped-def]
-    def sync(moment: datetime) -> Sequence[DraftMade]:
-        results = run_json("--config", str(config), "sync", "--now", moment.isoformat())
-        made = []
-        for result in results:
-            assert result["ok"], result
-            made.extend(
-                DraftMade(d["key"], d["kind"], d["step"], d["to"], d["subject"])
-                for d in result["drafted"]
-            )
-        return made
-
-    return sync
 
 
 @pytest.mark.parametrize("path", SCENARIO_FILES, ids=[p.stem for p in SCENARIO_FILES])

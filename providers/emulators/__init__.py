@@ -1,0 +1,5 @@
+"""Local emulators of mail and calendar APIs, for end-to-end tests and demos of providers."""
+
+from providers.emulators.google import GoogleEmulator
+
+__all__ = ["GoogleEmulator"]

@@ -40,17 +40,20 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+if TYPE_CHECKING:
+    from mailagent.models import CalendarEvent
+
 PROVIDERS = ("maildir", "gmail", "outlook", "imap")
-"""Providers the script knows of; only maildir exists yet (the others are issues 3-5)."""
+"""Providers the script knows of; outlook and imap are not built yet (issues 4 and 5)."""
 DEFAULT_SIZES = "2000,20000,200000"
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 """Bump when the generated mailbox changes, so that cached mailboxes are rebuilt."""
 
 NOW = datetime(2025, 3, 12, 19, 0, tzinfo=UTC)
@@ -299,8 +302,14 @@ def noise_mail(rng: random.Random, index: int, ts: int) -> Mail:
 
 def calendar_bytes() -> bytes:
     """calendar.ics: the five interviews and some noise, written with the provider's own writer."""
-    from mailagent.models import Attendee, CalendarEvent, Person, ResponseStatus
     from providers.ical import events_to_ics
+
+    return events_to_ics(calendar_events())
+
+
+def calendar_events() -> list[CalendarEvent]:
+    """The five interviews, look-alikes, ordinary meetings and an all-day event."""
+    from mailagent.models import Attendee, CalendarEvent, Person, ResponseStatus
 
     me = Attendee(USER_NAME, USER_ADDRESS, response=ResponseStatus.ACCEPTED)
     events: list[CalendarEvent] = []
@@ -386,7 +395,7 @@ def calendar_bytes() -> bytes:
             all_day=True,
         )
     )
-    return events_to_ics(events)
+    return events
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -395,6 +404,23 @@ def _write(path: Path, data: bytes) -> None:
         os.write(fd, data)
     finally:
         os.close(fd)
+
+
+def generate_mail(size: int, rng: random.Random) -> Iterator[Mail]:
+    """`size` messages: the recent interview and ordinary mail first, then old mail."""
+    now_ts = int(NOW.timestamp())
+    recent = interview_mail()
+    recent_span = int(RECENT_SPAN.total_seconds())
+    while len(recent) < RECENT_MESSAGES:
+        index = len(recent)
+        mail = noise_mail(rng, index, now_ts - rng.randrange(3600, recent_span))
+        recent.append(mail if mail.sent or rng.random() < 0.7 else _unread(mail))
+    old_from, old_to = (int((NOW - d).timestamp()) for d in OLD_SPAN)
+    for index in range(size):
+        if index < len(recent):
+            yield recent[index]
+        else:
+            yield noise_mail(rng, index, rng.randrange(old_from, old_to))
 
 
 def build_mailbox(target: Path, size: int, seed: int) -> dict[str, int]:
@@ -406,21 +432,9 @@ def build_mailbox(target: Path, size: int, seed: int) -> dict[str, int]:
             (mail_root / folder / sub).mkdir(parents=True, exist_ok=True)
     _write(target / "calendar.ics", calendar_bytes())
 
-    now_ts = int(NOW.timestamp())
-    recent = interview_mail()
-    recent_span = int(RECENT_SPAN.total_seconds())
-    while len(recent) < RECENT_MESSAGES:
-        index = len(recent)
-        mail = noise_mail(rng, index, now_ts - rng.randrange(3600, recent_span))
-        recent.append(mail if mail.sent or rng.random() < 0.7 else _unread(mail))
-    old_from, old_to = (int((NOW - d).timestamp()) for d in OLD_SPAN)
-    counts = {"inbox": 0, "sent": 0, "recent": len(recent), "old": size - len(recent)}
+    counts = {"inbox": 0, "sent": 0, "recent": RECENT_MESSAGES, "old": size - RECENT_MESSAGES}
     step = max(1, size // 10)
-    for index in range(size):
-        if index < len(recent):
-            mail = recent[index]
-        else:
-            mail = noise_mail(rng, index, rng.randrange(old_from, old_to))
+    for index, mail in enumerate(generate_mail(size, rng)):
         folder = "Sent" if mail.sent else "INBOX"
         counts["sent" if mail.sent else "inbox"] += 1
         unique = f"{mail.ts}.B{index:07d}R{rng.getrandbits(24):06x}.{HOST}"
@@ -532,34 +546,112 @@ def measure(run: Path) -> dict[str, Any]:
     }
 
 
+LATENCY = 0.05
+"""Seconds the API emulators wait before each answer: a round trip to Google or Microsoft."""
+
+
+def measure_gmail(size: int, seed: int) -> dict[str, Any]:
+    """The same mailbox loaded into the Gmail/Calendar emulator, synced through the real
+    runner and the Gmail provider over loopback HTTP with `LATENCY` per request."""
+    from google.oauth2.credentials import Credentials
+
+    from mailagent.compose import TemplateComposer
+    from mailagent.detect import UserIdentity
+    from mailagent.policy import load_policy
+    from mailagent.runner import Account, sync_account
+    from mailagent.store import Store
+    from providers.emulators import GoogleEmulator
+    from providers.emulators.google_scenario import event_resource
+    from providers.gmail import GmailProvider, GoogleEndpoints
+
+    rng = random.Random(seed)
+    run = Path(tempfile.mkdtemp(prefix="mailagent-sync-cost-"))
+    with GoogleEmulator(user_address=USER_ADDRESS) as emulator:
+        emulator.now = NOW
+        start = time.perf_counter()
+        for mail in generate_mail(size, rng):
+            labels = ["SENT"] if mail.sent else ["INBOX", *(["UNREAD"] if mail.unread else [])]
+            emulator.add_message(mail.render().replace(b"\n", b"\r\n"), labels)
+        for event in calendar_events():
+            emulator.put_event(event_resource(event, USER_ADDRESS))
+        build_s = time.perf_counter() - start
+        emulator.latency = LATENCY
+        user = UserIdentity(USER_ADDRESS, USER_NAME)
+        store = Store(run / "state.db")
+        composer = TemplateComposer()
+
+        def sync(now: datetime) -> tuple[Any, float, int, int, dict[str, int]]:
+            provider = GmailProvider(
+                Credentials(token=emulator.static_token),
+                user=user,
+                timezone=ZONE,
+                clock=lambda: now,
+                account="bench",
+                endpoints=GoogleEndpoints.at(emulator.base_url),
+            )
+            account = Account("bench", provider, user, load_policy("standard"), TIMEZONE)
+            emulator.reset_stats()
+            began = time.perf_counter()
+            result = sync_account(store, account, composer, now)
+            seconds = time.perf_counter() - began
+            stats = emulator.stats
+            return (
+                result,
+                seconds,
+                stats.http_requests,
+                sum(stats.quota_units.values()),
+                dict(stats.calls),
+            )
+
+        try:
+            first, first_s, first_http, first_units, first_calls = sync(NOW)
+            again, again_s, again_http, again_units, _ = sync(NOW + NO_CHANGE_AFTER)
+        finally:
+            store.close()
+            shutil.rmtree(run, ignore_errors=True)
+    errors = [f"{r.error} {r.advice}".strip() for r in (first, again) if not r.ok]
+    return {
+        "first_sync_requests": first_http,
+        "first_sync_quota_units": first_units,
+        "first_sync_calls": first_calls,
+        "first_sync_s": round(first_s, 3),
+        "no_change_requests": again_http,
+        "no_change_quota_units": again_units,
+        "no_change_s": round(again_s, 3),
+        "latency_ms": round(LATENCY * 1000),
+        "peak_rss_mb": round(maxrss_mb(), 1),
+        "drafts_created": len(first.drafted),
+        "no_change_drafts": len(again.drafted),
+        "interviews": first.interviews,
+        "drafts": sorted(f"{d.kind}:{d.to}" for d in first.drafted),
+        "skipped": len(first.skipped) + len(again.skipped),
+        "ok": not errors,
+        "error": "; ".join(errors),
+        "load_s": round(build_s, 3),
+    }
+
+
 def measure_size(
     provider: str, size: int, cache_dir: Path, seed: int, keep: bool
 ) -> dict[str, Any]:
+    if provider == "gmail":
+        measured = _child(provider, ["--measure-size", str(size), "--seed", str(seed)], size)
+        return {
+            "provider": provider,
+            "messages": size,
+            **measured,
+            "build_s": measured["load_s"],
+            "cached": False,
+        }
     mailbox, build_s, cached = cached_mailbox(cache_dir, size, seed)
     run = run_folder(mailbox)
     try:
-        child = subprocess.run(
-            [
-                sys.executable,
-                str(Path(__file__).resolve()),
-                "--provider",
-                provider,
-                "--measure",
-                str(run),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        measured = _child(provider, ["--measure", str(run)], size)
     finally:
         if keep:
             print(f"kept the run folder {run}", file=sys.stderr)
         else:
             shutil.rmtree(run, ignore_errors=True)
-    if child.returncode != 0:
-        sys.stderr.write(child.stderr)
-        raise SystemExit(f"measuring {size} messages failed (exit status {child.returncode})")
-    measured: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
     return {
         "provider": provider,
         "messages": size,
@@ -567,6 +659,21 @@ def measure_size(
         "build_s": round(build_s, 3),
         "cached": cached,
     }
+
+
+def _child(provider: str, args: list[str], size: int) -> dict[str, Any]:
+    """Measures in a fresh interpreter, so that the peak RSS belongs to this size alone."""
+    child = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--provider", provider, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if child.returncode != 0:
+        sys.stderr.write(child.stderr)
+        raise SystemExit(f"measuring {size} messages failed (exit status {child.returncode})")
+    measured: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
+    return measured
 
 
 def _sizes(text: str) -> list[int]:
@@ -594,6 +701,23 @@ TABLE_COLUMNS = (
     ("build_s", " build s", "{:.2f}"),
 )
 """(key, column title, format); cells are right-aligned to the title."""
+API_COLUMNS = (
+    ("messages", "messages", "{}"),
+    ("first_sync_requests", "first HTTP", "{}"),
+    ("first_sync_quota_units", "first units", "{}"),
+    ("first_sync_s", "  first s", "{:.2f}"),
+    ("no_change_requests", "no-change HTTP", "{}"),
+    ("no_change_quota_units", "no-change units", "{}"),
+    ("no_change_s", "no-change s", "{:.3f}"),
+    ("drafts_created", "drafts", "{}"),
+    ("build_s", " load s", "{:.2f}"),
+)
+NO_CHANGE_REQUESTS = {"maildir": 0, "gmail": 2}
+"""What a no-change sync should cost: no file read; one history and one calendar call."""
+
+
+def _columns(provider: str) -> tuple[tuple[str, str, str], ...]:
+    return TABLE_COLUMNS if provider == "maildir" else API_COLUMNS
 
 
 def _check(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -607,10 +731,11 @@ def _check(rows: Sequence[dict[str, Any]]) -> list[str]:
                 f"{size} messages: only {row['drafts_created']} drafts were created "
                 f"(expected {EXPECTED_DRAFTS}): {row['drafts']}"
             )
-        if row["no_change_requests"] or row["no_change_drafts"]:
+        expected = NO_CHANGE_REQUESTS[row["provider"]]
+        if row["no_change_requests"] != expected or row["no_change_drafts"]:
             warnings.append(
-                f"{size} messages: the no-change sync read {row['no_change_requests']} "
-                f"files and created {row['no_change_drafts']} drafts (expected 0 and 0)"
+                f"{size} messages: the no-change sync made {row['no_change_requests']} "
+                f"requests and created {row['no_change_drafts']} drafts (expected {expected} and 0)"
             )
     if len({tuple(r["drafts"]) for r in rows}) > 1:
         warnings.append(
@@ -644,13 +769,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7, help="random seed of the generated mail")
     parser.add_argument("--keep", action="store_true", help="keep each run folder (Drafts, state)")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--measure-size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.measure is not None:
         print(json.dumps(measure(args.measure)))
         return 0
-    if args.provider != "maildir":
-        print(f"provider {args.provider} is not implemented yet (see issues 3-5)", file=sys.stderr)
+    if args.measure_size is not None:
+        print(json.dumps(measure_gmail(args.measure_size, args.seed)))
+        return 0
+    if args.provider not in ("maildir", "gmail"):
+        print(f"provider {args.provider} is not implemented yet (see issues 4-5)", file=sys.stderr)
         return 2
 
     args.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -659,14 +788,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"sync cost, provider {args.provider} ({os.cpu_count()} cores), now {NOW.isoformat()}"
         )
-        print(" ".join(title for _, title, _ in TABLE_COLUMNS))
+        print(" ".join(title for _, title, _ in _columns(args.provider)))
     for size in args.sizes:
         row = measure_size(args.provider, size, args.cache_dir, args.seed, args.keep)
         rows.append(row)
         if args.json:
             print(json.dumps(row), flush=True)
         else:
-            cells = (fmt.format(row[key]).rjust(len(title)) for key, title, fmt in TABLE_COLUMNS)
+            cells = (
+                fmt.format(row[key]).rjust(len(title))
+                for key, title, fmt in _columns(args.provider)
+            )
             print(" ".join(cells), flush=True)
     for warning in _check(rows):
         print(f"warning: {warning}", file=sys.stderr)

@@ -1,0 +1,405 @@
+"""The Gmail provider end to end against the local Gmail/Calendar emulator.
+
+The scenario suite runs through the real CLI on both the local provider and Gmail and the two
+runs must draft the same things at the same moments. Faults (rate limits, server errors,
+dropped connections, expired history, expired sync tokens, expired access tokens) and a kill
+at each step of a sync must end with exactly the drafts of a clean run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from google.oauth2.credentials import Credentials
+
+from mailagent.compose import TemplateComposer
+from mailagent.demo import write_config
+from mailagent.detect import UserIdentity
+from mailagent.models import Folder, Message
+from mailagent.policy import load_policy
+from mailagent.runner import CRASH_POINTS, Account, SyncResult, sync_account, sync_accounts
+from mailagent.scenario import DraftMade, MaildirMailbox, Scenario, load_scenario, play
+from mailagent.store import Store
+from mailagent.wiring import close_provider
+from providers.emulators import GoogleEmulator
+from providers.emulators.google_scenario import GoogleScenarioMailbox
+from providers.gmail import GmailProvider, GoogleEndpoints
+from providers.google_http import RetryPolicy
+from providers.mime import parse_message
+
+from .conftest import DEMO, SCENARIOS, cli_sync, run_cli, run_json
+
+SCENARIO_FILES = [*sorted(SCENARIOS.glob("*.yaml")), DEMO]
+TOKEN_ENV = {"MAILAGENT_TOKEN_STORE": "file"}
+
+
+def _without_clock(scenario: Scenario) -> Scenario:
+    return Scenario(scenario.spec.model_copy(update={"clock": None}), scenario.path)
+
+
+def write_gmail_config(scenario: Scenario, root: Path, emulator: GoogleEmulator) -> Path:
+    user = scenario.spec.user
+    config = root / "mailagent.toml"
+    config.write_text(
+        'state = "state.db"\n\n[[accounts]]\n'
+        f'name = "{scenario.spec.name}"\nprovider = "gmail"\n'
+        f'address = "{user.address}"\nuser_name = "{user.name}"\n'
+        f'google_endpoint = "{emulator.base_url}"\n'
+        f'policy = "{scenario.spec.policy}"\ntimezone = "{user.timezone}"\n',
+        encoding="utf-8",
+    )
+    tokens = root / "tokens"
+    tokens.mkdir(mode=0o700)
+    record = {
+        "refresh_token": emulator.refresh_token,
+        "token_uri": emulator.token_uri,
+        "client_id": "test-client",
+        "client_secret": "test-secret",
+        "scopes": [],
+    }
+    token_file = tokens / f"{scenario.spec.name}.json"
+    token_file.touch(mode=0o600)
+    token_file.write_text(json.dumps(record), encoding="utf-8")
+    return config
+
+
+@pytest.fixture
+def emulator() -> Iterator[GoogleEmulator]:
+    with GoogleEmulator(user_address="pat.doe@gmail.com") as running:
+        yield running
+
+
+def _timeline(made: Sequence[tuple[datetime, DraftMade]]) -> list[tuple[str, str, int, str, str]]:
+    return sorted((t.isoformat(), m.kind, m.step, m.to, m.subject) for t, m in made)
+
+
+@pytest.mark.parametrize("path", SCENARIO_FILES, ids=[p.stem for p in SCENARIO_FILES])
+def test_scenario_drafts_the_same_on_gmail_as_on_maildir(path: Path, tmp_path: Path) -> None:
+    scenario = _without_clock(load_scenario(path))
+    local = play(
+        scenario,
+        MaildirMailbox(tmp_path / "m"),
+        cli_sync(write_config(scenario, _mk(tmp_path / "m"))),
+    )
+    assert local.failures == []
+    with GoogleEmulator(user_address=scenario.spec.user.address) as emulator:
+        config = write_gmail_config(scenario, _mk(tmp_path / "g"), emulator)
+        gmail = play(scenario, GoogleScenarioMailbox(emulator), cli_sync(config, TOKEN_ENV))
+    assert gmail.failures == []
+    assert _timeline(gmail.made) == _timeline(local.made)
+    assert _statuses(tmp_path / "g", scenario) == _statuses(tmp_path / "m", scenario)
+
+
+def _statuses(root: Path, scenario: Scenario) -> dict[tuple[str, str, int], str]:
+    """What the store learned of each draft: present, edited, sent or deleted."""
+    store = Store(root / "state.db")
+    try:
+        return {
+            (d.kind.value, d.recipient, d.step): d.status for d in store.drafts(scenario.spec.name)
+        }
+    finally:
+        store.close()
+
+
+def _mk(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+# --- in-process runs (the library API a host application uses) ---------------------------------
+
+
+class LibraryRun:
+    """Plays a scenario through `sync_account` with an injected sleep, so faults cost no time."""
+
+    def __init__(self, scenario: Scenario, emulator: GoogleEmulator, state: Path) -> None:
+        self.scenario = scenario
+        self.emulator = emulator
+        self.store = Store(state)
+        self.composer = TemplateComposer()
+        self.sleeps: list[float] = []
+        self.results: list[SyncResult] = []
+        self.credentials = Credentials(
+            token=None,
+            refresh_token=emulator.refresh_token,
+            token_uri=emulator.token_uri,
+            client_id="test-client",
+            client_secret="test-secret",  # noqa: S106 - the emulator's, not a real secret
+        )
+
+    def account(self, moment: datetime) -> Account:
+        user = self.scenario.spec.user
+        identity = UserIdentity(user.address.lower(), user.name)
+        provider = GmailProvider(
+            self.credentials,
+            user=identity,
+            timezone=self.scenario.zone,
+            clock=lambda: moment,
+            account="a",
+            endpoints=GoogleEndpoints.at(self.emulator.base_url),
+            retry=RetryPolicy(attempts=6, base_delay=0.5),
+            sleep=self.sleeps.append,
+        )
+        return Account(
+            "a", provider, identity, load_policy(self.scenario.spec.policy), user.timezone
+        )
+
+    def sync(self, moment: datetime) -> list[DraftMade]:
+        account = self.account(moment)
+        try:
+            result = sync_account(self.store, account, self.composer, moment)
+        finally:
+            close_provider(account.provider)
+        self.results.append(result)
+        assert result.ok, (result.error, result.advice)
+        return [DraftMade(d.key, d.kind, d.step, d.to, d.subject) for d in result.drafted]
+
+
+def _drafts(emulator: GoogleEmulator) -> list[tuple[str, str, str, str]]:
+    found = []
+    for _, raw in emulator.drafts():
+        message = parse_message(raw, folder=Folder.DRAFTS, id="d")
+        found.append(
+            (
+                message.agent_key,
+                ",".join(p.address for p in message.to),
+                message.subject,
+                message.in_reply_to,
+            )
+        )
+    return sorted(found)
+
+
+FAULT_SCENARIO = SCENARIOS / "offer-next-round-timeframe.yaml"
+
+
+def _clean_run(tmp_path: Path) -> list[tuple[str, str, str, str]]:
+    scenario = _without_clock(load_scenario(FAULT_SCENARIO))
+    with GoogleEmulator(user_address=scenario.spec.user.address) as emulator:
+        run = LibraryRun(scenario, emulator, tmp_path / "clean.db")
+        log = play(scenario, GoogleScenarioMailbox(emulator), run.sync)
+        assert log.failures == []
+        return _drafts(emulator)
+
+
+@pytest.fixture(scope="module")
+def clean_drafts(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, str, str, str]]:
+    return _clean_run(tmp_path_factory.mktemp("clean"))
+
+
+def test_replies_land_in_the_thread_of_the_message_they_answer(tmp_path: Path) -> None:
+    scenario = _without_clock(load_scenario(FAULT_SCENARIO))
+    with GoogleEmulator(user_address=scenario.spec.user.address) as emulator:
+        run = LibraryRun(scenario, emulator, tmp_path / "s.db")
+        assert play(scenario, GoogleScenarioMailbox(emulator), run.sync).failures == []
+        by_message_id = {}
+        for label in ("INBOX", "SENT"):
+            for message_id in emulator.messages_with_label(label):
+                header = _parse(emulator.raw_message(message_id)).message_id
+                by_message_id[header] = message_id
+        replies = 0
+        for draft_id, raw in emulator.drafts():
+            draft = _parse(raw)
+            if not draft.in_reply_to:
+                continue
+            replies += 1
+            answered = by_message_id[draft.in_reply_to]
+            draft_message = emulator.mailbox.drafts[draft_id]
+            assert emulator.thread_id(draft_message) == emulator.thread_id(answered)
+            assert draft.in_reply_to in draft.references
+            original = _parse(emulator.raw_message(answered)).subject
+            assert draft.subject.removeprefix("Re: ") == original.removeprefix("Re: ")
+        assert replies >= 1
+
+
+def _parse(raw: bytes) -> Message:
+    return parse_message(raw, folder=Folder.DRAFTS, id="x")
+
+
+def test_a_server_error_storm_stops_the_sync_after_bounded_retries_and_the_next_one_recovers(
+    tmp_path: Path, clean_drafts: list[tuple[str, str, str, str]]
+) -> None:
+    scenario = _without_clock(load_scenario(FAULT_SCENARIO))
+    with GoogleEmulator(user_address=scenario.spec.user.address) as emulator:
+        run = LibraryRun(scenario, emulator, tmp_path / "s.db")
+        mailbox = GoogleScenarioMailbox(emulator)
+        first = scenario.sync_times()[0]
+        mailbox.materialize(scenario, first)
+        emulator.inject("500", times=6)  # as many as the provider makes attempts
+        account = run.account(first)
+        result = sync_account(run.store, account, run.composer, first)
+        close_provider(account.provider)
+        assert not result.ok
+        assert "still failing after 6 attempts" in result.error
+        assert len(run.sleeps) == 5
+        assert run.store.cursor("a") is None
+        assert emulator.faults_pending() == []
+        log = play(scenario, mailbox, run.sync)
+        assert log.failures == []
+        assert _drafts(emulator) == clean_drafts
+
+
+FAULTS = ["429", "403-rate", "403-user-rate", "500", "503", "drop"]
+
+
+@pytest.mark.parametrize("kind", FAULTS)
+def test_each_fault_kind_ends_with_the_drafts_of_a_clean_run(
+    kind: str, tmp_path: Path, clean_drafts: list[tuple[str, str, str, str]]
+) -> None:
+    scenario = _without_clock(load_scenario(FAULT_SCENARIO))
+    with GoogleEmulator(user_address=scenario.spec.user.address) as emulator:
+        run = LibraryRun(scenario, emulator, tmp_path / "s.db")
+        mailbox = GoogleScenarioMailbox(emulator)
+
+        def faulty(moment: datetime) -> list[DraftMade]:
+            if not emulator.faults_pending():  # faults a sync did not meet wait for the next
+                emulator.inject(kind, times=2)
+                emulator.inject(kind, method="gmail.users.messages.get", times=3)
+                emulator.inject(kind, method="gmail.users.drafts.create", times=1)
+            return run.sync(moment)
+
+        log = play(scenario, mailbox, faulty)
+        assert log.failures == []
+        assert _drafts(emulator) == clean_drafts
+        assert run.sleeps, "the faults were retried after a pause"
+
+
+def test_429_honours_retry_after(tmp_path: Path) -> None:
+    scenario = _without_clock(load_scenario(FAULT_SCENARIO))
+    with GoogleEmulator(user_address=scenario.spec.user.address) as emulator:
+        run = LibraryRun(scenario, emulator, tmp_path / "s.db")
+        moment = scenario.sync_times()[0]
+        GoogleScenarioMailbox(emulator).materialize(scenario, moment)
+        emulator.inject("429", method="calendar.events.list", times=1, retry_after=7)
+        run.sync(moment)
+        assert run.sleeps
+        assert run.sleeps[0] >= 7
+
+
+def test_expired_history_and_sync_token_resync_without_duplicates(
+    tmp_path: Path, clean_drafts: list[tuple[str, str, str, str]]
+) -> None:
+    scenario = _without_clock(load_scenario(FAULT_SCENARIO))
+    with GoogleEmulator(user_address=scenario.spec.user.address) as emulator:
+        run = LibraryRun(scenario, emulator, tmp_path / "s.db")
+
+        def expiring(moment: datetime) -> list[DraftMade]:
+            emulator.expire_history()
+            emulator.expire_sync_tokens()
+            emulator.expire_tokens()
+            return run.sync(moment)
+
+        log = play(scenario, GoogleScenarioMailbox(emulator), expiring)
+        assert log.failures == []
+        assert _drafts(emulator) == clean_drafts
+
+
+def test_a_revoked_grant_names_the_reconnect_command_and_other_accounts_go_on(
+    tmp_path: Path,
+) -> None:
+    scenario = _without_clock(load_scenario(FAULT_SCENARIO))
+    moment = scenario.sync_times()[0]
+    with (
+        GoogleEmulator(user_address=scenario.spec.user.address) as revoked,
+        GoogleEmulator(user_address=scenario.spec.user.address) as working,
+    ):
+        for emulator in (revoked, working):
+            GoogleScenarioMailbox(emulator).materialize(scenario, moment)
+        store = tmp_path / "s.db"
+        bad, good = LibraryRun(scenario, revoked, store), LibraryRun(scenario, working, store)
+        revoked.revoke()
+        bad_account = bad.account(moment)
+        good_account = replace(good.account(moment), name="b")
+        results = sync_accounts(bad.store, [bad_account, good_account], bad.composer, moment)
+        for account in (bad_account, good_account):
+            close_provider(account.provider)
+        assert [r.ok for r in results] == [False, True]
+        assert "connected again" in results[0].error
+        assert "mailagent connect gmail --account a" in results[0].advice
+        assert bad.store.cursor("a") is None
+        problem = bad.store.problem("a")
+        assert problem is not None
+        assert problem[0].startswith("needs reconnecting")
+        assert bad.store.problem("b") is None
+        bad.store.close()
+        config = tmp_path / "mailagent.toml"
+        config.write_text(
+            'state = "s.db"\n[[accounts]]\nname = "a"\nprovider = "gmail"\n'
+            f'address = "{scenario.spec.user.address}"\n',
+            encoding="utf-8",
+        )
+        status = run_json("--config", str(config), "status")
+        assert status[0]["problem"].startswith("needs reconnecting")
+        assert "mailagent connect gmail --account a" in status[0]["advice"]
+
+
+def test_a_no_change_sync_is_one_history_call_and_one_calendar_call(tmp_path: Path) -> None:
+    scenario = _without_clock(load_scenario(FAULT_SCENARIO))
+    with GoogleEmulator(user_address=scenario.spec.user.address) as emulator:
+        run = LibraryRun(scenario, emulator, tmp_path / "s.db")
+        mailbox = GoogleScenarioMailbox(emulator)
+        for moment in scenario.sync_times()[:3]:
+            mailbox.materialize(scenario, moment)
+            run.sync(moment)
+            emulator.reset_stats()
+            run.sync(moment)
+            assert emulator.stats.http_requests == 2
+            assert dict(emulator.stats.calls) == {
+                "gmail.users.history.list": 1,
+                "calendar.events.list": 1,
+            }
+
+
+PANEL_DONE = datetime.fromisoformat("2026-11-17T18:00:00-05:00")
+BEFORE = datetime.fromisoformat("2026-11-16T09:00:00-05:00")
+LATER = datetime.fromisoformat("2026-11-17T20:00:00-05:00")
+
+
+def _keys(emulator: GoogleEmulator) -> list[str]:
+    return sorted(key for key, *_ in _drafts(emulator))
+
+
+def _sync_demo(root: Path, crash_at: str | None) -> list[str]:
+    scenario = load_scenario(DEMO)
+    with GoogleEmulator(user_address=scenario.spec.user.address) as emulator:
+        config = write_gmail_config(scenario, _mk(root), emulator)
+        mailbox = GoogleScenarioMailbox(emulator)
+        mailbox.materialize(scenario, BEFORE)
+        run_cli("--config", str(config), "sync", "--now", BEFORE.isoformat(), env=TOKEN_ENV)
+        mailbox.materialize(scenario, PANEL_DONE)
+        if crash_at is not None:
+            killed = run_cli(
+                "--config",
+                str(config),
+                "sync",
+                "--now",
+                PANEL_DONE.isoformat(),
+                env={**TOKEN_ENV, "MAILAGENT_CRASH_AT": crash_at},
+                check=False,
+            )
+            assert killed.returncode == 137, killed.stderr
+        run_cli("--config", str(config), "sync", "--now", PANEL_DONE.isoformat(), env=TOKEN_ENV)
+        after = _keys(emulator)
+        mailbox.materialize(scenario, LATER)
+        run_cli("--config", str(config), "sync", "--now", LATER.isoformat(), env=TOKEN_ENV)
+        assert _keys(emulator) == after
+        return after
+
+
+@pytest.fixture(scope="module")
+def clean_demo_keys(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    keys = _sync_demo(tmp_path_factory.mktemp("clean-demo"), None)
+    assert len(keys) >= 3
+    return keys
+
+
+@pytest.mark.parametrize("point", CRASH_POINTS)
+def test_a_kill_at_each_step_ends_with_the_drafts_of_a_clean_run(
+    point: str, tmp_path: Path, clean_demo_keys: list[str]
+) -> None:
+    assert _sync_demo(tmp_path, point) == clean_demo_keys

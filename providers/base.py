@@ -53,6 +53,7 @@ class KnownDraft:
     key: str
     provider_id: str
     recipient: str
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from email.utils import getaddresses
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -555,10 +556,20 @@ class GmailProvider:
                 h["name"].lower(): str(h["value"])
                 for h in message.get("payload", {}).get("headers", ())
             }
-            if (
+            ours = (
                 headers.get(AGENT_KEY_HEADER) == draft.key
                 or headers.get("message-id", "").strip() == message_id
-            ):
+            )
+            # The Gmail web client may send with a new Message-ID and without X- headers:
+            # then a message to the draft's recipient, in its thread, sent after it was made.
+            sent_at = _internal_date(message)
+            to = {a.lower() for _, a in getaddresses([headers.get("to", "")])}
+            later = (
+                draft.created_at is not None
+                and sent_at is not None
+                and sent_at >= draft.created_at - timedelta(minutes=1)
+            )
+            if ours or (draft.recipient.lower() in to and later):
                 return DraftObservation(draft.key, f"sent/{message['id']}", DraftStatus.SENT)
         return DraftObservation(draft.key, "", DraftStatus.DELETED)
 

@@ -80,19 +80,31 @@ def _timeline(made: Sequence[tuple[datetime, DraftMade]]) -> list[tuple[str, str
 
 @pytest.mark.parametrize("path", SCENARIO_FILES, ids=[p.stem for p in SCENARIO_FILES])
 def test_scenario_drafts_the_same_on_gmail_as_on_maildir(path: Path, tmp_path: Path) -> None:
+    _same_as_maildir(path, tmp_path)
+
+
+def test_drafts_sent_from_the_gmail_web_client_are_known_as_sent(tmp_path: Path) -> None:
+    """The web client may send a draft with a new Message-ID and without the agent's header."""
+    statuses = _same_as_maildir(DEMO, tmp_path, send_rewrites_headers=True)
+    assert "sent" in statuses.values()
+
+
+def _same_as_maildir(
+    path: Path, tmp_path: Path, *, send_rewrites_headers: bool = False
+) -> dict[tuple[str, str, int], str]:
     scenario = _without_clock(load_scenario(path))
-    local = play(
-        scenario,
-        MaildirMailbox(tmp_path / "m"),
-        cli_sync(write_config(scenario, _mk(tmp_path / "m"))),
-    )
+    local_root = _mk(tmp_path / "m")
+    local = play(scenario, MaildirMailbox(local_root), cli_sync(write_config(scenario, local_root)))
     assert local.failures == []
     with GoogleEmulator(user_address=scenario.spec.user.address) as emulator:
+        emulator.send_rewrites_headers = send_rewrites_headers
         config = write_gmail_config(scenario, _mk(tmp_path / "g"), emulator)
         gmail = play(scenario, GoogleScenarioMailbox(emulator), cli_sync(config, TOKEN_ENV))
     assert gmail.failures == []
     assert _timeline(gmail.made) == _timeline(local.made)
-    assert _statuses(tmp_path / "g", scenario) == _statuses(tmp_path / "m", scenario)
+    statuses = _statuses(tmp_path / "g", scenario)
+    assert statuses == _statuses(tmp_path / "m", scenario)
+    return statuses
 
 
 def _statuses(root: Path, scenario: Scenario) -> dict[tuple[str, str, int], str]:

@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
@@ -60,6 +61,9 @@ class GoogleEmulator:
         self._backend.latency = latency
         self._backend.calendar.time_zone = time_zone
         self._port = port
+        self.send_rewrites_headers = False
+        """When true, sending a draft gives it a new Message-ID and drops its X- headers, as
+        the Gmail web client may; when false the message goes out as drafted (the API's way)."""
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -290,6 +294,9 @@ class GoogleEmulator:
         with self.lock:
             draft = self._draft_message(draft_id)
             raw = replace_header(draft.raw, "Date", format_datetime(at))
+            if self.send_rewrites_headers:
+                raw = replace_header(raw, "X-Mailagent-Key", None)
+                raw = replace_header(raw, "Message-ID", f"<{uuid.uuid4().hex}@mail.gmail.com>")
             self.mailbox.set_draft(draft_id, None)
             self.mailbox.delete(draft.id)
             sent = self.mailbox.add(

@@ -280,9 +280,10 @@ def read_facts(raw: bytes) -> Facts:
     )
 
 
-def replace_header(raw: bytes, name: str, value: str) -> bytes:
+def replace_header(raw: bytes, name: str, value: str | None) -> bytes:
     """`raw` with every `name` header removed and one `name: value` added at the end of the
-    header block; the body and the other headers stay byte for byte."""
+    header block (none when `value` is None); the body and the other headers stay byte for
+    byte."""
     head, body = split_message(raw)
     linesep = b"\r\n" if b"\r\n" in head or not head else b"\n"
     lines = head.split(linesep)
@@ -297,7 +298,8 @@ def replace_header(raw: bytes, name: str, value: str) -> bytes:
         skipping = line.lower().startswith(prefix)
         if not skipping:
             kept.append(line)
-    kept.append(f"{name}: {value}".encode())
+    if value is not None:
+        kept.append(f"{name}: {value}".encode())
     return linesep.join(kept) + linesep + linesep + body
 
 

@@ -21,7 +21,10 @@ from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
+
+if TYPE_CHECKING:
+    from mailagent.scenario import Scenario
 
 from providers.emulators.google_server import (
     FAULT_KINDS,
@@ -390,6 +393,13 @@ def main(argv: list[str] | None = None) -> int:
         help="materialize as of this ISO time (default: the scenario's last sync time)",
     )
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay per HTTP request")
+    parser.add_argument(
+        "--config-dir",
+        type=Path,
+        default=None,
+        help="also write DIR/mailagent.toml for this emulator and the account's token "
+        "(DIR/tokens, 0600), ready for `mailagent --config DIR/mailagent.toml sync`",
+    )
     args = parser.parse_args(argv)
     scenario = load_scenario(args.scenario)
     moment = scenario.local(args.at) if args.at else scenario.sync_times()[-1]
@@ -402,6 +412,13 @@ def main(argv: list[str] | None = None) -> int:
     GoogleScenarioMailbox(emulator).materialize(scenario, moment)
     with emulator:
         out = sys.stdout
+        if args.config_dir is not None:
+            config = _write_config(args.config_dir, scenario, emulator)
+            out.write(
+                f"wrote {config} and its token; try:\n"
+                f"  MAILAGENT_TOKEN_STORE=file mailagent --config {config} sync "
+                f"--now {moment.isoformat()}\n\n"
+            )
         out.write(
             f"Gmail + Calendar emulator for {emulator.user_address} as of {moment.isoformat()}\n"
             f"  base URL       {emulator.base_url}\n"
@@ -426,6 +443,36 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             out.write("stopped\n")
     return 0
+
+
+def _write_config(directory: Path, scenario: Scenario, emulator: GoogleEmulator) -> Path:
+    from mailagent.tokens import FileTokenStore
+
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / "mailagent.toml"
+    user = scenario.spec.user
+    config.write_text(
+        'state = "state.db"\n\n[[accounts]]\n'
+        f"name = {json.dumps(scenario.spec.name)}\n"
+        'provider = "gmail"\n'
+        f"address = {json.dumps(user.address)}\n"
+        f"user_name = {json.dumps(user.name)}\n"
+        f"policy = {json.dumps(scenario.spec.policy)}\n"
+        f"timezone = {json.dumps(user.timezone)}\n"
+        f"google_endpoint = {json.dumps(emulator.base_url)}\n",
+        encoding="utf-8",
+    )
+    FileTokenStore(directory / "tokens").save(
+        scenario.spec.name,
+        {
+            "refresh_token": emulator.refresh_token,
+            "token_uri": emulator.token_uri,
+            "client_id": "emulator",
+            "client_secret": "emulator",
+            "scopes": [],
+        },
+    )
+    return config
 
 
 if __name__ == "__main__":

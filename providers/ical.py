@@ -764,7 +764,9 @@ def _add_text(vevent: icalendar.Component, name: str, text: str) -> None:
 
 class _Parameters(icalendar.Parameters):
     """Also quote a CN that holds a backslash: icalendar's reader takes an unquoted backslash
-    before the colon that ends the parameters for an escape, and the name would not come back."""
+    before the colon that ends the parameters for an escape, and the name would not come back.
+    Inside quotes it still reads a backslash before , ; or \\ as an escape, so `_cal_address`
+    doubles every backslash."""
 
     # RUF012: icalendar declares this without ClassVar; mypy rejects a ClassVar override.
     quote_also = {**icalendar.Parameters.quote_also, "CN": " '\\"}  # noqa: RUF012
@@ -774,7 +776,7 @@ def _cal_address(address: str, name: str, params: dict[str, str]) -> icalendar.v
     value = icalendar.vCalAddress(f"mailto:{address}")
     value.params = _Parameters()
     if name:
-        value.params["CN"] = name
+        value.params["CN"] = name.replace("\\", "\\\\")
     for key, param in params.items():
         value.params[key] = param
     return value

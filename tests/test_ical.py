@@ -974,3 +974,20 @@ def _in_utc(event: CalendarEvent) -> CalendarEvent:
     repeated DST hour never compares equal to the same instant in another zone, and the writer
     stores such wall times in UTC on purpose."""
     return replace(event, start=event.start.astimezone(UTC), end=event.end.astimezone(UTC))
+
+
+@pytest.mark.parametrize("name", ["\\,", "a\\b", "\\", "Doe\\; Jane", "\\\\,"])
+def test_attendee_names_with_backslashes_round_trip(name: str) -> None:
+    """Found by hypothesis: icalendar's reader takes a backslash before , ; or \\ inside a
+    parameter value for an escape, so the writer must double every backslash in a CN."""
+    event = CalendarEvent(
+        id="u1",
+        uid="u1",
+        title="Interview",
+        start=datetime(2026, 3, 2, 10, tzinfo=BERLIN),
+        end=datetime(2026, 3, 2, 11, tzinfo=BERLIN),
+        attendees=(Attendee(name, "jane@acme.example", response=ResponseStatus.ACCEPTED),),
+    )
+    (again,), skipped = parse(events_to_ics([event]))
+    assert skipped == []
+    assert again.attendees[0].name == name

@@ -308,9 +308,7 @@ def _refresh_drafts(store: Store, account: Account, now: datetime) -> None:
     if not open_drafts:
         return
     known = [
-        KnownDraft(
-            d.key, "" if d.status == CREATING else d.provider_id, d.recipient, d.created_at
-        )
+        KnownDraft(d.key, "" if d.status == CREATING else d.provider_id, d.recipient, d.created_at)
         for d in open_drafts
     ]
     seen: dict[str, DraftObservation] = {o.key: o for o in account.provider.find_drafts(known)}

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import html
 import json
 import logging
@@ -457,26 +458,48 @@ class GmailProvider:
         if content.thread_id:
             body["message"]["threadId"] = content.thread_id
         drafts = self._gmail.users().drafts()
+        resent = self._http.resent
         try:
             draft = self._calls.execute(
-                drafts.create(userId="me", body=body), "gmail drafts.create"
+                drafts.create(userId="me", body=body),
+                "gmail drafts.create",
+                done_already=lambda: self._settle_draft(message_id),
             )
-        except ProviderError:
-            # The draft may exist although the answer was lost: look before the caller retries.
-            found = self._draft_by_message_id(message_id)
+        except ProviderError as error:
+            # The last attempt may have made the draft although its answer was lost.
+            try:
+                found = self._settle_draft(message_id)
+            except ProviderError:
+                found = None
             if found is not None:
                 return found
-            raise
+            raise error from error.__cause__
+        if isinstance(draft, str):
+            return draft
+        if self._http.resent != resent:
+            settled = self._settle_draft(message_id)
+            if settled is not None:
+                return settled
         return f"{draft['id']}/{draft['message'].get('threadId', '')}"
 
-    def _draft_by_message_id(self, message_id: str) -> str | None:
+    def _settle_draft(self, message_id: str) -> str | None:
+        """The draft with this Message-ID, if one was made; when a resent request made two,
+        the later ones are deleted (the user never saw them)."""
+        users = self._gmail.users()
         page = self._calls.execute(
-            self._gmail.users().drafts().list(userId="me", q=f"rfc822msgid:{message_id}"),
+            users.drafts().list(userId="me", q=f"rfc822msgid:{message_id}"),
             "gmail drafts.list",
         )
-        for draft in page.get("drafts", ()):
-            return f"{draft['id']}/{draft['message'].get('threadId', '')}"
-        return None
+        found = sorted(page.get("drafts", ()), key=lambda d: str(d["id"]))
+        for extra in found[1:]:
+            log.warning("gmail: deleting a duplicate of draft %s", found[0]["id"])
+            with contextlib.suppress(NotFound):
+                self._calls.execute(
+                    users.drafts().delete(userId="me", id=extra["id"]), "gmail drafts.delete"
+                )
+        if not found:
+            return None
+        return f"{found[0]['id']}/{found[0]['message'].get('threadId', '')}"
 
     def _sent_by_message_id(self, message_id: str) -> bool:
         page = self._calls.execute(
@@ -491,7 +514,7 @@ class GmailProvider:
             if draft.provider_id:
                 continue
             message_id = self._message_id(draft.key)
-            provider_id = self._draft_by_message_id(message_id)
+            provider_id = self._settle_draft(message_id)
             if provider_id is not None:
                 found.append(DraftObservation(draft.key, provider_id, DraftStatus.PRESENT))
             elif self._sent_by_message_id(message_id):

@@ -56,15 +56,41 @@ class RetryPolicy:
 
 
 class CountingHttp(httplib2.Http):  # type: ignore[misc]
-    """httplib2 with a count of the HTTP requests it made."""
+    """httplib2 with a count of the HTTP requests it made, and of the POSTs it sent twice.
+
+    httplib2 sends a request again, on its own, when a connection closes before the answer
+    (it takes that for a stale keep-alive connection). For a POST the server may then have
+    done the work twice: `resent` lets the caller look for, and undo, a duplicate."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.count = 0
+        self.resent = 0
 
     def request(self, *args: Any, **kwargs: Any) -> Any:
         self.count += 1
         return super().request(*args, **kwargs)
+
+    def _conn_request(
+        self, conn: Any, request_uri: str, method: str, body: Any, headers: Any
+    ) -> Any:
+        sent = 0
+        send = conn.request
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            nonlocal sent
+            sent += 1
+            return send(*args, **kwargs)
+
+        conn.request = counted
+        try:
+            return super()._conn_request(conn, request_uri, method, body, headers)
+        finally:
+            del conn.request
+            if sent > 1:
+                self.count += sent - 1
+                if method not in ("GET", "HEAD"):
+                    self.resent += 1
 
 
 def error_reason(error: HttpError) -> str:
@@ -112,11 +138,27 @@ class GoogleCalls:
             advice=self.reconnect,
         )
 
-    def execute(self, request: HttpRequest, what: str, *, gone_ok: bool = False) -> Any:
+    def execute(
+        self,
+        request: HttpRequest,
+        what: str,
+        *,
+        gone_ok: bool = False,
+        done_already: Callable[[], Any] | None = None,
+    ) -> Any:
         """One call, retried as the module describes. 404 raises `NotFound`; 410 (an expired
-        sync token) raises the `HttpError` itself when `gone_ok`."""
-        attempt = 0
+        sync token) raises the `HttpError` itself when `gone_ok`.
+
+        For a call that is not idempotent (creating a draft), `done_already` is asked before
+        each retry that follows an ambiguous failure (a 5xx or a dropped connection, after
+        which the server may have done the work): what it returns, unless None, is the result."""
+        attempt, ambiguous = 0, False
         while True:
+            if attempt and done_already is not None and ambiguous:
+                found = done_already()
+                if found is not None:
+                    return found
+            ambiguous = False
             try:
                 return request.execute(num_retries=0)
             except google.auth.exceptions.RefreshError as exc:
@@ -135,8 +177,10 @@ class GoogleCalls:
                 if not is_retryable(exc):
                     raise _final_error(exc, what) from exc
                 failure, retry_after = f"HTTP {status} {error_reason(exc)}", _retry_after(exc)
+                ambiguous = status >= 500
             except CONNECTION_ERRORS as exc:
                 failure, retry_after = f"connection error {type(exc).__name__}", None
+                ambiguous = True
             attempt = self._backoff(attempt, what, failure, retry_after)
 
     def _backoff(self, attempt: int, what: str, failure: str, retry_after: float | None) -> int:

@@ -285,6 +285,26 @@ def test_each_fault_kind_ends_with_the_drafts_of_a_clean_run(
         assert run.sleeps, "the faults were retried after a pause"
 
 
+@pytest.mark.parametrize("times", [1, 2, 3])
+def test_a_draft_made_but_unanswered_is_not_made_twice(
+    times: int, tmp_path: Path, clean_drafts: list[tuple[str, str, str, str]]
+) -> None:
+    """The server makes the draft, then the connection drops before the answer. httplib2
+    sends the POST again on its own once, and the provider retries: each may make a copy."""
+    scenario = _without_clock(load_scenario(FAULT_SCENARIO))
+    with GoogleEmulator(user_address=scenario.spec.user.address) as emulator:
+        run = LibraryRun(scenario, emulator, tmp_path / "s.db")
+
+        def dropping(moment: datetime) -> list[DraftMade]:
+            if not emulator.faults_pending():
+                emulator.inject("drop-after", method="gmail.users.drafts.create", times=times)
+            return run.sync(moment)
+
+        log = play(scenario, GoogleScenarioMailbox(emulator), dropping)
+        assert log.failures == []
+        assert _drafts(emulator) == clean_drafts
+
+
 def test_429_honours_retry_after(tmp_path: Path) -> None:
     scenario = _without_clock(load_scenario(FAULT_SCENARIO))
     with GoogleEmulator(user_address=scenario.spec.user.address) as emulator:

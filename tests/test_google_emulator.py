@@ -36,8 +36,8 @@ from googleapiclient.http import BatchHttpRequest
 from mailagent.models import Folder
 from mailagent.scenario import load_scenario
 from providers.emulators import GoogleEmulator
+from providers.emulators.google_routes import ROUTES, STANDARD_PARAMS
 from providers.emulators.google_scenario import GoogleScenarioMailbox, event_id_for, fill_mailbox
-from providers.emulators.google_server import ROUTES, STANDARD_PARAMS
 from tests.conftest import DEMO, REPO
 
 USER = "alex@example.com"

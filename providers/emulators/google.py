@@ -1,6 +1,6 @@
 """A local emulator of the Gmail v1 and Google Calendar v3 APIs, and its standalone command.
 
-`GoogleEmulator` serves the HTTP API on 127.0.0.1 (see `google_server.ROUTES`) and offers an
+`GoogleEmulator` serves the HTTP API on 127.0.0.1 (see `google_routes.ROUTES`) and offers an
 in-process API for tests and scenarios: deliver mail, act as the user in the Gmail UI, publish
 calendar events, expire tokens and cursors, inject faults, and read the call counters.
 
@@ -26,21 +26,12 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 if TYPE_CHECKING:
     from mailagent.scenario import Scenario
 
-from providers.emulators.google_server import (
-    FAULT_KINDS,
-    Backend,
-    EmulatorHTTPServer,
-    Fault,
-    Stats,
-)
-from providers.emulators.google_state import (
-    Calendar,
-    Mailbox,
-    StoredMessage,
-    append_text,
-    read_facts,
-    replace_header,
-)
+from providers.emulators.calendar_store import Calendar
+from providers.emulators.gmail_mailbox import Mailbox, StoredMessage
+from providers.emulators.gmail_mime import append_text, read_facts, replace_header
+from providers.emulators.google_backend import Backend, Stats
+from providers.emulators.google_faults import FAULT_KINDS, Fault
+from providers.emulators.google_http_server import EmulatorHTTPServer
 
 __all__ = ["GoogleEmulator", "main"]
 

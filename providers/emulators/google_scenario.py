@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 
 from mailagent.models import Attendee, CalendarEvent, Folder, Message, ResponseStatus
 from mailagent.scenario import Scenario
+from providers.emulators.gmail_mime import Facts, raw_headers
 from providers.emulators.google import GoogleEmulator
-from providers.emulators.google_state import Facts, raw_headers
 from providers.mime import parse_message
 
 __all__ = ["GoogleScenarioMailbox", "event_id_for", "event_resource", "fill_mailbox"]

@@ -529,12 +529,19 @@ def measure(run: Path) -> dict[str, Any]:
         again_s = time.perf_counter() - start
     finally:
         store.close()
-    errors = [f"{r.error} {r.advice}".strip() for r in (first, again) if not r.ok]
     return {
         "first_sync_requests": first.requests,
         "first_sync_s": round(first_s, 3),
         "no_change_requests": again.requests,
         "no_change_s": round(again_s, 3),
+        **outcome(first, again),
+    }
+
+
+def outcome(first: Any, again: Any) -> dict[str, Any]:
+    """What both providers report of a first and a no-change `SyncResult`."""
+    errors = [f"{r.error} {r.advice}".strip() for r in (first, again) if not r.ok]
+    return {
         "peak_rss_mb": round(maxrss_mb(), 1),
         "drafts_created": len(first.drafted),
         "no_change_drafts": len(again.drafted),
@@ -609,7 +616,6 @@ def measure_gmail(size: int, seed: int) -> dict[str, Any]:
         finally:
             store.close()
             shutil.rmtree(run, ignore_errors=True)
-    errors = [f"{r.error} {r.advice}".strip() for r in (first, again) if not r.ok]
     return {
         "first_sync_requests": first_http,
         "first_sync_quota_units": first_units,
@@ -619,14 +625,7 @@ def measure_gmail(size: int, seed: int) -> dict[str, Any]:
         "no_change_quota_units": again_units,
         "no_change_s": round(again_s, 3),
         "latency_ms": round(LATENCY * 1000),
-        "peak_rss_mb": round(maxrss_mb(), 1),
-        "drafts_created": len(first.drafted),
-        "no_change_drafts": len(again.drafted),
-        "interviews": first.interviews,
-        "drafts": sorted(f"{d.kind}:{d.to}" for d in first.drafted),
-        "skipped": len(first.skipped) + len(again.skipped),
-        "ok": not errors,
-        "error": "; ".join(errors),
+        **outcome(first, again),
         "load_s": round(build_s, 3),
     }
 

@@ -13,7 +13,6 @@ import signal
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -22,12 +21,11 @@ import pytest
 from google.oauth2.credentials import Credentials
 
 from mailagent.compose import TemplateComposer
-from mailagent.demo import write_config
 from mailagent.detect import UserIdentity
 from mailagent.models import Folder, Message
 from mailagent.policy import load_policy
 from mailagent.runner import CRASH_POINTS, Account, SyncResult, sync_account, sync_accounts
-from mailagent.scenario import DraftMade, MaildirMailbox, Scenario, load_scenario, play
+from mailagent.scenario import DraftMade, Scenario, load_scenario, play
 from mailagent.store import Store
 from mailagent.wiring import close_provider
 from providers.emulators import GoogleEmulator
@@ -36,16 +34,18 @@ from providers.gmail import GmailProvider, GoogleEndpoints
 from providers.google_http import RetryPolicy
 from providers.mime import parse_message
 
-from .conftest import DEMO, SCENARIOS, cli_sync, run_cli, run_json
+from .conftest import DEMO, SCENARIOS, run_cli, run_json
+from .scenario_support import (
+    TOKEN_ENV,
+    Statuses,
+    Timeline,
+    folder,
+    play_cli,
+    same_as_maildir,
+    without_clock,
+)
 
 SCENARIO_FILES = [*sorted(SCENARIOS.glob("*.yaml")), DEMO]
-TOKEN_ENV = {"MAILAGENT_TOKEN_STORE": "file"}
-
-
-def _without_clock(scenario: Scenario) -> Scenario:
-    return Scenario(scenario.spec.model_copy(update={"clock": None}), scenario.path)
-
-
 def write_gmail_config(scenario: Scenario, root: Path, emulator: GoogleEmulator) -> Path:
     user = scenario.spec.user
     config = root / "mailagent.toml"
@@ -72,16 +72,6 @@ def write_gmail_config(scenario: Scenario, root: Path, emulator: GoogleEmulator)
     return config
 
 
-@pytest.fixture
-def emulator() -> Iterator[GoogleEmulator]:
-    with GoogleEmulator(user_address="pat.doe@gmail.com") as running:
-        yield running
-
-
-def _timeline(made: Sequence[tuple[datetime, DraftMade]]) -> list[tuple[str, str, int, str, str]]:
-    return sorted((t.isoformat(), m.kind, m.step, m.to, m.subject) for t, m in made)
-
-
 @pytest.mark.parametrize("path", SCENARIO_FILES, ids=[p.stem for p in SCENARIO_FILES])
 def test_scenario_drafts_the_same_on_gmail_as_on_maildir(path: Path, tmp_path: Path) -> None:
     _same_as_maildir(path, tmp_path)
@@ -89,42 +79,22 @@ def test_scenario_drafts_the_same_on_gmail_as_on_maildir(path: Path, tmp_path: P
 
 def test_drafts_sent_from_the_gmail_web_client_are_known_as_sent(tmp_path: Path) -> None:
     """The web client may send a draft with a new Message-ID and without the agent's header."""
-    statuses = _same_as_maildir(DEMO, tmp_path, send_rewrites_headers=True)
-    assert "sent" in statuses.values()
+    found = _same_as_maildir(DEMO, tmp_path, send_rewrites_headers=True)
+    assert "sent" in found.values()
 
 
 def _same_as_maildir(
     path: Path, tmp_path: Path, *, send_rewrites_headers: bool = False
-) -> dict[tuple[str, str, int], str]:
-    scenario = _without_clock(load_scenario(path))
-    local_root = _mk(tmp_path / "m")
-    local = play(scenario, MaildirMailbox(local_root), cli_sync(write_config(scenario, local_root)))
-    assert local.failures == []
-    with GoogleEmulator(user_address=scenario.spec.user.address) as emulator:
-        emulator.send_rewrites_headers = send_rewrites_headers
-        config = write_gmail_config(scenario, _mk(tmp_path / "g"), emulator)
-        gmail = play(scenario, GoogleScenarioMailbox(emulator), cli_sync(config, TOKEN_ENV))
-    assert gmail.failures == []
-    assert _timeline(gmail.made) == _timeline(local.made)
-    statuses = _statuses(tmp_path / "g", scenario)
-    assert statuses == _statuses(tmp_path / "m", scenario)
-    return statuses
+) -> Statuses:
+    scenario = without_clock(load_scenario(path))
 
+    def on_gmail(root: Path) -> tuple[Timeline, list[str]]:
+        with GoogleEmulator(user_address=scenario.spec.user.address) as emulator:
+            emulator.send_rewrites_headers = send_rewrites_headers
+            config = write_gmail_config(scenario, root, emulator)
+            return play_cli(scenario, GoogleScenarioMailbox(emulator), config)
 
-def _statuses(root: Path, scenario: Scenario) -> dict[tuple[str, str, int], str]:
-    """What the store learned of each draft: present, edited, sent or deleted."""
-    store = Store(root / "state.db")
-    try:
-        return {
-            (d.kind.value, d.recipient, d.step): d.status for d in store.drafts(scenario.spec.name)
-        }
-    finally:
-        store.close()
-
-
-def _mk(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return same_as_maildir(scenario, tmp_path, on_gmail)
 
 
 # --- in-process runs (the library API a host application uses) ---------------------------------
@@ -195,7 +165,7 @@ FAULT_SCENARIO = SCENARIOS / "offer-next-round-timeframe.yaml"
 
 
 def _clean_run(tmp_path: Path) -> list[tuple[str, str, str, str]]:
-    scenario = _without_clock(load_scenario(FAULT_SCENARIO))
+    scenario = without_clock(load_scenario(FAULT_SCENARIO))
     with GoogleEmulator(user_address=scenario.spec.user.address) as emulator:
         run = LibraryRun(scenario, emulator, tmp_path / "clean.db")
         log = play(scenario, GoogleScenarioMailbox(emulator), run.sync)
@@ -209,7 +179,7 @@ def clean_drafts(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, st
 
 
 def test_replies_land_in_the_thread_of_the_message_they_answer(tmp_path: Path) -> None:
-    scenario = _without_clock(load_scenario(FAULT_SCENARIO))
+    scenario = without_clock(load_scenario(FAULT_SCENARIO))
     with GoogleEmulator(user_address=scenario.spec.user.address) as emulator:
         run = LibraryRun(scenario, emulator, tmp_path / "s.db")
         assert play(scenario, GoogleScenarioMailbox(emulator), run.sync).failures == []
@@ -240,7 +210,7 @@ def _parse(raw: bytes) -> Message:
 def test_a_server_error_storm_stops_the_sync_after_bounded_retries_and_the_next_one_recovers(
     tmp_path: Path, clean_drafts: list[tuple[str, str, str, str]]
 ) -> None:
-    scenario = _without_clock(load_scenario(FAULT_SCENARIO))
+    scenario = without_clock(load_scenario(FAULT_SCENARIO))
     with GoogleEmulator(user_address=scenario.spec.user.address) as emulator:
         run = LibraryRun(scenario, emulator, tmp_path / "s.db")
         mailbox = GoogleScenarioMailbox(emulator)
@@ -267,7 +237,7 @@ FAULTS = ["429", "403-rate", "403-user-rate", "500", "503", "drop"]
 def test_each_fault_kind_ends_with_the_drafts_of_a_clean_run(
     kind: str, tmp_path: Path, clean_drafts: list[tuple[str, str, str, str]]
 ) -> None:
-    scenario = _without_clock(load_scenario(FAULT_SCENARIO))
+    scenario = without_clock(load_scenario(FAULT_SCENARIO))
     with GoogleEmulator(user_address=scenario.spec.user.address) as emulator:
         run = LibraryRun(scenario, emulator, tmp_path / "s.db")
         mailbox = GoogleScenarioMailbox(emulator)
@@ -291,7 +261,7 @@ def test_a_draft_made_but_unanswered_is_not_made_twice(
 ) -> None:
     """The server makes the draft, then the connection drops before the answer. httplib2
     sends the POST again on its own once, and the provider retries: each may make a copy."""
-    scenario = _without_clock(load_scenario(FAULT_SCENARIO))
+    scenario = without_clock(load_scenario(FAULT_SCENARIO))
     with GoogleEmulator(user_address=scenario.spec.user.address) as emulator:
         run = LibraryRun(scenario, emulator, tmp_path / "s.db")
 
@@ -306,7 +276,7 @@ def test_a_draft_made_but_unanswered_is_not_made_twice(
 
 
 def test_429_honours_retry_after(tmp_path: Path) -> None:
-    scenario = _without_clock(load_scenario(FAULT_SCENARIO))
+    scenario = without_clock(load_scenario(FAULT_SCENARIO))
     with GoogleEmulator(user_address=scenario.spec.user.address) as emulator:
         run = LibraryRun(scenario, emulator, tmp_path / "s.db")
         moment = scenario.sync_times()[0]
@@ -320,7 +290,7 @@ def test_429_honours_retry_after(tmp_path: Path) -> None:
 def test_expired_history_and_sync_token_resync_without_duplicates(
     tmp_path: Path, clean_drafts: list[tuple[str, str, str, str]]
 ) -> None:
-    scenario = _without_clock(load_scenario(FAULT_SCENARIO))
+    scenario = without_clock(load_scenario(FAULT_SCENARIO))
     with GoogleEmulator(user_address=scenario.spec.user.address) as emulator:
         run = LibraryRun(scenario, emulator, tmp_path / "s.db")
 
@@ -338,7 +308,7 @@ def test_expired_history_and_sync_token_resync_without_duplicates(
 def test_a_revoked_grant_names_the_reconnect_command_and_other_accounts_go_on(
     tmp_path: Path,
 ) -> None:
-    scenario = _without_clock(load_scenario(FAULT_SCENARIO))
+    scenario = without_clock(load_scenario(FAULT_SCENARIO))
     moment = scenario.sync_times()[0]
     with (
         GoogleEmulator(user_address=scenario.spec.user.address) as revoked,
@@ -375,7 +345,7 @@ def test_a_revoked_grant_names_the_reconnect_command_and_other_accounts_go_on(
 
 
 def test_a_no_change_sync_is_one_history_call_and_one_calendar_call(tmp_path: Path) -> None:
-    scenario = _without_clock(load_scenario(FAULT_SCENARIO))
+    scenario = without_clock(load_scenario(FAULT_SCENARIO))
     with GoogleEmulator(user_address=scenario.spec.user.address) as emulator:
         run = LibraryRun(scenario, emulator, tmp_path / "s.db")
         mailbox = GoogleScenarioMailbox(emulator)
@@ -403,7 +373,7 @@ def _keys(emulator: GoogleEmulator) -> list[str]:
 def _sync_demo(root: Path, crash_at: str | None) -> list[str]:
     scenario = load_scenario(DEMO)
     with GoogleEmulator(user_address=scenario.spec.user.address) as emulator:
-        config = write_gmail_config(scenario, _mk(root), emulator)
+        config = write_gmail_config(scenario, folder(root), emulator)
         mailbox = GoogleScenarioMailbox(emulator)
         mailbox.materialize(scenario, BEFORE)
         run_cli("--config", str(config), "sync", "--now", BEFORE.isoformat(), env=TOKEN_ENV)

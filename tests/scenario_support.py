@@ -1,0 +1,70 @@
+"""What every provider's end-to-end suite shares: playing a scenario through the CLI on Maildir
+and on another provider, and comparing what the two drafted, when, and what became of it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from mailagent.demo import write_config
+from mailagent.scenario import DraftMade, MaildirMailbox, Scenario, ScenarioMailbox, play
+from mailagent.store import Store
+
+from .conftest import cli_sync
+
+TOKEN_ENV = {"MAILAGENT_TOKEN_STORE": "file"}
+
+Timeline = list[tuple[str, str, int, str, str]]
+Statuses = dict[tuple[str, str, int], str]
+
+
+def without_clock(scenario: Scenario) -> Scenario:
+    """The scenario synced at its explicit steps only (the clock's extra syncs cost time)."""
+    return Scenario(scenario.spec.model_copy(update={"clock": None}), scenario.path)
+
+
+def folder(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def timeline(made: Sequence[tuple[datetime, DraftMade]]) -> Timeline:
+    return sorted((t.isoformat(), m.kind, m.step, m.to, m.subject) for t, m in made)
+
+
+def statuses(root: Path, scenario: Scenario) -> Statuses:
+    """What the store learned of each draft: present, edited, sent or deleted."""
+    store = Store(root / "state.db")
+    try:
+        return {
+            (d.kind.value, d.recipient, d.step): d.status for d in store.drafts(scenario.spec.name)
+        }
+    finally:
+        store.close()
+
+
+def same_as_maildir(
+    scenario: Scenario,
+    tmp_path: Path,
+    play_other: Callable[[Path], tuple[Timeline, list[str]]],
+) -> Statuses:
+    """Plays `scenario` on Maildir, then through `play_other(root)` (which returns the other
+    provider's timeline and failures, its state in `root`), and checks they agree."""
+    local_root = folder(tmp_path / "m")
+    local = play(scenario, MaildirMailbox(local_root), cli_sync(write_config(scenario, local_root)))
+    assert local.failures == []
+    other_root = folder(tmp_path / "o")
+    other_timeline, failures = play_other(other_root)
+    assert failures == []
+    assert other_timeline == timeline(local.made)
+    found = statuses(other_root, scenario)
+    assert found == statuses(local_root, scenario)
+    return found
+
+
+def play_cli(
+    scenario: Scenario, mailbox: ScenarioMailbox, config: Path
+) -> tuple[Timeline, list[str]]:
+    log = play(scenario, mailbox, cli_sync(config, TOKEN_ENV))
+    return timeline(log.made), log.failures

@@ -46,6 +46,8 @@ from .scenario_support import (
 )
 
 SCENARIO_FILES = [*sorted(SCENARIOS.glob("*.yaml")), DEMO]
+
+
 def write_gmail_config(scenario: Scenario, root: Path, emulator: GoogleEmulator) -> Path:
     user = scenario.spec.user
     config = root / "mailagent.toml"

@@ -466,5 +466,80 @@ def connect_gmail(
     out.print(f"Connected {account}; token stored in {where}")
 
 
+@connect_app.command("outlook")
+def connect_outlook(
+    account: Annotated[
+        str, typer.Option("--account", "-a", help="The account name, as in the config file.")
+    ],
+    client_id: Annotated[
+        str,
+        typer.Option(
+            "--client-id",
+            help="The Application (client) ID of your app registration in Microsoft Entra.",
+        ),
+    ],
+    tenant: Annotated[
+        str,
+        typer.Option(
+            "--tenant",
+            help="common (work, school and personal accounts), organizations, consumers, "
+            "or your tenant id or domain.",
+        ),
+    ] = "common",
+    browser: Annotated[
+        bool,
+        typer.Option(
+            "--browser",
+            help="Sign in in a browser on this machine instead of with a code "
+            "(the code works over SSH too).",
+        ),
+    ] = False,
+) -> None:
+    """Sign in to Microsoft (Outlook.com, Microsoft 365) and keep the account's token cache."""
+    from mailagent.tokens import default_token_store
+    from providers.outlook_auth import (
+        authority_for,
+        cache_path_for,
+        connect_device_flow,
+        connect_interactive,
+        describe_token_cache,
+    )
+
+    def announce(message: str) -> None:
+        out.print(message)
+        out.file.flush()  # the user (or a script) needs the code now, not when we exit
+
+    def announce_url(url: str) -> None:
+        out.print("No browser opened; open this URL in a browser on this machine:")
+        announce(url)
+
+    try:
+        if state.config_path.exists():
+            state_path = _config().state
+        else:
+            # No config yet: the state path it would get by default, beside where it will be.
+            default_state = Path(Config.model_fields["state"].default)
+            state_path = state.config_path.resolve().parent / default_state
+        store = default_token_store(state_path)
+        authority = authority_for(tenant)
+        cache = cache_path_for(account, state_path)
+        if browser:
+            announce(f"Opening a browser to connect {account} to Microsoft...")
+            record = connect_interactive(
+                client_id, authority=authority, cache=cache, announce=announce_url
+            )
+        else:
+            record = connect_device_flow(
+                client_id, authority=authority, cache=cache, announce=announce
+            )
+        store.save(account, record)
+    except MailAgentError as exc:
+        _fail(exc)
+    out.print(
+        f"Connected {account} as {record['username']}; "
+        f"token cache in {describe_token_cache(record)}"
+    )
+
+
 def main() -> None:
     app()

@@ -383,6 +383,7 @@ class TemplateComposer:
             in_reply_to=_clean_message_id(reply_to.message_id),
             references=thread_references(reply_to),
             thread_id=reply_to.thread_id,
+            reply_to_id=reply_to.id,
         )
 
     def render(self, name: str, request: DraftRequest) -> Rendered:

@@ -31,7 +31,7 @@ class AccountConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1)
-    provider: Literal["maildir", "gmail"]
+    provider: Literal["maildir", "gmail", "outlook"]
     address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
     also: tuple[str, ...] = ()
     """Other addresses of the same person (aliases); their mail counts as the user's."""
@@ -44,6 +44,10 @@ class AccountConfig(BaseModel):
     """gmail: the base URL of a Gmail/Calendar API emulator; unset means Google itself."""
     calendar_id: str = "primary"
     """gmail: the Google calendar to read."""
+    graph_endpoint: str | None = Field(
+        default=None, pattern=r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$"
+    )
+    """outlook: the Graph v1.0 base URL of an emulator; unset means Microsoft Graph."""
     policy: str = "standard"
     timezone: str = "UTC"
     folders: FolderNames = FolderNames()
@@ -69,6 +73,8 @@ class AccountConfig(BaseModel):
             )
         if self.provider != "gmail" and self.google_endpoint:
             raise ValueError("`google_endpoint` is for gmail accounts")
+        if self.provider != "outlook" and self.graph_endpoint:
+            raise ValueError("`graph_endpoint` is for outlook accounts")
         return self
 
 

@@ -229,6 +229,8 @@ class DraftContent:
     in_reply_to: str = ""
     references: tuple[str, ...] = ()
     thread_id: str = ""
+    reply_to_id: str = ""
+    """The provider id of the message a reply answers (Graph's createReply needs it)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,8 @@ def build_provider(
 ) -> Provider:
     if config.provider == "gmail":
         return _gmail(config, clock, state or Path("state.db"))
+    if config.provider == "outlook":
+        return _outlook(config, clock, state or Path("state.db"))
     if config.provider == "maildir" and config.maildir is not None:
         from providers.maildir import MaildirProvider
 
@@ -65,6 +67,22 @@ def _gmail(config: AccountConfig, clock: Callable[[], datetime], state: Path) ->
         account=config.name,
         endpoints=GoogleEndpoints.at(config.google_endpoint) if config.google_endpoint else None,
         calendar_id=config.calendar_id,
+        reconnect_advice=reconnect_advice(config.name),
+    )
+
+
+def _outlook(config: AccountConfig, clock: Callable[[], datetime], state: Path) -> Provider:
+    from providers.graph_http import GRAPH_BASE
+    from providers.outlook import OutlookProvider
+    from providers.outlook_auth import reconnect_advice, token_provider_for
+
+    return OutlookProvider(
+        token_provider_for(config.name, state),
+        user=_identity(config),
+        timezone=ZoneInfo(config.timezone),
+        clock=clock,
+        account=config.name,
+        base_url=config.graph_endpoint or GRAPH_BASE,
         reconnect_advice=reconnect_advice(config.name),
     )
 

@@ -316,7 +316,7 @@ class _Zones:
     def resolve(self, tzid: str) -> tzinfo | None:
         key = _clean_tzid(tzid)
         if key not in self._resolved:
-            self._resolved[key] = _named_zone(key) or self._vtimezone(key)
+            self._resolved[key] = named_zone(key) or self._vtimezone(key)
             if self._resolved[key] is None:
                 log.debug("unknown TZID %r: using the floating zone", key)
         return self._resolved[key]
@@ -338,7 +338,7 @@ def _clean_tzid(tzid: str) -> str:
     return tzid.strip().strip('"').strip()
 
 
-def _named_zone(key: str) -> ZoneInfo | None:
+def named_zone(key: str) -> ZoneInfo | None:
     candidates = [key.strip("/")]
     if key in WINDOWS_TO_OLSON:
         candidates.append(WINDOWS_TO_OLSON[key])

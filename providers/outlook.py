@@ -1,0 +1,519 @@
+"""The Outlook provider: Microsoft Graph v1.0 over httpx, tokens from MSAL or the host.
+
+One read is one `$batch` of four delta queries: Inbox and Sent Items (messages received inside
+the window: `$filter=receivedDateTime ge`, the one filter message delta takes), Drafts (the
+agent's tag expanded, to see its drafts edited, sent or deleted) and the calendar view over the
+window. Their deltaLinks are the cursor; while a stream pages, its nextLink goes into the next
+`$batch`. 410 Gone or `syncStateNotFound` restarts that stream. A sync with no changes is one
+HTTP request. The calendar view's range is fixed by its first request, so the stream restarts
+when the window has slid a week past it.
+
+Delta pages carry headers and `bodyPreview` only. The text of the inbox mail that can matter
+(`MailInterest`: mail with the calendar's people and companies, or in their conversations) is
+fetched with its internet headers in further `$batch`es, so classification reads the same text
+as with the other providers.
+
+Drafts: a thank-you is `POST /me/messages`; a follow-up or a rejection reply is `createReply` on
+the user's last message (Outlook threads it: conversation, In-Reply-To, References), then a
+PATCH sets the body, recipients and subject. Each draft carries the agent's key in a named
+extended property (`TAG_PROPERTY`): a MAPI property, not an internet header, so it does not go
+out with the message to other organisations; its value is an opaque hash. The agent's drafts
+live only in Drafts, which is never read as mail: a draft is never taken for the user's latest
+message (one project made about 1,500 duplicate drafts for one user that way).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from email.headerregistry import Address
+from email.utils import format_datetime
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from mailagent.detect import UserIdentity
+from mailagent.errors import NotFound, ParseError, ProviderError, Transient
+from mailagent.models import (
+    AGENT_KEY_HEADER,
+    CalendarEvent,
+    DraftContent,
+    DraftObservation,
+    DraftStatus,
+    Folder,
+    Message,
+    body_digest,
+)
+from mailagent.relevance import MailInterest
+from providers.base import Changes, KnownDraft, Skipped, Window
+from providers.graph_events import event_from_graph
+from providers.graph_http import GRAPH_BASE, GraphClient, GraphRequest, TokenProvider, relative
+
+log = logging.getLogger(__name__)
+
+TAG_PROPERTY = "String {6f7c3f4e-2b8a-4d1e-9c55-8a3f1d2b7e61} Name MailagentKey"
+LIST_FIELDS = (
+    "id,subject,from,toRecipients,ccRecipients,receivedDateTime,sentDateTime,"
+    "internetMessageId,conversationId,isDraft,bodyPreview"
+)
+DETAIL_FIELDS = "id,conversationId,receivedDateTime,body,internetMessageHeaders"
+PAGE_SIZE = 200
+TEXT = 'outlook.body-content-type="text"'
+CALENDAR_REFRESH = timedelta(days=7)
+MAIL_STREAMS = {"inbox": Folder.INBOX, "sentitems": Folder.SENT}
+EXPIRED_CODES = frozenset({"syncStateNotFound", "resyncRequired", "SyncStateNotFound"})
+EXPAND_TAG = f"singleValueExtendedProperties($filter=id eq '{TAG_PROPERTY}')"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _initial_url(stream: str, window: Window) -> str:
+    if stream == "calendar":
+        return (
+            f"/me/calendarView/delta?startDateTime={_iso(window.start)}"
+            f"&endDateTime={_iso(window.end)}"
+        )
+    if stream == "drafts":
+        return (
+            "/me/mailFolders/drafts/messages/delta?$select=id,subject,body,conversationId"
+            f"&$expand={EXPAND_TAG}"
+        )
+    url = (
+        f"/me/mailFolders/{stream}/messages/delta?$select={LIST_FIELDS}"
+        f"&$filter=receivedDateTime ge {_iso(window.start)}"
+    )
+    return url + (f"&$expand={EXPAND_TAG}" if stream == "sentitems" else "")
+
+
+PREFER = {"Prefer": f"odata.maxpagesize={PAGE_SIZE}, {TEXT}"}
+
+
+def _tag(item: Mapping[str, Any]) -> str:
+    for prop in item.get("singleValueExtendedProperties") or ():
+        if str(prop.get("id", "")).lower() == TAG_PROPERTY.lower():
+            return str(prop.get("value", ""))
+    return ""
+
+
+def _address(value: object) -> str:
+    if not isinstance(value, Mapping):
+        return ""
+    email = value.get("emailAddress")
+    if not isinstance(email, Mapping) or not email.get("address"):
+        return ""
+    name, address = str(email.get("name") or ""), str(email["address"])
+    local, _, domain = address.partition("@")
+    try:
+        return str(Address(display_name=name, username=local, domain=domain))
+    except (ValueError, IndexError):
+        return address
+
+
+def _clean(value: object) -> str:
+    return " ".join(str(value).replace("\r", " ").replace("\n", " ").split())
+
+
+def _when(text: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def light_message(item: Mapping[str, Any], folder: Folder) -> Message:
+    """A `Message` from a delta page: addresses, subject, dates, and `bodyPreview` as text."""
+    moment = _when(item.get("sentDateTime")) or _when(item.get("receivedDateTime"))
+    lines = [
+        f"From: {_address(item.get('from'))}",
+        "To: " + ", ".join(a for a in map(_address, item.get("toRecipients") or ()) if a),
+        "Cc: " + ", ".join(a for a in map(_address, item.get("ccRecipients") or ()) if a),
+        f"Subject: {_clean(item.get('subject') or '')}",
+        f"Message-ID: {_clean(item.get('internetMessageId') or '')}",
+    ]
+    if moment is not None:
+        lines.append(f"Date: {format_datetime(moment)}")
+    text = str(item.get("bodyPreview") or "")
+    return _parsed(lines, text, item, folder, moment)
+
+
+def detailed_message(item: Mapping[str, Any], light: Message) -> Message:
+    """A `Message` from the internet headers and the text body Graph gives for a message."""
+    lines = [
+        f"{_clean(h.get('name', ''))}: {_clean(h.get('value', ''))}"
+        for h in item.get("internetMessageHeaders") or ()
+        if str(h.get("name", "")).lower()
+        not in {"content-type", "content-transfer-encoding", "mime-version"}
+        and str(h.get("name", "")).strip()
+    ]
+    if not lines:
+        return light
+    body = item.get("body")
+    text = str(body.get("content", "")) if isinstance(body, Mapping) else light.snippet
+    return _parsed(lines, text, item, light.folder, light.date)
+
+
+def _parsed(
+    lines: list[str],
+    text: str,
+    item: Mapping[str, Any],
+    folder: Folder,
+    moment: datetime | None,
+) -> Message:
+    from providers.mime import parse_message
+
+    data = "\r\n".join([*lines, "Content-Type: text/plain; charset=utf-8", "", text]).encode()
+    message = parse_message(data, folder=folder, id=str(item["id"]), fallback_date=moment)
+    return replace(message, thread_id=str(item.get("conversationId") or ""))
+
+
+@dataclass
+class _Round:
+    """What one read saw, per stream."""
+
+    items: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)
+    removed: dict[str, list[str]] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)
+    full: set[str] = field(default_factory=set)
+
+
+class OutlookProvider:
+    """Reads and drafts in one Microsoft 365 or Outlook.com mailbox through Graph."""
+
+    name: ClassVar[str] = "outlook"
+
+    def __init__(
+        self,
+        token: TokenProvider,
+        *,
+        user: UserIdentity,
+        timezone: ZoneInfo,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        account: str = "outlook",
+        base_url: str = GRAPH_BASE,
+        http: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        attempts: int = 6,
+        base_delay: float = 1.0,
+        reconnect_advice: str = "",
+    ) -> None:
+        self.user = user
+        self.timezone = timezone
+        self.clock = clock
+        self._own_http = http is None
+        self._http = http or httpx.Client(timeout=60.0)
+        self._graph = GraphClient(
+            self._http,
+            token,
+            account,
+            reconnect_advice or f"run: mailagent connect outlook --account {account}",
+            base=base_url,
+            attempts=attempts,
+            base_delay=base_delay,
+            sleep=sleep,
+        )
+        self._drafts_seen: dict[str, DraftObservation] = {}
+        self._drafts_gone: set[str] = set()
+        self._drafts_listed: set[str] | None = None
+        self._sent_keys: dict[str, str] = {}
+
+    @property
+    def requests(self) -> int:
+        return self._graph.requests
+
+    def close(self) -> None:
+        if self._own_http:
+            self._http.close()
+
+    # reading
+
+    def read_changes(self, cursor: str | None, window: Window) -> Changes:
+        before = self.requests
+        state: dict[str, Any] = json.loads(cursor) if cursor else {}
+        streams: dict[str, str] = {}
+        for stream in ("inbox", "sentitems", "drafts"):
+            streams[stream] = state.get(stream) or _initial_url(stream, window)
+        calendar_end = _when(state.get("calendar_end"))
+        if (
+            not state.get("calendar")
+            or calendar_end is None
+            or window.end > calendar_end + CALENDAR_REFRESH
+        ):
+            streams["calendar"] = _initial_url("calendar", window)
+            calendar_end = window.end
+        else:
+            streams["calendar"] = str(state["calendar"])
+        seen = self._delta(streams, window)
+
+        skipped: list[Skipped] = []
+        events: list[CalendarEvent] = []
+        for item in seen.items.get("calendar", ()):
+            try:
+                events.append(event_from_graph(item, self.user, self.timezone))
+            except (KeyError, ValueError, TypeError) as exc:
+                skipped.append(Skipped(f"calendar event {item.get('id')}", f"unreadable: {exc!r}"))
+        calendar_full = "calendar" in seen.full
+        interest = MailInterest.from_events(events, self.user)
+        if not calendar_full:
+            interest = MailInterest.from_json(state.get("interest")) | interest
+        threads = set(state.get("threads", ()))
+
+        self._learn_drafts(seen)
+        messages, more = self._messages(seen, interest, threads, window)
+        skipped.extend(more)
+        threads |= {m.thread_id for m in messages if m.thread_id and _matters(m, interest)}
+        new_state = {
+            **seen.links,
+            "calendar_end": calendar_end.isoformat(),
+            "interest": interest.widened_by(messages, self.user).to_json(),
+            "threads": sorted(threads)[-2000:],
+        }
+        removed = [i for s in MAIL_STREAMS for i in seen.removed.get(s, ())]
+        return Changes(
+            cursor=json.dumps(new_state, sort_keys=True),
+            events=events,
+            events_replace=calendar_full,
+            removed_event_ids=seen.removed.get("calendar", ()),
+            messages=messages,
+            removed_message_ids=removed,
+            skipped=skipped,
+            requests=self.requests - before,
+        )
+
+    def _delta(self, streams: Mapping[str, str], window: Window) -> _Round:
+        seen = _Round()
+        pending = dict(streams)
+        for stream, url in streams.items():
+            seen.items[stream], seen.removed[stream] = [], []
+            if url == _initial_url(stream, window):
+                seen.full.add(stream)
+        restarted: set[str] = set()
+        while pending:
+            answers = self._graph.batch(
+                [GraphRequest(s, "GET", u, headers=PREFER) for s, u in pending.items()],
+                "delta",
+            )
+            following: dict[str, str] = {}
+            for stream, answer in answers.items():
+                if answer.status == 410 or answer.error_code in EXPIRED_CODES:
+                    if stream in restarted:
+                        raise Transient(f"delta {stream}: the server keeps refusing a new round")
+                    log.info("delta %s: token expired; reading the stream again", stream)
+                    restarted.add(stream)
+                    seen.items[stream], seen.removed[stream] = [], []
+                    seen.full.add(stream)
+                    following[stream] = _initial_url(stream, window)
+                    continue
+                if answer.status != 200 or not isinstance(answer.body, Mapping):
+                    raise Transient(
+                        f"delta {stream}: HTTP {answer.status} {answer.error_code}".strip()
+                    )
+                for item in answer.body.get("value", ()):
+                    if "@removed" in item:
+                        seen.removed[stream].append(str(item.get("id")))
+                    else:
+                        seen.items[stream].append(item)
+                link = answer.body.get("@odata.nextLink")
+                if link:
+                    following[stream] = relative(str(link), self._graph.base)
+                else:
+                    delta = answer.body.get("@odata.deltaLink")
+                    if not delta:
+                        raise Transient(f"delta {stream}: a page with neither next nor delta link")
+                    seen.links[stream] = relative(str(delta), self._graph.base)
+            pending = following
+        return seen
+
+    def _messages(
+        self,
+        seen: _Round,
+        interest: MailInterest,
+        threads: set[str],
+        window: Window,
+    ) -> tuple[list[Message], list[Skipped]]:
+        skipped: list[Skipped] = []
+        light: dict[str, Message] = {}
+        for stream, folder in MAIL_STREAMS.items():
+            for item in seen.items.get(stream, ()):
+                if item.get("isDraft") or (_tag(item) and folder is Folder.INBOX):
+                    continue  # a draft is never the user's mail
+                try:
+                    message = light_message(item, folder)
+                    if _tag(item):  # a draft of the agent's that the user sent
+                        tagged = {**message.headers, AGENT_KEY_HEADER: _tag(item)}
+                        message = replace(message, headers=tagged)
+                except ParseError as exc:
+                    skipped.append(Skipped(f"outlook message {item.get('id')}", str(exc)))
+                    continue
+                if message.date >= window.start:
+                    light[message.id] = message
+        wanted = [
+            m.id
+            for m in light.values()
+            if m.folder is Folder.INBOX and (_matters(m, interest) or m.thread_id in threads)
+        ]
+        answers = self._graph.batch(
+            [
+                GraphRequest(
+                    i, "GET", f"/me/messages/{i}?$select={DETAIL_FIELDS}", headers={"Prefer": TEXT}
+                )
+                for i in wanted
+            ],
+            "message text",
+        )
+        for message_id in wanted:
+            answer = answers.get(message_id)
+            if answer is None or answer.status != 200 or not isinstance(answer.body, Mapping):
+                status = answer.status if answer is not None else "none"
+                skipped.append(
+                    Skipped(
+                        f"outlook message {message_id}",
+                        f"text not read (HTTP {status}); classified from its preview",
+                    )
+                )
+                continue
+            try:
+                light[message_id] = detailed_message(answer.body, light[message_id])
+            except ParseError as exc:
+                skipped.append(Skipped(f"outlook message {message_id}", str(exc)))
+        return sorted(light.values(), key=lambda m: m.date), skipped
+
+    # drafts
+
+    def _learn_drafts(self, seen: _Round) -> None:
+        self._drafts_seen, self._sent_keys = {}, {}
+        self._drafts_gone = set(seen.removed.get("drafts", ()))
+        listed: set[str] = set()
+        for item in seen.items.get("drafts", ()):
+            listed.add(str(item["id"]))
+            key = _tag(item)
+            if key:
+                body = item.get("body")
+                text = str(body.get("content", "")) if isinstance(body, Mapping) else ""
+                self._drafts_seen[key] = DraftObservation(
+                    key, str(item["id"]), DraftStatus.PRESENT, body_digest(text) if text else ""
+                )
+        self._drafts_listed = listed if "drafts" in seen.full else None
+        for item in seen.items.get("sentitems", ()):
+            key = _tag(item)
+            if key:
+                self._sent_keys[key] = str(item["id"])
+
+    def find_drafts(self, drafts: Sequence[KnownDraft]) -> list[DraftObservation]:
+        found: list[DraftObservation] = []
+        for draft in drafts:
+            if not draft.provider_id:
+                observation = self._lookup(draft.key)
+                if observation is not None:
+                    found.append(observation)
+            elif draft.key in self._sent_keys:
+                found.append(
+                    DraftObservation(draft.key, self._sent_keys[draft.key], DraftStatus.SENT)
+                )
+            elif draft.key in self._drafts_seen:
+                found.append(self._drafts_seen[draft.key])
+            elif draft.provider_id in self._drafts_gone or (
+                self._drafts_listed is not None and draft.provider_id not in self._drafts_listed
+            ):
+                found.append(DraftObservation(draft.key, "", DraftStatus.DELETED))
+        return found
+
+    def _lookup(self, key: str) -> DraftObservation | None:
+        """A draft whose creation a crash left unrecorded, found by its tag."""
+        for folder, status in (("drafts", DraftStatus.PRESENT), ("sentitems", DraftStatus.SENT)):
+            found = self._tagged(folder, key)
+            if found:
+                return DraftObservation(key, found[0], status)
+        return None
+
+    def _tagged(self, folder: str, key: str) -> list[str]:
+        query = (
+            f"/me/mailFolders/{folder}/messages?$select=id&$filter=singleValueExtendedProperties"
+            f"/Any(ep: ep/id eq '{TAG_PROPERTY}' and ep/value eq '{key}')"
+        )
+        response = self._graph.send("GET", query, what=f"find draft in {folder}")
+        if response.status != 200 or not isinstance(response.body, Mapping):
+            raise Transient(f"find draft in {folder}: HTTP {response.status}")
+        return sorted(str(m["id"]) for m in response.body.get("value", ()))
+
+    def _settle(self, key: str) -> str | None:
+        """The draft tagged `key`, if one was made; copies that a lost answer caused, beyond
+        the first, are deleted."""
+        found = self._tagged("drafts", key)
+        for extra in found[1:]:
+            log.warning("outlook: deleting a duplicate of draft %s", found[0])
+            with contextlib.suppress(NotFound):
+                self._graph.send("DELETE", f"/me/messages/{extra}", what="delete duplicate draft")
+        return found[0] if found else None
+
+    def create_draft(self, content: DraftContent, key: str) -> str:
+        recipients = [{"emailAddress": {"name": p.name, "address": p.address}} for p in content.to]
+        tag = [{"id": TAG_PROPERTY, "value": key}]
+        body = {"contentType": "text", "content": content.body}
+        if content.reply_to_id:
+            try:
+                return self._reply(content, key, recipients, tag, body)
+            except NotFound:
+                log.warning("outlook: the message a reply answers is gone; drafting a new one")
+        message = {
+            "subject": content.subject,
+            "body": body,
+            "toRecipients": recipients,
+            "singleValueExtendedProperties": tag,
+        }
+        return self._created(
+            self._graph.send(
+                "POST",
+                "/me/messages",
+                json=message,
+                what="create draft",
+                done_already=lambda: _as_body(self._settle(key)),
+            ),
+            key,
+        )
+
+    def _reply(
+        self,
+        content: DraftContent,
+        key: str,
+        recipients: list[dict[str, Any]],
+        tag: list[dict[str, str]],
+        body: dict[str, str],
+    ) -> str:
+        created = self._graph.send(
+            "POST",
+            f"/me/messages/{content.reply_to_id}/createReply",
+            json={"message": {"singleValueExtendedProperties": tag}},
+            what="create reply draft",
+            done_already=lambda: _as_body(self._settle(key)),
+        )
+        draft_id = self._created(created, key)
+        patched = self._graph.send(
+            "PATCH",
+            f"/me/messages/{draft_id}",
+            json={"subject": content.subject, "body": body, "toRecipients": recipients},
+            what="set the reply draft's text",
+        )
+        if patched.status >= 300:
+            raise Transient(f"set the reply draft's text: HTTP {patched.status}")
+        return draft_id
+
+    def _created(self, response: Any, key: str) -> str:
+        if response.status >= 300 or not isinstance(response.body, Mapping):
+            raise ProviderError(f"draft {key}: Graph answered HTTP {response.status}")
+        return str(response.body["id"])
+
+
+def _as_body(draft_id: str | None) -> dict[str, str] | None:
+    return {"id": draft_id} if draft_id is not None else None
+
+
+def _matters(message: Message, interest: MailInterest) -> bool:
+    return interest.matches(message)

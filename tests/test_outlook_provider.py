@@ -275,6 +275,9 @@ def test_replies_are_made_with_create_reply_in_the_conversation_and_leave_it_unr
             ]
             assert answered, "the reply sits in the conversation of the mail it answers"
         assert emulator.stats.calls["messages.createReply"] >= len(replies)
+        # a draft is never read as the user's mail (so never their "latest message")
+        stored = {m.id for m in run.store.messages("a")}
+        assert not stored & {d["id"] for d in emulator.drafts()}
         unread_before = {i for i, m in messages.items() if m.get("isRead") is False}
         assert unread_before == {
             i for i, m in _messages(emulator).items() if m.get("isRead") is False

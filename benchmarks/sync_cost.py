@@ -40,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -558,37 +558,21 @@ LATENCY = 0.05
 
 
 def measure_gmail(size: int, seed: int) -> dict[str, Any]:
-    """The same mailbox loaded into the Gmail/Calendar emulator, synced through the real
-    runner and the Gmail provider over loopback HTTP with `LATENCY` per request."""
+    """The mailbox loaded into the Gmail/Calendar emulator, synced through the Gmail provider."""
     from google.oauth2.credentials import Credentials
 
-    from mailagent.compose import TemplateComposer
-    from mailagent.detect import UserIdentity
-    from mailagent.policy import load_policy
-    from mailagent.runner import Account, sync_account
-    from mailagent.store import Store
     from providers.emulators import GoogleEmulator
     from providers.emulators.google_scenario import event_resource
     from providers.gmail import GmailProvider, GoogleEndpoints
 
-    rng = random.Random(seed)
-    run = Path(tempfile.mkdtemp(prefix="mailagent-sync-cost-"))
     with GoogleEmulator(user_address=USER_ADDRESS) as emulator:
-        emulator.now = NOW
-        start = time.perf_counter()
-        for mail in generate_mail(size, rng):
+
+        def deliver(mail: Mail) -> None:
             labels = ["SENT"] if mail.sent else ["INBOX", *(["UNREAD"] if mail.unread else [])]
             emulator.add_message(mail.render().replace(b"\n", b"\r\n"), labels)
-        for event in calendar_events():
-            emulator.put_event(event_resource(event, USER_ADDRESS))
-        build_s = time.perf_counter() - start
-        emulator.latency = LATENCY
-        user = UserIdentity(USER_ADDRESS, USER_NAME)
-        store = Store(run / "state.db")
-        composer = TemplateComposer()
 
-        def sync(now: datetime) -> tuple[Any, float, int, int, dict[str, int]]:
-            provider = GmailProvider(
+        def provider(now: datetime, user: Any) -> Any:
+            return GmailProvider(
                 Credentials(token=emulator.static_token),
                 user=user,
                 timezone=ZONE,
@@ -596,73 +580,28 @@ def measure_gmail(size: int, seed: int) -> dict[str, Any]:
                 account="bench",
                 endpoints=GoogleEndpoints.at(emulator.base_url),
             )
-            account = Account("bench", provider, user, load_policy("standard"), TIMEZONE)
-            emulator.reset_stats()
-            began = time.perf_counter()
-            try:
-                result = sync_account(store, account, composer, now)
-            finally:
-                provider.close()
-            seconds = time.perf_counter() - began
-            stats = emulator.stats
-            return (
-                result,
-                seconds,
-                stats.http_requests,
-                sum(stats.quota_units.values()),
-                dict(stats.calls),
-            )
 
-        try:
-            first, first_s, first_http, first_units, first_calls = sync(NOW)
-            again, again_s, again_http, again_units, _ = sync(NOW + NO_CHANGE_AFTER)
-        finally:
-            store.close()
-            shutil.rmtree(run, ignore_errors=True)
-    return {
-        "first_sync_requests": first_http,
-        "first_sync_quota_units": first_units,
-        "first_sync_calls": first_calls,
-        "first_sync_s": round(first_s, 3),
-        "no_change_requests": again_http,
-        "no_change_quota_units": again_units,
-        "no_change_s": round(again_s, 3),
-        "latency_ms": round(LATENCY * 1000),
-        **outcome(first, again),
-        "load_s": round(build_s, 3),
-    }
+        row = _measure_api(emulator, size, seed, deliver, event_resource, provider)
+        row["first_sync_quota_units"] = sum(row.pop("first_stats").quota_units.values())
+        row["no_change_quota_units"] = sum(row.pop("again_stats").quota_units.values())
+        return row
 
 
 def measure_outlook(size: int, seed: int) -> dict[str, Any]:
-    """The same mailbox loaded into the Microsoft Graph emulator, synced through the real
-    runner and the Outlook provider over loopback HTTP with `LATENCY` per request."""
-    from mailagent.compose import TemplateComposer
-    from mailagent.detect import UserIdentity
-    from mailagent.policy import load_policy
-    from mailagent.runner import Account, sync_account
-    from mailagent.store import Store
+    """The mailbox loaded into the Microsoft Graph emulator, synced through the Outlook
+    provider (Graph has no quota units)."""
     from providers.emulators.graph import GraphEmulator
     from providers.emulators.graph_scenario import event_resource
     from providers.outlook import OutlookProvider
 
-    rng = random.Random(seed)
-    run = Path(tempfile.mkdtemp(prefix="mailagent-sync-cost-"))
     with GraphEmulator(user_address=USER_ADDRESS) as emulator:
-        emulator.now = NOW
-        start = time.perf_counter()
-        for mail in generate_mail(size, rng):
+
+        def deliver(mail: Mail) -> None:
             folder = "sentitems" if mail.sent else "inbox"
             emulator.add_message(mail.render().replace(b"\n", b"\r\n"), folder)
-        for event in calendar_events():
-            emulator.put_event(event_resource(event, USER_ADDRESS))
-        build_s = time.perf_counter() - start
-        emulator.latency = LATENCY
-        user = UserIdentity(USER_ADDRESS, USER_NAME)
-        store = Store(run / "state.db")
-        composer = TemplateComposer()
 
-        def sync(now: datetime) -> tuple[Any, float, int, dict[str, int]]:
-            provider = OutlookProvider(
+        def provider(now: datetime, user: Any) -> Any:
+            return OutlookProvider(
                 lambda fresh: emulator.static_token,
                 user=user,
                 timezone=ZONE,
@@ -670,32 +609,70 @@ def measure_outlook(size: int, seed: int) -> dict[str, Any]:
                 account="bench",
                 base_url=emulator.base_url,
             )
-            account = Account("bench", provider, user, load_policy("standard"), TIMEZONE)
-            emulator.reset_stats()
-            began = time.perf_counter()
-            try:
-                result = sync_account(store, account, composer, now)
-            finally:
-                provider.close()
-            seconds = time.perf_counter() - began
-            stats = emulator.stats
-            return result, seconds, stats.http_requests, dict(stats.calls)
 
+        row = _measure_api(emulator, size, seed, deliver, event_resource, provider)
+        del row["first_stats"], row["again_stats"]
+        return row
+
+
+def _measure_api(
+    emulator: Any,
+    size: int,
+    seed: int,
+    deliver: Callable[[Mail], None],
+    event_resource: Callable[[Any, str], dict[str, Any]],
+    make_provider: Callable[[datetime, Any], Any],
+) -> dict[str, Any]:
+    """Loads the generated mailbox into a running API emulator, then syncs it twice through
+    the real runner over loopback HTTP with `LATENCY` per request; counts come from the
+    emulator (`first_stats` and `again_stats` are its counters, for the caller to read)."""
+    from mailagent.compose import TemplateComposer
+    from mailagent.detect import UserIdentity
+    from mailagent.policy import load_policy
+    from mailagent.runner import Account, sync_account
+    from mailagent.store import Store
+
+    emulator.now = NOW
+    start = time.perf_counter()
+    for mail in generate_mail(size, random.Random(seed)):
+        deliver(mail)
+    for event in calendar_events():
+        emulator.put_event(event_resource(event, USER_ADDRESS))
+    load_s = time.perf_counter() - start
+    emulator.latency = LATENCY
+    user = UserIdentity(USER_ADDRESS, USER_NAME)
+    run = Path(tempfile.mkdtemp(prefix="mailagent-sync-cost-"))
+    store = Store(run / "state.db")
+    composer = TemplateComposer()
+
+    def sync(now: datetime) -> tuple[Any, float, Any]:
+        provider = make_provider(now, user)
+        account = Account("bench", provider, user, load_policy("standard"), TIMEZONE)
+        emulator.reset_stats()
+        began = time.perf_counter()
         try:
-            first, first_s, first_http, first_calls = sync(NOW)
-            again, again_s, again_http, _ = sync(NOW + NO_CHANGE_AFTER)
+            result = sync_account(store, account, composer, now)
         finally:
-            store.close()
-            shutil.rmtree(run, ignore_errors=True)
+            provider.close()
+        return result, time.perf_counter() - began, emulator.stats
+
+    try:
+        first, first_s, first_stats = sync(NOW)
+        again, again_s, again_stats = sync(NOW + NO_CHANGE_AFTER)
+    finally:
+        store.close()
+        shutil.rmtree(run, ignore_errors=True)
     return {
-        "first_sync_requests": first_http,
-        "first_sync_calls": first_calls,
+        "first_sync_requests": first_stats.http_requests,
+        "first_sync_calls": dict(first_stats.calls),
         "first_sync_s": round(first_s, 3),
-        "no_change_requests": again_http,
+        "no_change_requests": again_stats.http_requests,
         "no_change_s": round(again_s, 3),
         "latency_ms": round(LATENCY * 1000),
         **outcome(first, again),
-        "load_s": round(build_s, 3),
+        "load_s": round(load_s, 3),
+        "first_stats": first_stats,
+        "again_stats": again_stats,
     }
 
 

@@ -449,12 +449,7 @@ def connect_gmail(
         out.file.flush()  # the user (or a script) needs the URL now, not when we exit
 
     try:
-        if state.config_path.exists():
-            state_path = _config().state
-        else:
-            # No config yet: the state path it would get by default, beside where it will be.
-            default_state = Path(Config.model_fields["state"].default)
-            state_path = state.config_path.resolve().parent / default_state
+        state_path = _state_path()
         store = default_token_store(state_path)
         record = run_installed_app_flow(
             client_secrets, open_browser=not no_browser, port=port, announce=announce
@@ -464,6 +459,14 @@ def connect_gmail(
     except MailAgentError as exc:
         _fail(exc)
     out.print(f"Connected {account}; token stored in {where}")
+
+
+def _state_path() -> Path:
+    """The state file of the config, or, with no config yet, where it will be by default."""
+    if state.config_path.exists():
+        return _config().state
+    default_state = Path(Config.model_fields["state"].default)
+    return state.config_path.resolve().parent / default_state
 
 
 @connect_app.command("outlook")
@@ -514,12 +517,7 @@ def connect_outlook(
         announce(url)
 
     try:
-        if state.config_path.exists():
-            state_path = _config().state
-        else:
-            # No config yet: the state path it would get by default, beside where it will be.
-            default_state = Path(Config.model_fields["state"].default)
-            state_path = state.config_path.resolve().parent / default_state
+        state_path = _state_path()
         store = default_token_store(state_path)
         authority = authority_for(tenant)
         cache = cache_path_for(account, state_path)

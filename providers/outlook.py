@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from email.utils import format_datetime
 from typing import Any, ClassVar
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -75,22 +76,34 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _url(path: str, **params: str) -> str:
+    """`path` with OData query options, percent-encoded (a space in `$filter` is %20)."""
+    query = "&".join(f"{name}={quote(value, safe=SAFE)}" for name, value in params.items())
+    return f"{path}?{query}" if query else path
+
+
+SAFE = "$,()'/:=@"
+
+
 def _initial_url(stream: str, window: Window) -> str:
     if stream == "calendar":
-        return (
-            f"/me/calendarView/delta?startDateTime={_iso(window.start)}"
-            f"&endDateTime={_iso(window.end)}"
+        return _url(
+            "/me/calendarView/delta",
+            startDateTime=_iso(window.start),
+            endDateTime=_iso(window.end),
         )
     if stream == "drafts":
-        return (
-            "/me/mailFolders/drafts/messages/delta?$select=id,subject,body,conversationId"
-            f"&$expand={EXPAND_TAG}"
+        return _url(
+            "/me/mailFolders/drafts/messages/delta",
+            **{"$select": "id,subject,body,conversationId", "$expand": EXPAND_TAG},
         )
-    url = (
-        f"/me/mailFolders/{stream}/messages/delta?$select={LIST_FIELDS}"
-        f"&$filter=receivedDateTime ge {_iso(window.start)}"
-    )
-    return url + (f"&$expand={EXPAND_TAG}" if stream == "sentitems" else "")
+    options = {
+        "$select": LIST_FIELDS,
+        "$filter": f"receivedDateTime ge {_iso(window.start)}",
+    }
+    if stream == "sentitems":
+        options["$expand"] = EXPAND_TAG
+    return _url(f"/me/mailFolders/{stream}/messages/delta", **options)
 
 
 PREFER = {"Prefer": f"odata.maxpagesize={PAGE_SIZE}, {TEXT}"}
@@ -362,7 +375,10 @@ class OutlookProvider:
         answers = self._graph.batch(
             [
                 GraphRequest(
-                    i, "GET", f"/me/messages/{i}?$select={DETAIL_FIELDS}", headers={"Prefer": TEXT}
+                    i,
+                    "GET",
+                    _url(f"/me/messages/{i}", **{"$select": DETAIL_FIELDS}),
+                    headers={"Prefer": TEXT},
                 )
                 for i in wanted
             ],
@@ -434,9 +450,13 @@ class OutlookProvider:
         return None
 
     def _tagged(self, folder: str, key: str) -> list[str]:
-        query = (
-            f"/me/mailFolders/{folder}/messages?$select=id&$filter=singleValueExtendedProperties"
-            f"/Any(ep: ep/id eq '{TAG_PROPERTY}' and ep/value eq '{key}')"
+        query = _url(
+            f"/me/mailFolders/{folder}/messages",
+            **{
+                "$select": "id",
+                "$filter": f"singleValueExtendedProperties/Any(ep: ep/id eq '{TAG_PROPERTY}'"
+                f" and ep/value eq '{key}')",
+            },
         )
         response = self._graph.send("GET", query, what=f"find draft in {folder}")
         if response.status != 200 or not isinstance(response.body, Mapping):

@@ -9,10 +9,7 @@ calendar events, expire tokens and cursors, inject faults, and read the call cou
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
-import threading
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -20,24 +17,29 @@ from dataclasses import replace
 from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from mailagent.scenario import Scenario
 
 from providers.emulators.calendar_store import Calendar
+from providers.emulators.faults import check_fault
 from providers.emulators.gmail_mailbox import Mailbox, StoredMessage
 from providers.emulators.gmail_mime import append_text, read_facts, replace_header
 from providers.emulators.google_backend import Backend, Stats
 from providers.emulators.google_faults import FAULT_KINDS, Fault
 from providers.emulators.google_http_server import EmulatorHTTPServer
+from providers.emulators.loopback import LoopbackEmulator
+from providers.emulators.standalone import serve_scenario
 
 __all__ = ["GoogleEmulator", "main"]
 
 
-class GoogleEmulator:
+class GoogleEmulator(LoopbackEmulator[Backend]):
     """Gmail v1 + Calendar v3 on 127.0.0.1, for one user. Use it as a context manager."""
+
+    server_class = EmulatorHTTPServer
+    thread_prefix = "google-emulator"
 
     def __init__(
         self,
@@ -49,59 +51,14 @@ class GoogleEmulator:
         refresh_token: str = "emulator-refresh-token",  # noqa: S107 (a fake, for tests)
         static_token: str = "emulator-token",  # noqa: S107 (a fake, for tests)
     ) -> None:
-        self._backend = Backend(
-            user_address, refresh_token=refresh_token, static_token=static_token
-        )
-        self._backend.latency = latency
+        backend = Backend(user_address, refresh_token=refresh_token, static_token=static_token)
+        super().__init__(backend, latency=latency, port=port)
         self._backend.calendar.time_zone = time_zone
-        self._port = port
         self.send_rewrites_headers = False
         """When true, sending a draft gives it a new Message-ID and drops its X- headers, as
         the Gmail web client may; when false the message goes out as drafted (the API's way)."""
-        self._server: EmulatorHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- lifecycle --
-
-    def start(self) -> Self:
-        if self._server is None:
-            self._server = EmulatorHTTPServer(self._port, self._backend)
-            self._port = self._server.server_address[1]
-            self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name=f"google-emulator-{self._port}",
-                daemon=True,
-            )
-            self._thread.start()
-        return self
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.close_connections()
-            self._server.server_close()
-            if self._thread is not None:
-                self._thread.join(timeout=5)
-            self._server = None
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    # -- addresses and credentials --
-
-    @property
-    def port(self) -> int:
-        return self._port
+    # -- addresses and credentials (lifecycle, port, now, latency, lock: the base) --
 
     @property
     def base_url(self) -> str:
@@ -138,25 +95,6 @@ class GoogleEmulator:
     # -- settings --
 
     @property
-    def now(self) -> datetime:
-        return self._backend.now
-
-    @now.setter
-    def now(self, moment: datetime) -> None:
-        if moment.tzinfo is None:
-            raise ValueError("emulator.now must be timezone-aware")
-        with self._backend.lock:
-            self._backend.now = moment
-
-    @property
-    def latency(self) -> float:
-        return self._backend.latency
-
-    @latency.setter
-    def latency(self, seconds: float) -> None:
-        self._backend.latency = seconds
-
-    @property
     def time_zone(self) -> str:
         return self._backend.calendar.time_zone
 
@@ -175,10 +113,6 @@ class GoogleEmulator:
         self._backend.batch_order = order
 
     # -- low-level state (hold `lock` while touching it) --
-
-    @property
-    def lock(self) -> threading.RLock:
-        return self._backend.lock
 
     @property
     def mailbox(self) -> Mailbox:
@@ -226,10 +160,7 @@ class GoogleEmulator:
         "429", "403-rate", "403-user-rate", "500", "503", or "drop" (close the connection
         without answering; it drops a whole batch). httplib2 itself retries a dropped
         connection once, so a client sees a drop only from the second one in a row."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault {kind!r}; one of {', '.join(FAULT_KINDS)}")
-        if times < 1:
-            raise ValueError("times must be at least 1")
+        check_fault(kind, times, FAULT_KINDS)
         with self.lock:
             self._backend.faults.append(Fault(kind, method, times, retry_after))
 
@@ -368,72 +299,45 @@ class GoogleEmulator:
 
 def main(argv: list[str] | None = None) -> int:
     """Serve a scenario's mailbox and calendar until Ctrl-C."""
-    from mailagent.scenario import load_scenario
     from providers.emulators.google_scenario import GoogleScenarioMailbox
 
-    parser = argparse.ArgumentParser(
+    def build(scenario: Scenario, latency: float, port: int) -> GoogleEmulator:
+        return GoogleEmulator(
+            user_address=scenario.spec.user.address,
+            latency=latency,
+            port=port,
+            time_zone=scenario.spec.user.timezone,
+        )
+
+    return serve_scenario(
+        argv,
         prog="python -m providers.emulators.google",
         description="Serve a scenario as a local Gmail v1 + Calendar v3 API.",
+        build=build,
+        mailbox=GoogleScenarioMailbox,
+        banner=_banner,
+        write_config=_write_config,
     )
-    parser.add_argument("--scenario", type=Path, required=True, help="scenario YAML file")
-    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free)")
-    parser.add_argument(
-        "--at",
-        type=datetime.fromisoformat,
-        default=None,
-        help="materialize as of this ISO time (default: the scenario's last sync time)",
+
+
+def _banner(emulator: GoogleEmulator, scenario: Scenario, moment: datetime) -> str:
+    return (
+        f"Gmail + Calendar emulator for {emulator.user_address} as of {moment.isoformat()}\n"
+        f"  base URL       {emulator.base_url}\n"
+        f"  calendar       {emulator.calendar_endpoint}\n"
+        f"  gmail batch    {emulator.gmail_batch_uri}\n"
+        f"  token URI      {emulator.token_uri}\n"
+        f"  static token   {emulator.static_token}\n"
+        f"  refresh token  {emulator.refresh_token}\n\n"
+        "mailagent.toml:\n\n"
+        "[[accounts]]\n"
+        f"name = {json.dumps(scenario.spec.name)}\n"
+        'provider = "gmail"\n'
+        f"address = {json.dumps(emulator.user_address)}\n"
+        f"user_name = {json.dumps(scenario.spec.user.name)}\n"
+        f"timezone = {json.dumps(scenario.spec.user.timezone)}\n"
+        f"google_endpoint = {json.dumps(emulator.base_url)}\n\n"
     )
-    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay per HTTP request")
-    parser.add_argument(
-        "--config-dir",
-        type=Path,
-        default=None,
-        help="also write DIR/mailagent.toml for this emulator and the account's token "
-        "(DIR/tokens, 0600), ready for `mailagent --config DIR/mailagent.toml sync`",
-    )
-    args = parser.parse_args(argv)
-    scenario = load_scenario(args.scenario)
-    moment = scenario.local(args.at) if args.at else scenario.sync_times()[-1]
-    emulator = GoogleEmulator(
-        user_address=scenario.spec.user.address,
-        latency=args.latency_ms / 1000,
-        port=args.port,
-        time_zone=scenario.spec.user.timezone,
-    )
-    GoogleScenarioMailbox(emulator).materialize(scenario, moment)
-    with emulator:
-        out = sys.stdout
-        if args.config_dir is not None:
-            config = _write_config(args.config_dir, scenario, emulator)
-            out.write(
-                f"wrote {config} and its token; try:\n"
-                f"  MAILAGENT_TOKEN_STORE=file mailagent --config {config} sync "
-                f"--now {moment.isoformat()}\n\n"
-            )
-        out.write(
-            f"Gmail + Calendar emulator for {emulator.user_address} as of {moment.isoformat()}\n"
-            f"  base URL       {emulator.base_url}\n"
-            f"  calendar       {emulator.calendar_endpoint}\n"
-            f"  gmail batch    {emulator.gmail_batch_uri}\n"
-            f"  token URI      {emulator.token_uri}\n"
-            f"  static token   {emulator.static_token}\n"
-            f"  refresh token  {emulator.refresh_token}\n\n"
-            "mailagent.toml:\n\n"
-            "[[accounts]]\n"
-            f"name = {json.dumps(scenario.spec.name)}\n"
-            'provider = "gmail"\n'
-            f"address = {json.dumps(emulator.user_address)}\n"
-            f"user_name = {json.dumps(scenario.spec.user.name)}\n"
-            f"timezone = {json.dumps(scenario.spec.user.timezone)}\n"
-            f"google_endpoint = {json.dumps(emulator.base_url)}\n\n"
-            "Ctrl-C stops it.\n"
-        )
-        out.flush()
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            out.write("stopped\n")
-    return 0
 
 
 def _write_config(directory: Path, scenario: Scenario, emulator: GoogleEmulator) -> Path:

@@ -12,12 +12,13 @@ import secrets
 import threading
 import urllib.parse
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
 from providers.emulators.calendar_handlers import CALENDAR_HANDLERS
 from providers.emulators.calendar_store import Calendar
+from providers.emulators.faults import take_fault
 from providers.emulators.gmail_handlers import GMAIL_HANDLERS
 from providers.emulators.gmail_mailbox import Mailbox
 from providers.emulators.google_call import DROP, Call, Handler, Reply, error_reply
@@ -133,17 +134,12 @@ class Backend:
         """Consume the oldest pending fault aimed at one of `method_ids` (or at any method) of
         the wanted kinds: drops (a whole HTTP request) and/or the others (one call)."""
         with self.lock:
-            for index, fault in enumerate(self.faults):
-                if not (drops if fault.kind in ("drop", "drop-after") else others):
-                    continue
-                if fault.method is not None and fault.method not in method_ids:
-                    continue
-                if fault.times <= 1:
-                    del self.faults[index]
-                else:
-                    self.faults[index] = replace(fault, times=fault.times - 1)
-                return fault
-        return None
+            return take_fault(
+                self.faults,
+                lambda fault: fault.method is None or fault.method in method_ids,
+                drops=drops,
+                others=others,
+            )
 
     # -- one call --
 

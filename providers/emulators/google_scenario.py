@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -18,9 +18,10 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from mailagent.models import Attendee, CalendarEvent, Folder, Message, ResponseStatus
-from mailagent.scenario import Scenario
+from mailagent.scenario import MessageSpec, Scenario
 from providers.emulators.gmail_mime import Facts, raw_headers
 from providers.emulators.google import GoogleEmulator
+from providers.emulators.scenario_mailbox import EmulatorScenarioMailbox
 from providers.mime import parse_message
 
 __all__ = ["GoogleScenarioMailbox", "event_id_for", "event_resource", "fill_mailbox"]
@@ -125,36 +126,20 @@ def event_resource(event: CalendarEvent, user: str) -> dict[str, Any]:
 
 
 @dataclass
-class GoogleScenarioMailbox:
+class GoogleScenarioMailbox(EmulatorScenarioMailbox[GoogleEmulator]):
     """Scenario mailbox for the Gmail provider, on a `GoogleEmulator`."""
 
-    emulator: GoogleEmulator
-    delivered: set[str] = field(default_factory=set)
+    def _deliver(self, scenario: Scenario, spec: MessageSpec) -> None:
+        labels = ["INBOX", "UNREAD"] if spec.folder == "inbox" else ["SENT"]
+        self.emulator.add_message(
+            scenario.render_message(spec), labels, internal_date=scenario.local(spec.date)
+        )
 
-    def materialize(self, scenario: Scenario, moment: datetime) -> None:
-        emulator = self.emulator
-        emulator.now = moment
-        for spec in scenario.spec.messages:
-            if spec.id in self.delivered or scenario.local(spec.date) > moment:
-                continue
-            labels = ["INBOX", "UNREAD"] if spec.folder == "inbox" else ["SENT"]
-            emulator.add_message(
-                scenario.render_message(spec), labels, internal_date=scenario.local(spec.date)
-            )
-            self.delivered.add(spec.id)
-        user = scenario.spec.user.address.lower()
-        wanted = {}
-        for event in scenario.events_at(moment):
-            resource = event_resource(event, user)
-            wanted[resource["id"]] = resource
-        held = {e["id"]: e for e in emulator.events()}
-        for event_id, resource in wanted.items():
-            current = held.get(event_id)
-            stripped = {k: v for k, v in (current or {}).items() if k not in _SET_BY_STORE}
-            if current is None or stripped != resource:
-                emulator.put_event(resource)
-        for event_id in held.keys() - wanted.keys():
-            emulator.delete_event(event_id)
+    def _event_resource(self, event: CalendarEvent, user: str) -> dict[str, Any]:
+        return event_resource(event, user)
+
+    def _differs(self, held: dict[str, Any], wanted: dict[str, Any]) -> bool:
+        return {k: v for k, v in held.items() if k not in _SET_BY_STORE} != wanted
 
     def _draft_id(self, key: str) -> str:
         for draft_id, raw in self.emulator.drafts():
@@ -162,15 +147,6 @@ class GoogleScenarioMailbox:
                 if name.lower() == "x-mailagent-key" and value.strip() == key:
                     return draft_id
         raise LookupError(f"no draft with key {key}")
-
-    def send_draft(self, key: str, moment: datetime) -> None:
-        self.emulator.user_send_draft(self._draft_id(key), moment)
-
-    def edit_draft(self, key: str, text: str) -> None:
-        self.emulator.user_edit_draft(self._draft_id(key), text)
-
-    def delete_draft(self, key: str) -> None:
-        self.emulator.user_delete_draft(self._draft_id(key))
 
     def drafts(self) -> list[Message]:
         now = self.emulator.now

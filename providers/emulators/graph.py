@@ -16,13 +16,12 @@ options and filters a mail and calendar sync needs are served, anything else is 
 from __future__ import annotations
 
 import copy
-import threading
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
+from providers.emulators.faults import check_fault
 from providers.emulators.graph_backend import Backend, Stats
 from providers.emulators.graph_calendar import Calendar
 from providers.emulators.graph_faults import FAULT_KINDS, Fault
@@ -31,12 +30,16 @@ from providers.emulators.graph_mime import parse_mail
 from providers.emulators.graph_query import Expand
 from providers.emulators.graph_resources import message_resource
 from providers.emulators.graph_store import WELL_KNOWN, Mailbox, StoredMessage, event_id_for
+from providers.emulators.loopback import LoopbackEmulator
 
 __all__ = ["GraphEmulator", "main"]
 
 
-class GraphEmulator:
+class GraphEmulator(LoopbackEmulator[Backend]):
     """Graph v1.0 mail + calendar on 127.0.0.1, for one user. Use it as a context manager."""
+
+    server_class = GraphHTTPServer
+    thread_prefix = "graph-emulator"
 
     def __init__(
         self,
@@ -47,53 +50,10 @@ class GraphEmulator:
         port: int = 0,
         static_token: str = "emulator-graph-token",  # noqa: S107 (a fake, for tests)
     ) -> None:
-        self._backend = Backend(user_address, user_name, static_token=static_token)
-        self._backend.latency = latency
-        self._port = port
-        self._server: GraphHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        backend = Backend(user_address, user_name, static_token=static_token)
+        super().__init__(backend, latency=latency, port=port)
 
-    # -- lifecycle --
-
-    def start(self) -> Self:
-        if self._server is None:
-            self._server = GraphHTTPServer(self._port, self._backend)
-            self._port = self._server.server_address[1]
-            self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name=f"graph-emulator-{self._port}",
-                daemon=True,
-            )
-            self._thread.start()
-        return self
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.close_connections()
-            self._server.server_close()
-            if self._thread is not None:
-                self._thread.join(timeout=5)
-            self._server = None
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    # -- addresses, credentials and settings --
-
-    @property
-    def port(self) -> int:
-        return self._port
+    # -- addresses, credentials and settings (lifecycle, port, now, latency, lock: the base) --
 
     @property
     def base_url(self) -> str:
@@ -111,26 +71,6 @@ class GraphEmulator:
     @property
     def static_token(self) -> str:
         return self._backend.static_token
-
-    @property
-    def now(self) -> datetime:
-        return self._backend.now
-
-    @now.setter
-    def now(self, moment: datetime) -> None:
-        if moment.tzinfo is None:
-            raise ValueError("emulator.now must be timezone-aware")
-        with self._backend.lock:
-            self._backend.now = moment
-
-    @property
-    def latency(self) -> float:
-        """Seconds each HTTP request waits before it is served (a $batch waits once)."""
-        return self._backend.latency
-
-    @latency.setter
-    def latency(self, seconds: float) -> None:
-        self._backend.latency = seconds
 
     @property
     def batch_response_order(self) -> Literal["request", "reversed"]:
@@ -160,10 +100,6 @@ class GraphEmulator:
         self._backend.deltas.expired_status = status
 
     # -- low-level state (hold `lock` while touching it) --
-
-    @property
-    def lock(self) -> threading.RLock:
-        return self._backend.lock
 
     @property
     def mailbox(self) -> Mailbox:
@@ -201,10 +137,7 @@ class GraphEmulator:
         /v1.0, and/or an operation key such as "messages.delta"; neither: any) with `kind`:
         "429", "503" (both with Retry-After, default 1 s), "500", "401", or "drop" / "drop-after"
         (close the connection before / after serving; they drop a whole $batch)."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault {kind!r}; one of {', '.join(FAULT_KINDS)}")
-        if times < 1:
-            raise ValueError("times must be at least 1")
+        check_fault(kind, times, FAULT_KINDS)
         with self.lock:
             self._backend.faults.append(Fault(kind, path_contains, operation, times, retry_after))
 

@@ -13,10 +13,11 @@ import threading
 import urllib.parse
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from providers.emulators.faults import DROP_KINDS, take_fault
 from providers.emulators.google_call import DROP, Reply
 from providers.emulators.graph_calendar import Calendar
 from providers.emulators.graph_call import Call, Handler
@@ -27,7 +28,7 @@ from providers.emulators.graph_errors import (
     unauthorized,
     unknown_segment,
 )
-from providers.emulators.graph_faults import DEFAULT_RETRY_AFTER, DROP_KINDS, Fault, fault_error
+from providers.emulators.graph_faults import DEFAULT_RETRY_AFTER, Fault, fault_error
 from providers.emulators.graph_handlers import MESSAGE_HANDLERS
 from providers.emulators.graph_query import parse_prefer
 from providers.emulators.graph_routes import check_options, match_route
@@ -109,17 +110,12 @@ class Backend:
         """Consume the oldest pending fault aimed at one of `targets` ((operation, path and
         query) pairs) of the wanted kinds: drops (a whole HTTP request) and/or the others."""
         with self.lock:
-            for index, fault in enumerate(self.faults):
-                if not (drops if fault.kind in DROP_KINDS else others):
-                    continue
-                if not any(fault.aims_at(op, target) for op, target in targets):
-                    continue
-                if fault.times <= 1:
-                    del self.faults[index]
-                else:
-                    self.faults[index] = replace(fault, times=fault.times - 1)
-                return fault
-        return None
+            return take_fault(
+                self.faults,
+                lambda fault: any(fault.aims_at(op, target) for op, target in targets),
+                drops=drops,
+                others=others,
+            )
 
     def enter(self) -> bool:
         """Count an HTTP request in; False when it is over the mailbox's concurrency limit."""

@@ -14,8 +14,6 @@ FAULT_KINDS: tuple[str, ...] = ("429", "503", "500", "401", "drop", "drop-after"
 is created, say) and then closes the connection without answering. Both act on a whole HTTP
 request, so a drop aimed at one part of a $batch drops the whole batch."""
 
-DROP_KINDS = frozenset({"drop", "drop-after"})
-
 DEFAULT_RETRY_AFTER = 1.0
 """Seconds in Retry-After when a 429 or 503 fault names none: mail and calendar always send
 the header (https://learn.microsoft.com/graph/throttling#best-practices-to-handle-throttling)."""

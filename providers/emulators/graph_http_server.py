@@ -2,24 +2,20 @@
 reads each request (chunked or not), counts it in and out of the mailbox's in-flight gauge
 (refusing past the concurrency limit), waits the configured latency, hands it to the $batch
 endpoint or `Backend.call`, and writes the JSON answer with Graph's headers, or closes the
-connection for a dropped one. HTTP/1.1 keep-alive with TCP_NODELAY; the server tracks its open
-connections so that closing it leaves no thread parked on an idle keep-alive socket."""
+connection for a dropped one. Keep-alive, connection tracking and body reading come from
+`loopback`."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
-import threading
 import time
 import urllib.parse
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 from providers.emulators.google_call import Reply
 from providers.emulators.graph_backend import Backend
 from providers.emulators.graph_batch import serve_batch
+from providers.emulators.loopback import LoopbackHandler, LoopbackHTTPServer
 
 JSON_TYPE = (
     "application/json; odata.metadata=minimal; odata.streaming=true; "
@@ -28,53 +24,8 @@ JSON_TYPE = (
 BATCH_PATH = "/v1.0/$batch"
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(LoopbackHandler):
     server: GraphHTTPServer
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in two writes; without TCP_NODELAY, Nagle's algorithm and the
-        # client's delayed ACK hold the second one back ~40 ms on every keep-alive response.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.track(self.connection, add=False)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: tests and the standalone server print what matters themselves."""
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            data = b""
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    return data
-                data += self.rfile.read(size)
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
 
     def _headers(self) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -122,27 +73,5 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
 
-class GraphHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, port: int, backend: Backend) -> None:
-        self.backend = backend
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-        super().__init__(("127.0.0.1", port), _Handler)
-
-    def track(self, connection: socket.socket, *, add: bool) -> None:
-        with self._open_lock:
-            if add:
-                self._open.add(connection)
-            else:
-                self._open.discard(connection)
-
-    def close_connections(self) -> None:
-        """Wake handler threads parked on idle keep-alive connections so they end."""
-        with self._open_lock:
-            connections = list(self._open)
-        for connection in connections:
-            with contextlib.suppress(OSError):  # already closed by the client
-                connection.shutdown(socket.SHUT_RDWR)
+class GraphHTTPServer(LoopbackHTTPServer[Backend]):
+    handler = _Handler

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,12 +27,13 @@ from mailagent.models import (
     Person,
     ResponseStatus,
 )
-from mailagent.scenario import Scenario
+from mailagent.scenario import MessageSpec, Scenario
 from providers.emulators.google_scenario import _SENDERS, _SUBJECTS, _WORDS
 from providers.emulators.graph import GraphEmulator
 from providers.emulators.graph_mime import as_type
 from providers.emulators.graph_store import event_id_for
 from providers.emulators.graph_time import iso_seconds, local_ticks, parse_iso, zero_time
+from providers.emulators.scenario_mailbox import EmulatorScenarioMailbox
 
 __all__ = ["GraphScenarioMailbox", "event_resource", "fill_mailbox", "ical_uid"]
 
@@ -166,34 +167,19 @@ def event_resource(event: CalendarEvent, user: str) -> dict[str, Any]:
 
 
 @dataclass
-class GraphScenarioMailbox:
+class GraphScenarioMailbox(EmulatorScenarioMailbox[GraphEmulator]):
     """Scenario mailbox for the Outlook (Graph) provider, on a `GraphEmulator`."""
 
-    emulator: GraphEmulator
-    delivered: set[str] = field(default_factory=set)
+    def _deliver(self, scenario: Scenario, spec: MessageSpec) -> None:
+        folder = "inbox" if spec.folder == "inbox" else "sentitems"
+        raw = scenario.render_message(spec)
+        self.emulator.add_message(raw, folder, received=scenario.local(spec.date))
 
-    def materialize(self, scenario: Scenario, moment: datetime) -> None:
-        emulator = self.emulator
-        emulator.now = moment
-        for spec in scenario.spec.messages:
-            if spec.id in self.delivered or scenario.local(spec.date) > moment:
-                continue
-            folder = "inbox" if spec.folder == "inbox" else "sentitems"
-            raw = scenario.render_message(spec)
-            emulator.add_message(raw, folder, received=scenario.local(spec.date))
-            self.delivered.add(spec.id)
-        user = scenario.spec.user.address.lower()
-        wanted = {}
-        for event in scenario.events_at(moment):
-            resource = event_resource(event, user)
-            wanted[resource["id"]] = resource
-        held = {e["id"]: e for e in emulator.events()}
-        for event_id, resource in wanted.items():
-            current = held.get(event_id)
-            if current is None or {k: current.get(k) for k in resource} != resource:
-                emulator.put_event(resource)
-        for event_id in held.keys() - wanted.keys():
-            emulator.delete_event(event_id)
+    def _event_resource(self, event: CalendarEvent, user: str) -> dict[str, Any]:
+        return event_resource(event, user)
+
+    def _differs(self, held: dict[str, Any], wanted: dict[str, Any]) -> bool:
+        return {k: held.get(k) for k in wanted} != wanted
 
     def _draft_id(self, key: str) -> str:
         for draft in self.emulator.drafts():
@@ -201,15 +187,6 @@ class GraphScenarioMailbox:
                 if prop["value"] == key:
                     return str(draft["id"])
         raise LookupError(f"no draft with key {key}")
-
-    def send_draft(self, key: str, moment: datetime) -> None:
-        self.emulator.user_send_draft(self._draft_id(key), moment)
-
-    def edit_draft(self, key: str, text: str) -> None:
-        self.emulator.user_edit_draft(self._draft_id(key), text)
-
-    def delete_draft(self, key: str) -> None:
-        self.emulator.user_delete_draft(self._draft_id(key))
 
     def drafts(self) -> list[Message]:
         user = Person(self.emulator.user_name, self.emulator.user_address.lower())

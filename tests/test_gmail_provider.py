@@ -34,7 +34,7 @@ from providers.gmail import GmailProvider, GoogleEndpoints
 from providers.google_http import RetryPolicy
 from providers.mime import parse_message
 
-from .conftest import DEMO, SCENARIOS, run_cli, run_json
+from .conftest import DEMO, SCENARIOS, run_json
 from .scenario_support import (
     TOKEN_ENV,
     Statuses,
@@ -42,6 +42,7 @@ from .scenario_support import (
     folder,
     play_cli,
     same_as_maildir,
+    sync_with_a_kill,
     without_clock,
 )
 
@@ -363,11 +364,6 @@ def test_a_no_change_sync_is_one_history_call_and_one_calendar_call(tmp_path: Pa
             }
 
 
-PANEL_DONE = datetime.fromisoformat("2026-11-17T18:00:00-05:00")
-BEFORE = datetime.fromisoformat("2026-11-16T09:00:00-05:00")
-LATER = datetime.fromisoformat("2026-11-17T20:00:00-05:00")
-
-
 def _keys(emulator: GoogleEmulator) -> list[str]:
     return sorted(key for key, *_ in _drafts(emulator))
 
@@ -376,27 +372,9 @@ def _sync_demo(root: Path, crash_at: str | None) -> list[str]:
     scenario = load_scenario(DEMO)
     with GoogleEmulator(user_address=scenario.spec.user.address) as emulator:
         config = write_gmail_config(scenario, folder(root), emulator)
-        mailbox = GoogleScenarioMailbox(emulator)
-        mailbox.materialize(scenario, BEFORE)
-        run_cli("--config", str(config), "sync", "--now", BEFORE.isoformat(), env=TOKEN_ENV)
-        mailbox.materialize(scenario, PANEL_DONE)
-        if crash_at is not None:
-            killed = run_cli(
-                "--config",
-                str(config),
-                "sync",
-                "--now",
-                PANEL_DONE.isoformat(),
-                env={**TOKEN_ENV, "MAILAGENT_CRASH_AT": crash_at},
-                check=False,
-            )
-            assert killed.returncode == 137, killed.stderr
-        run_cli("--config", str(config), "sync", "--now", PANEL_DONE.isoformat(), env=TOKEN_ENV)
-        after = _keys(emulator)
-        mailbox.materialize(scenario, LATER)
-        run_cli("--config", str(config), "sync", "--now", LATER.isoformat(), env=TOKEN_ENV)
-        assert _keys(emulator) == after
-        return after
+        return sync_with_a_kill(
+            scenario, GoogleScenarioMailbox(emulator), config, crash_at, lambda: _keys(emulator)
+        )
 
 
 @pytest.fixture(scope="module")

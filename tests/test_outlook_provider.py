@@ -30,8 +30,15 @@ from providers.emulators.graph import GraphEmulator
 from providers.emulators.graph_scenario import GraphScenarioMailbox
 from providers.outlook import TAG_PROPERTY, OutlookProvider
 
-from .conftest import DEMO, SCENARIOS, run_cli, run_json
-from .scenario_support import TOKEN_ENV, folder, play_cli, same_as_maildir, without_clock
+from .conftest import DEMO, SCENARIOS, run_json
+from .scenario_support import (
+    TOKEN_ENV,
+    folder,
+    play_cli,
+    same_as_maildir,
+    sync_with_a_kill,
+    without_clock,
+)
 
 SCENARIO_FILES = [*sorted(SCENARIOS.glob("*.yaml")), DEMO]
 FAULT_SCENARIO = SCENARIOS / "offer-next-round-timeframe.yaml"
@@ -292,36 +299,13 @@ def _messages(emulator: GraphEmulator) -> dict[str, dict[str, Any]]:
     }
 
 
-PANEL_DONE = datetime.fromisoformat("2026-11-17T18:00:00-05:00")
-BEFORE = datetime.fromisoformat("2026-11-16T09:00:00-05:00")
-LATER = datetime.fromisoformat("2026-11-17T20:00:00-05:00")
-
-
 def _sync_demo(root: Path, crash_at: str | None) -> Drafts:
     scenario = load_scenario(DEMO)
     with GraphEmulator(user_address=scenario.spec.user.address) as emulator:
         config = write_outlook_config(scenario, folder(root), emulator)
-        mailbox = GraphScenarioMailbox(emulator)
-        mailbox.materialize(scenario, BEFORE)
-        run_cli("--config", str(config), "sync", "--now", BEFORE.isoformat(), env=TOKEN_ENV)
-        mailbox.materialize(scenario, PANEL_DONE)
-        if crash_at is not None:
-            killed = run_cli(
-                "--config",
-                str(config),
-                "sync",
-                "--now",
-                PANEL_DONE.isoformat(),
-                env={**TOKEN_ENV, "MAILAGENT_CRASH_AT": crash_at},
-                check=False,
-            )
-            assert killed.returncode == 137, killed.stderr
-        run_cli("--config", str(config), "sync", "--now", PANEL_DONE.isoformat(), env=TOKEN_ENV)
-        after = _drafts(emulator)
-        mailbox.materialize(scenario, LATER)
-        run_cli("--config", str(config), "sync", "--now", LATER.isoformat(), env=TOKEN_ENV)
-        assert _drafts(emulator) == after
-        return after
+        return sync_with_a_kill(
+            scenario, GraphScenarioMailbox(emulator), config, crash_at, lambda: _drafts(emulator)
+        )
 
 
 @pytest.fixture(scope="module")

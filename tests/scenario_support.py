@@ -3,16 +3,27 @@ and on another provider, and comparing what the two drafted, when, and what beca
 
 from __future__ import annotations
 
+import signal
+import stat
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
 from mailagent.demo import write_config
-from mailagent.scenario import DraftMade, MaildirMailbox, Scenario, ScenarioMailbox, play
+from mailagent.scenario import (
+    DraftMade,
+    MaildirMailbox,
+    Scenario,
+    ScenarioMailbox,
+    load_scenario,
+    play,
+)
 from mailagent.store import Store
 
-from .conftest import cli_sync, run_cli
+from .conftest import DEMO, cli_sync, run_cli, run_json
 
 TOKEN_ENV = {"MAILAGENT_TOKEN_STORE": "file"}
 
@@ -107,3 +118,36 @@ def sync_with_a_kill(
     run_cli("--config", str(config), "sync", "--now", LATER.isoformat(), env=TOKEN_ENV)
     assert drafts() == after
     return after
+
+
+def standalone_emulator_then_sync(module: str, tmp_path: Path) -> str:
+    """Starts `python -m <module> --scenario DEMO --port 0 --config-dir tmp_path`, syncs the
+    config it wrote through the CLI at the scenario's last moment (drafts must come), stops
+    it with Ctrl-C; returns what it printed before serving."""
+    scenario = load_scenario(DEMO)
+    command = [sys.executable, "-m", module, "--scenario", str(DEMO), "--port", "0"]
+    server = subprocess.Popen(
+        [*command, "--config-dir", str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        lines = []
+        for line in server.stdout:
+            lines.append(line)
+            if line.startswith("Ctrl-C"):
+                break
+        tokens = tmp_path / "tokens"
+        assert stat.S_IMODE(tokens.stat().st_mode) == 0o700
+        assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in tokens.iterdir())
+        moment = scenario.sync_times()[-1].isoformat()
+        results = run_json(
+            "--config", str(tmp_path / "mailagent.toml"), "sync", "--now", moment, env=TOKEN_ENV
+        )
+        assert results[0]["ok"], results
+        assert results[0]["drafted"]
+        return "".join(lines)
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=10)
+        if server.stdout is not None:
+            server.stdout.close()

@@ -9,10 +9,6 @@ at each step of a sync must end with exactly the drafts of a clean run.
 from __future__ import annotations
 
 import json
-import signal
-import stat
-import subprocess
-import sys
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -36,12 +32,12 @@ from providers.mime import parse_message
 
 from .conftest import DEMO, SCENARIOS, run_json
 from .scenario_support import (
-    TOKEN_ENV,
     Statuses,
     Timeline,
     folder,
     play_cli,
     same_as_maildir,
+    standalone_emulator_then_sync,
     sync_with_a_kill,
     without_clock,
 )
@@ -392,44 +388,8 @@ def test_a_kill_at_each_step_ends_with_the_drafts_of_a_clean_run(
 
 
 def test_the_standalone_emulator_serves_a_scenario_that_mailagent_syncs(tmp_path: Path) -> None:
-    """The documented way to try the Gmail path without a Google account."""
-    scenario = load_scenario(DEMO)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "providers.emulators.google",
-            "--scenario",
-            str(DEMO),
-            "--port",
-            "0",
-            "--config-dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        lines = []
-        for line in server.stdout:
-            lines.append(line)
-            if line.startswith("Ctrl-C"):
-                break
-        printed = "".join(lines)
-        assert "google_endpoint = " in printed
-        assert "MAILAGENT_TOKEN_STORE=file mailagent --config" in printed
-        token = tmp_path / "tokens"
-        assert stat.S_IMODE(token.stat().st_mode) == 0o700
-        assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in token.iterdir())
-        moment = scenario.sync_times()[-1].isoformat()
-        results = run_json(
-            "--config", str(tmp_path / "mailagent.toml"), "sync", "--now", moment, env=TOKEN_ENV
-        )
-        assert results[0]["ok"], results
-        assert results[0]["drafted"]
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=10)
-        if server.stdout is not None:
-            server.stdout.close()
+    """The documented way to try the provider without an account."""
+    printed = standalone_emulator_then_sync("providers.emulators.google", tmp_path)
+    assert printed
+    assert "google_endpoint = " in printed
+    assert "MAILAGENT_TOKEN_STORE=file mailagent --config" in printed

@@ -1,0 +1,320 @@
+"""A real Dovecot 2.3 IMAP server for tests: `DovecotServer` runs one on loopback in a temporary
+folder, logs any user in with the password "secret", and does to it what happens behind a
+client's back (a restart, kicked connections, a new UIDVALIDITY, 100,000 messages arriving).
+
+Started by root, Dovecot drops to the Debian package's "dovecot" (mail) and "dovenull" (login)
+users: every folder on the way to the mail homes must be traversable by them, and the homes owned
+by "dovecot". Started by another user, the config names that user and Dovecot keeps it.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Self
+
+import imapclient
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+__all__ = ["DovecotServer"]
+
+# From ../shared/reference/dovecot-test.conf (the team's tested unprivileged configuration),
+# embedded so that this module does not depend on where the checkout sits. Changed: the users
+# and the password are placeholders too, and the auth penalty is off (see `service anvil`).
+CONFIG_TEMPLATE = """\
+protocols = imap
+listen = 127.0.0.1
+base_dir = @ROOT@/run
+state_dir = @ROOT@/state
+log_path = @ROOT@/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_internal_user = @USER@
+default_login_user = @LOGIN_USER@
+default_internal_group = @GROUP@
+passdb {
+  driver = static
+  args = password=@PASSWORD@
+}
+userdb {
+  driver = static
+  args = uid=@USER@ gid=@GROUP@ home=@ROOT@/home/%u mail=maildir:@ROOT@/home/%u/Maildir
+}
+service imap-login {
+  chroot =
+  inet_listener imap {
+    port = @PORT@
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service anvil {
+  chroot =
+  # Added here: no auth penalty socket, no penalty. Otherwise one test's wrong-password login
+  # delays every later login from 127.0.0.1 by 2 to 15 s (Dovecot's auth-penalty.c).
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
+namespace inbox {
+  inbox = yes
+  separator = /
+  mailbox Sent {
+    special_use = \\Sent
+    auto = create
+  }
+  mailbox Drafts {
+    special_use = \\Drafts
+    auto = create
+  }
+}
+protocol imap {
+  mail_max_userip_connections = 100
+}
+mail_plugins =
+first_valid_uid = 1
+"""
+
+_EX_NOUSER = 68  # doveadm's exit status (sysexits.h) when `kick` finds no session of the user
+STARTUP_TIMEOUT = 15.0  # seconds to wait for the greeting; it usually comes within 0.1 s
+
+
+class DovecotServer:
+    """`with DovecotServer() as server:` a running Dovecot on `server.host`:`server.port`."""
+
+    host = "127.0.0.1"
+    password = "secret"  # noqa: S105 (the static passdb of a throwaway test server)
+
+    def __init__(self, user: str = "alex@example.com", *, executable: str = "dovecot") -> None:
+        self.user = user
+        self._dovecot = shutil.which(executable) or executable
+        self._doveadm = shutil.which("doveadm") or "doveadm"
+        self._root: Path | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    # -- lifecycle --
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def root(self) -> Path:
+        if self._root is None:
+            raise RuntimeError("the Dovecot server is not started")
+        return self._root
+
+    @property
+    def config(self) -> Path:
+        return self.root / "dovecot.conf"
+
+    def start(self) -> None:
+        """Write the config (first time only) and start Dovecot; RuntimeError if it cannot."""
+        if self._process is not None:
+            return
+        try:
+            if self._root is None:
+                self._root = Path(tempfile.mkdtemp(prefix="mailagent-dovecot-"))
+                self._prepare()
+            log = self.root / "dovecot.log"
+            offset = log.stat().st_size if log.exists() else 0
+            with (self.root / "dovecot.out").open("ab") as output:
+                self._process = subprocess.Popen(  # noqa: S603 (fixed argv, no shell)
+                    [self._dovecot, "-c", str(self.config), "-F"],
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own process group, for `stop`
+                )
+            self._wait_for_greeting(log, offset)
+        except BaseException as exc:
+            self.close()
+            if isinstance(exc, OSError):
+                raise RuntimeError(f"cannot start {self._dovecot}: {exc}") from exc
+            raise
+
+    def stop(self) -> None:
+        """Stop Dovecot and every process it started; keeps the data. The master leaves the IMAP
+        sessions it forked running when it exits, so the whole process group gets SIGTERM; and as
+        the master can linger 2 s over a session that ended at that moment, then SIGKILL."""
+        process, self._process = self._process, None
+        if process is None or process.returncode is not None:
+            return  # reaped already: its id, which names the group, may be someone else's now
+        group = process.pid  # the master leads its own group (start_new_session)
+        os.killpg(group, signal.SIGTERM)
+        deadline = time.monotonic() + 0.5  # it ends within 0.05 s, but for that case
+        while time.monotonic() < deadline and not _exited(process.pid):
+            time.sleep(0.01)
+        os.killpg(group, signal.SIGKILL)  # the unreaped master keeps the group's id ours
+        process.wait()
+
+    def restart(self) -> None:
+        """Stop and start again on the same port with the same mail: clients see a dropped
+        connection, then the server is back."""
+        self.stop()
+        self.start()
+
+    def close(self) -> None:
+        """Stop Dovecot and remove its folder."""
+        self.stop()
+        root, self._root = self._root, None
+        if root is not None:
+            shutil.rmtree(root, ignore_errors=True)
+
+    def _prepare(self) -> None:
+        for parent in self.root.parents:
+            if not os.stat(parent).st_mode & 0o001:
+                raise RuntimeError(
+                    f"{parent} is not traversable by other users; the dovecot user cannot reach "
+                    "the mail homes (set TMPDIR to a folder like /tmp)"
+                )
+        self.root.chmod(0o755)  # mkdtemp makes it 0700
+        (self.root / "home").mkdir()
+        (self.root / "home").chmod(0o755)
+        self.chown_mail(self.root / "home")
+        self.port = _free_port()
+        if os.geteuid() == 0:
+            user, login_user = "dovecot", "dovenull"
+        else:
+            user = login_user = pwd.getpwuid(os.geteuid()).pw_name
+        values = {"@ROOT@": str(self.root), "@PORT@": str(self.port), "@PASSWORD@": self.password}
+        group = grp.getgrgid(pwd.getpwnam(user).pw_gid).gr_name
+        values |= {"@USER@": user, "@LOGIN_USER@": login_user, "@GROUP@": group}
+        text = CONFIG_TEMPLATE
+        for placeholder, value in values.items():
+            text = text.replace(placeholder, value)
+        self.config.write_text(text, encoding="utf-8")
+
+    def chown_mail(self, path: Path) -> None:
+        """Give `path` to the user Dovecot reads mail as (when run as root)."""
+        if os.geteuid() == 0:
+            entry = pwd.getpwnam("dovecot")
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def _wait_for_greeting(self, log: Path, offset: int) -> None:
+        """Wait until this Dovecot has bound its port (it logs "starting up" only then: another
+        server on the port would greet too) and greets."""
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        last = "no answer"
+        while time.monotonic() < deadline:
+            process = self._process
+            if process is None or process.poll() is not None:
+                code = None if process is None else process.returncode
+                raise RuntimeError(f"dovecot exited with status {code}\n{self._log_tail()}")
+            if not (log.exists() and b"starting up" in log.read_bytes()[offset:]):
+                time.sleep(0.02)
+                continue
+            try:
+                with socket.create_connection((self.host, self.port), timeout=2) as sock:
+                    greeting = sock.recv(512)
+                if greeting.startswith(b"* OK"):
+                    return
+                last = repr(greeting[:80])
+            except OSError as exc:
+                last = str(exc)
+            time.sleep(0.05)
+        raise RuntimeError(
+            f"dovecot did not greet on port {self.port} within {STARTUP_TIMEOUT:.0f} s ({last})\n"
+            + self._log_tail()
+        )
+
+    def _log_tail(self, lines: int = 20) -> str:
+        """The end of what Dovecot wrote: its stderr (config errors) and its log."""
+        paths = [self.root / name for name in ("dovecot.out", "dovecot.log")]
+        return "\n".join(
+            f"--- {p.name} ---\n" + "\n".join(p.read_text(errors="replace").splitlines()[-lines:])
+            for p in paths
+            if p.exists()
+        )
+
+    # -- what tests do to the server --
+
+    def maildir(self, user: str | None = None) -> Path:
+        """The user's Maildir (INBOX in it, other folders as Maildir++ `.Sent`, `.Drafts`)."""
+        return self.root / "home" / (user or self.user) / "Maildir"
+
+    def connect(self, user: str | None = None) -> imapclient.IMAPClient:
+        """A plain-text IMAP connection, logged in; the caller logs out (`with` does)."""
+        client = imapclient.IMAPClient(self.host, self.port, ssl=False, timeout=30)
+        client.normalise_times = False  # INTERNALDATE as aware datetimes, not naive local time
+        try:
+            client.login(user or self.user, self.password)
+        except BaseException:
+            client.shutdown()
+            raise
+        return client
+
+    def doveadm(self, *args: str, ok: tuple[int, ...] = (0,)) -> str:
+        """Run `doveadm -c <config> args...`; its output, or RuntimeError with its errors when
+        its exit status is not in `ok`."""
+        command = [self._doveadm, "-c", str(self.config), *args]
+        try:
+            result = subprocess.run(  # noqa: S603 (fixed argv, no shell)
+                command, capture_output=True, text=True, check=False, timeout=300
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise RuntimeError(f"cannot run doveadm {' '.join(args)}: {exc}") from exc
+        if result.returncode not in ok:
+            raise RuntimeError(
+                f"doveadm {' '.join(args)} exited {result.returncode}: {result.stderr.strip()}"
+            )
+        return result.stdout
+
+    def kill_connections(self, user: str | None = None) -> None:
+        """Drop every IMAP session of `user` (`doveadm kick`): clients see the socket close."""
+        self.doveadm("kick", user or self.user, ok=(0, _EX_NOUSER))
+
+    def uidvalidity(self, user: str, folder: str) -> int:
+        """The folder's UIDVALIDITY, as the server holds it now."""
+        out = self.doveadm("-f", "flow", "mailbox", "status", "-u", user, "uidvalidity", folder)
+        return int(out.strip().rpartition("=")[2])
+
+    def change_uidvalidity(self, user: str, folder: str) -> int:
+        """Give `folder` a new UIDVALIDITY (RFC 3501 section 2.3.1.1: clients must then forget
+        every UID they hold for it); returns the new value."""
+        value = self.uidvalidity(user, folder) + 1
+        self.doveadm("mailbox", "update", "-u", user, "--uid-validity", str(value), folder)
+        return value
+
+    def fill(
+        self,
+        user: str,
+        count: int,
+        *,
+        seed: int = 0,
+        sent_share: float = 0.15,
+        now: datetime | None = None,
+        days: int = 90,
+    ) -> None:
+        """Add `count` unrelated messages to `user`'s INBOX and Sent as Maildir files (about
+        5 s for 100,000); see `imap_scenario.fill_maildir`."""
+        from providers.testservers.imap_scenario import fill_maildir
+
+        fill_maildir(self, user, count, seed=seed, sent_share=sent_share, now=now, days=days)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _exited(pid: int) -> bool:
+    """Whether the child `pid` has ended, without reaping it (WNOWAIT)."""
+    return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None

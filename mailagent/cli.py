@@ -539,5 +539,49 @@ def connect_outlook(
     )
 
 
+@connect_app.command("imap")
+def connect_imap(
+    account: Annotated[
+        str, typer.Option("--account", "-a", help="The account name, as in the config file.")
+    ],
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin", help="Read the password from standard input instead of asking."
+        ),
+    ] = False,
+    caldav_password: Annotated[
+        bool,
+        typer.Option(
+            "--caldav-password",
+            help="Also ask for a separate CalDAV password (the default is the IMAP one).",
+        ),
+    ] = False,
+) -> None:
+    """Store the IMAP password (or app password) in the OS keyring or a 0600 file."""
+    import getpass
+
+    from mailagent.tokens import default_token_store
+
+    def ask(prompt: str) -> str:
+        secret = sys.stdin.readline().rstrip("\r\n") if password_stdin else getpass.getpass(prompt)
+        if not secret:
+            raise ConfigError(
+                "no password given", advice="type it, or pipe it with --password-stdin"
+            )
+        return secret
+
+    try:
+        store = default_token_store(_state_path())
+        record = {"kind": "password", "password": ask(f"IMAP password for {account}: ")}
+        if caldav_password:
+            record["caldav_password"] = ask(f"CalDAV password for {account}: ")
+        store.save(account, record)
+        where = store.describe()
+    except MailAgentError as exc:
+        _fail(exc)
+    out.print(f"Stored the password of {account} in {where}")
+
+
 def main() -> None:
     app()

@@ -31,7 +31,7 @@ class AccountConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1)
-    provider: Literal["maildir", "gmail", "outlook"]
+    provider: Literal["maildir", "gmail", "outlook", "imap"]
     address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
     also: tuple[str, ...] = ()
     """Other addresses of the same person (aliases); their mail counts as the user's."""
@@ -44,10 +44,21 @@ class AccountConfig(BaseModel):
     """gmail: the base URL of a Gmail/Calendar API emulator; unset means Google itself."""
     calendar_id: str = "primary"
     """gmail: the Google calendar to read."""
-    graph_endpoint: str | None = Field(
-        default=None, pattern=r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$"
-    )
+    graph_endpoint: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$")
     """outlook: the Graph v1.0 base URL of an emulator; unset means Microsoft Graph."""
+    imap_host: str | None = None
+    imap_port: int | None = Field(default=None, ge=1, le=65535)
+    imap_security: Literal["tls", "starttls", "plain"] = "tls"
+    """imap: TLS (port 993) by default; "plain" only for local test servers."""
+    imap_user: str | None = None
+    """imap: the login name; the address when unset."""
+    caldav_url: str | None = None
+    """imap: a CalDAV calendar (or server) URL; its password is the account's unless the
+    token record holds a separate caldav_password."""
+    caldav_user: str | None = None
+    """imap: the CalDAV login name; the IMAP one when unset."""
+    calendar_url: str | None = None
+    """imap: a published iCalendar URL (https or webcal), read with conditional requests."""
     policy: str = "standard"
     timezone: str = "UTC"
     folders: FolderNames = FolderNames()
@@ -67,10 +78,16 @@ class AccountConfig(BaseModel):
     def _provider_fields(self) -> AccountConfig:
         if self.provider == "maildir" and self.maildir is None:
             raise ValueError('a maildir account needs `maildir = "path/to/Mail"`')
-        if self.provider != "maildir" and (self.maildir or self.calendar):
-            raise ValueError(
-                f"`maildir` and `calendar` are for maildir accounts, not {self.provider}"
-            )
+        if self.provider not in ("maildir", "imap") and self.calendar:
+            raise ValueError(f"`calendar` is for maildir and imap accounts, not {self.provider}")
+        if self.provider != "maildir" and self.maildir:
+            raise ValueError(f"`maildir` is for maildir accounts, not {self.provider}")
+        if self.provider == "imap" and not self.imap_host:
+            raise ValueError('an imap account needs `imap_host = "imap.example.com"`')
+        if self.provider != "imap" and (self.imap_host or self.caldav_url or self.calendar_url):
+            raise ValueError("`imap_host`, `caldav_url` and `calendar_url` are for imap accounts")
+        if sum(bool(x) for x in (self.calendar, self.caldav_url, self.calendar_url)) > 1:
+            raise ValueError("give one calendar: `calendar`, `caldav_url` or `calendar_url`")
         if self.provider != "gmail" and self.google_endpoint:
             raise ValueError("`google_endpoint` is for gmail accounts")
         if self.provider != "outlook" and self.graph_endpoint:

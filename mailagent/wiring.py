@@ -23,6 +23,8 @@ def build_provider(
         return _gmail(config, clock, state or Path("state.db"))
     if config.provider == "outlook":
         return _outlook(config, clock, state or Path("state.db"))
+    if config.provider == "imap":
+        return _imap(config, clock, state or Path("state.db"))
     if config.provider == "maildir" and config.maildir is not None:
         from providers.maildir import MaildirProvider
 
@@ -84,6 +86,66 @@ def _outlook(config: AccountConfig, clock: Callable[[], datetime], state: Path) 
         account=config.name,
         base_url=config.graph_endpoint or GRAPH_BASE,
         reconnect_advice=reconnect_advice(config.name),
+    )
+
+
+def _imap(config: AccountConfig, clock: Callable[[], datetime], state: Path) -> Provider:
+    from mailagent.tokens import default_token_store
+    from providers.calendar_source import CalendarSource
+    from providers.imap import ImapProvider, ImapSettings
+
+    advice = f"run: mailagent connect imap --account {config.name}"
+    store = default_token_store(state)
+    record = store.load(config.name)
+    if record is None or not record.get("password"):
+        raise AuthError(
+            f"account {config.name} has no IMAP password stored ({store.describe()})",
+            advice=advice,
+        )
+    zone = ZoneInfo(config.timezone)
+    calendar: CalendarSource | None = None
+    if config.caldav_url:
+        from providers.caldav_source import CalDavSource
+
+        calendar = CalDavSource(
+            config.caldav_url,
+            zone,
+            username=config.caldav_user or config.imap_user or config.address,
+            password=str(record.get("caldav_password") or record["password"]),
+        )
+    elif config.calendar_url:
+        from providers.ics_source import IcsUrlSource
+
+        calendar = IcsUrlSource(config.calendar_url, zone)
+    elif config.calendar:
+        from providers.ics_source import IcsFileSource
+
+        calendar = IcsFileSource(config.calendar, zone)
+    folders = {
+        folder: value
+        for folder, value in (
+            (Folder.INBOX, config.folders.inbox),
+            (Folder.SENT, config.folders.sent),
+            (Folder.DRAFTS, config.folders.drafts),
+        )
+        if value
+    }
+    settings = ImapSettings(
+        host=str(config.imap_host),
+        username=config.imap_user or config.address,
+        port=config.imap_port,
+        security=config.imap_security,
+        password=str(record["password"]),
+        folders=folders,
+    )
+    return ImapProvider(
+        settings,
+        user=_identity(config),
+        timezone=zone,
+        calendar=calendar,
+        clock=clock,
+        account=config.name,
+        reconnect_advice=advice,
     )
 
 

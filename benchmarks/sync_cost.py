@@ -51,8 +51,8 @@ if TYPE_CHECKING:
     from mailagent.models import CalendarEvent
 
 PROVIDERS = ("maildir", "gmail", "outlook", "imap")
-"""Providers the script knows of; imap is not built yet (issue 5)."""
 DEFAULT_SIZES = "2000,20000,200000"
+IMAP_SIZES = "2000,20000,100000"
 GENERATOR_VERSION = 2
 """Bump when the generated mailbox changes, so that cached mailboxes are rebuilt."""
 
@@ -676,7 +676,88 @@ def _measure_api(
     }
 
 
-API_MEASURES = {"gmail": measure_gmail, "outlook": measure_outlook}
+def measure_imap(size: int, seed: int) -> dict[str, Any]:
+    """The mailbox written into a real Dovecot server's Maildir (then indexed), the calendar
+    as an .ics file; synced through the IMAP provider on loopback (no added latency: the
+    counts that matter are commands and bytes). Dovecot must be installed (dovecot-imapd)."""
+    from mailagent.compose import TemplateComposer
+    from mailagent.detect import UserIdentity
+    from mailagent.policy import load_policy
+    from mailagent.runner import Account, sync_account
+    from mailagent.store import Store
+    from providers.ics_source import IcsFileSource
+    from providers.imap import ImapProvider, ImapSettings
+    from providers.testservers.dovecot import DovecotServer
+
+    user = UserIdentity(USER_ADDRESS, USER_NAME)
+    run = Path(tempfile.mkdtemp(prefix="mailagent-sync-cost-"))
+    calendar = run / "calendar.ics"
+    calendar.write_bytes(calendar_bytes())
+    with DovecotServer(USER_ADDRESS) as server:
+        start = time.perf_counter()
+        with server.connect() as client:  # Dovecot makes the Maildir and its folders
+            for folder in ("INBOX", "Sent", "Drafts"):
+                client.select_folder(folder)
+        root = server.maildir()
+        for index, mail in enumerate(generate_mail(size, random.Random(seed))):
+            data = mail.render()
+            folder = root / ".Sent" / "cur" if mail.sent else root / "cur"
+            flags = "S" if mail.sent or not mail.unread else ""
+            name = f"{mail.ts}.M{index}P{os.getpid()}.bench,S={len(data)}:2,{flags}"
+            _write(folder / name, data)
+            server.chown_mail(folder / name)
+            os.utime(folder / name, (mail.ts, mail.ts))
+        server.doveadm("force-resync", "-u", USER_ADDRESS, "*")
+        load_s = time.perf_counter() - start
+        store = Store(run / "state.db")
+        composer = TemplateComposer()
+
+        def sync(now: datetime) -> tuple[Any, float, int, int]:
+            settings = ImapSettings(
+                host=server.host,
+                port=server.port,
+                security="plain",
+                username=USER_ADDRESS,
+                password=server.password,
+            )
+            provider = ImapProvider(
+                settings,
+                user=user,
+                timezone=ZONE,
+                calendar=IcsFileSource(calendar, ZONE),
+                clock=lambda: now,
+                account="bench",
+            )
+            account = Account("bench", provider, user, load_policy("standard"), TIMEZONE)
+            began = time.perf_counter()
+            try:
+                result = sync_account(store, account, composer, now)
+            finally:
+                provider.close()
+            return result, time.perf_counter() - began, provider.commands, provider.bytes_received
+
+        try:
+            first, first_s, first_commands, first_bytes = sync(NOW)
+            # the next sync sees the Drafts folder changed by the first one's drafts
+            _, _, settle_commands, _ = sync(NOW + NO_CHANGE_AFTER / 2)
+            again, again_s, again_commands, again_bytes = sync(NOW + NO_CHANGE_AFTER)
+        finally:
+            store.close()
+            shutil.rmtree(run, ignore_errors=True)
+    return {
+        "first_sync_requests": first_commands,
+        "first_sync_bytes": first_bytes,
+        "first_sync_s": round(first_s, 3),
+        "after_own_drafts_requests": settle_commands,
+        "no_change_requests": again_commands,
+        "no_change_bytes": again_bytes,
+        "no_change_s": round(again_s, 3),
+        **outcome(first, again),
+        "load_s": round(load_s, 3),
+    }
+
+
+API_MEASURES = {"gmail": measure_gmail, "outlook": measure_outlook, "imap": measure_imap}
 
 
 def measure_size(
@@ -761,13 +842,26 @@ API_COLUMNS = (
     ("build_s", " load s", "{:.2f}"),
 )
 GRAPH_COLUMNS = tuple(c for c in API_COLUMNS if "quota" not in c[0])
-NO_CHANGE_REQUESTS = {"maildir": 0, "gmail": 2, "outlook": 1}
+IMAP_COLUMNS = (
+    ("messages", "messages", "{}"),
+    ("first_sync_requests", "first commands", "{}"),
+    ("first_sync_bytes", "first bytes", "{}"),
+    ("first_sync_s", "  first s", "{:.2f}"),
+    ("no_change_requests", "no-change commands", "{}"),
+    ("no_change_bytes", "no-change bytes", "{}"),
+    ("no_change_s", "no-change s", "{:.3f}"),
+    ("drafts_created", "drafts", "{}"),
+    ("build_s", " load s", "{:.2f}"),
+)
+NO_CHANGE_REQUESTS = {"maildir": 0, "gmail": 2, "outlook": 1, "imap": 6}
 """What a no-change sync should cost: no file read; one history and one calendar call for
-Gmail; one `$batch` of the delta queries for Outlook."""
+Gmail; one `$batch` of the delta queries for Outlook; LOGIN, LIST, three STATUS and LOGOUT
+for IMAP."""
 
 
 def _columns(provider: str) -> tuple[tuple[str, str, str], ...]:
-    return {"maildir": TABLE_COLUMNS, "gmail": API_COLUMNS}.get(provider, GRAPH_COLUMNS)
+    columns = {"maildir": TABLE_COLUMNS, "gmail": API_COLUMNS, "imap": IMAP_COLUMNS}
+    return columns.get(provider, GRAPH_COLUMNS)
 
 
 def _check(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -806,8 +900,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--sizes",
         type=_sizes,
-        default=_sizes(DEFAULT_SIZES),
-        help=f"mailbox sizes in messages, comma-separated (default {DEFAULT_SIZES})",
+        default=None,
+        help=f"mailbox sizes in messages, comma-separated (default {DEFAULT_SIZES}; "
+        f"for imap {IMAP_SIZES})",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object per size")
     parser.add_argument(
@@ -821,6 +916,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--measure-size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.sizes is None:
+        args.sizes = _sizes(IMAP_SIZES if args.provider == "imap" else DEFAULT_SIZES)
 
     if args.measure is not None:
         print(json.dumps(measure(args.measure)))
@@ -829,7 +926,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(API_MEASURES[args.provider](args.measure_size, args.seed)))
         return 0
     if args.provider not in ("maildir", *API_MEASURES):
-        print(f"provider {args.provider} is not implemented yet (see issue 5)", file=sys.stderr)
+        print(f"unknown provider {args.provider}; one of {', '.join(PROVIDERS)}", file=sys.stderr)
         return 2
 
     args.cache_dir.mkdir(parents=True, exist_ok=True)

@@ -297,6 +297,21 @@ def _problem(vevent: icalendar.Component) -> str | None:
             return f"unreadable {name}: {_short(message)}"
     if not isinstance(start, vDDDTypes) or not isinstance(start.dt, date):
         return "DTSTART is not a date or date-time"
+    return _rule_problem(vevent)
+
+
+def _rule_problem(vevent: icalendar.Component) -> str | None:
+    """A recurrence rule whose expansion would never end (INTERVAL=0 makes dateutil loop
+    forever; a CalDAV server stores such an event without complaint)."""
+    for name in ("RRULE", "EXRULE"):
+        for rule in _all(vevent.get(name)):
+            for value in rule.get("INTERVAL", []) if hasattr(rule, "get") else []:
+                try:
+                    positive = int(value) >= 1
+                except (TypeError, ValueError):
+                    positive = False
+                if not positive:
+                    return f"unreadable {name}: INTERVAL must be a positive number, not {value!r}"
     return None
 
 

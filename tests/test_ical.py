@@ -991,3 +991,19 @@ def test_attendee_names_with_backslashes_round_trip(name: str) -> None:
     (again,), skipped = parse(events_to_ics([event]))
     assert skipped == []
     assert again.attendees[0].name == name
+
+
+@pytest.mark.parametrize(
+    "rule", ["FREQ=WEEKLY;INTERVAL=0", "FREQ=DAILY;INTERVAL=-2", "FREQ=DAILY;INTERVAL=x"]
+)
+def test_a_recurrence_rule_without_a_positive_interval_is_skipped_not_looped(rule: str) -> None:
+    """Found with a real CalDAV server: it stores INTERVAL=0, and expanding it never ends."""
+    data = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:loop\r\n"
+        "DTSTAMP:20260301T000000Z\r\nDTSTART:20260302T100000Z\r\nDTEND:20260302T110000Z\r\n"
+        f"SUMMARY:Interview\r\nRRULE:{rule}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    ).encode()
+    events, skipped = parse(data)
+    assert events == []
+    assert len(skipped) == 1
+    assert "RRULE" in skipped[0].reason

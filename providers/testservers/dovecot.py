@@ -5,6 +5,10 @@ client's back (a restart, kicked connections, a new UIDVALIDITY, 100,000 message
 Started by root, Dovecot drops to the Debian package's "dovecot" (mail) and "dovenull" (login)
 users: every folder on the way to the mail homes must be traversable by them, and the homes owned
 by "dovecot". Started by another user, the config names that user and Dovecot keeps it.
+
+`DovecotServer(tls=True)` also speaks TLS, with a throwaway self-signed certificate for
+127.0.0.1 and localhost: STARTTLS on `port` (which still allows plain-text logins) and implicit
+TLS (imaps) on `tls_port`; `ssl_context()` trusts that certificate and nothing else.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import pwd
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -23,6 +28,8 @@ from typing import TYPE_CHECKING, Self
 
 import imapclient
 
+from providers.testservers.certificates import self_signed
+
 if TYPE_CHECKING:
     from datetime import datetime
 
@@ -30,14 +37,15 @@ __all__ = ["DovecotServer"]
 
 # From ../shared/reference/dovecot-test.conf (the team's tested unprivileged configuration),
 # embedded so that this module does not depend on where the checkout sits. Changed: the users
-# and the password are placeholders too, and the auth penalty is off (see `service anvil`).
+# and the password are placeholders too, the auth penalty is off (see `service anvil`), and the
+# SSL settings and the imaps port are placeholders (`ssl = no` and 0 unless `tls=True`).
 CONFIG_TEMPLATE = """\
 protocols = imap
 listen = 127.0.0.1
 base_dir = @ROOT@/run
 state_dir = @ROOT@/state
 log_path = @ROOT@/dovecot.log
-ssl = no
+@SSL@
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_internal_user = @USER@
@@ -57,7 +65,7 @@ service imap-login {
     port = @PORT@
   }
   inet_listener imaps {
-    port = 0
+    port = @TLS_PORT@
   }
 }
 service anvil {
@@ -97,13 +105,18 @@ class DovecotServer:
     host = "127.0.0.1"
     password = "secret"  # noqa: S105 (the static passdb of a throwaway test server)
 
-    def __init__(self, user: str = "alex@example.com", *, executable: str = "dovecot") -> None:
+    def __init__(
+        self, user: str = "alex@example.com", *, executable: str = "dovecot", tls: bool = False
+    ) -> None:
         self.user = user
+        self.tls = tls
         self._dovecot = shutil.which(executable) or executable
         self._doveadm = shutil.which("doveadm") or "doveadm"
         self._root: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self.port = 0
+        self.tls_port = 0
+        """The imaps (implicit TLS) port with `tls=True`, else 0."""
 
     # -- lifecycle --
 
@@ -123,6 +136,18 @@ class DovecotServer:
     @property
     def config(self) -> Path:
         return self.root / "dovecot.conf"
+
+    @property
+    def ca_file(self) -> Path:
+        """The server's certificate (PEM), the one a client must trust (`tls=True` only)."""
+        if not self.tls:
+            raise RuntimeError("the Dovecot server was made without tls=True")
+        return self.root / "tls" / "server.pem"
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client context that trusts this server's certificate and no other, with hostname
+        checking on: it accepts 127.0.0.1 and localhost."""
+        return ssl.create_default_context(cafile=str(self.ca_file))
 
     def start(self) -> None:
         """Write the config (first time only) and start Dovecot; RuntimeError if it cannot."""
@@ -196,10 +221,22 @@ class DovecotServer:
         values = {"@ROOT@": str(self.root), "@PORT@": str(self.port), "@PASSWORD@": self.password}
         group = grp.getgrgid(pwd.getpwnam(user).pw_gid).gr_name
         values |= {"@USER@": user, "@LOGIN_USER@": login_user, "@GROUP@": group}
+        values |= self._prepare_tls()
         text = CONFIG_TEMPLATE
         for placeholder, value in values.items():
             text = text.replace(placeholder, value)
         self.config.write_text(text, encoding="utf-8")
+
+    def _prepare_tls(self) -> dict[str, str]:
+        """The SSL placeholders' values; with `tls`, a new certificate and the imaps port."""
+        if not self.tls:
+            return {"@SSL@": "ssl = no", "@TLS_PORT@": "0"}
+        folder = self.root / "tls"
+        folder.mkdir(mode=0o755)
+        files = self_signed(folder)
+        self.tls_port = _free_port(avoid=self.port)
+        ssl_lines = f"ssl = yes\nssl_cert = <{files.cert}\nssl_key = <{files.key}"
+        return {"@SSL@": ssl_lines, "@TLS_PORT@": str(self.tls_port)}
 
     def chown_mail(self, path: Path) -> None:
         """Give `path` to the user Dovecot reads mail as (when run as root)."""
@@ -209,7 +246,8 @@ class DovecotServer:
 
     def _wait_for_greeting(self, log: Path, offset: int) -> None:
         """Wait until this Dovecot has bound its port (it logs "starting up" only then: another
-        server on the port would greet too) and greets."""
+        server on the port would greet too) and greets; with `tls`, over TLS on `tls_port` too
+        (a certificate it cannot load shows only then)."""
         deadline = time.monotonic() + STARTUP_TIMEOUT
         last = "no answer"
         while time.monotonic() < deadline:
@@ -221,18 +259,30 @@ class DovecotServer:
                 time.sleep(0.02)
                 continue
             try:
-                with socket.create_connection((self.host, self.port), timeout=2) as sock:
-                    greeting = sock.recv(512)
+                greeting = self._greeting()
                 if greeting.startswith(b"* OK"):
                     return
                 last = repr(greeting[:80])
             except OSError as exc:
                 last = str(exc)
             time.sleep(0.05)
+        where = f"ports {self.port} and {self.tls_port} (TLS)" if self.tls else f"port {self.port}"
         raise RuntimeError(
-            f"dovecot did not greet on port {self.port} within {STARTUP_TIMEOUT:.0f} s ({last})\n"
+            f"dovecot did not greet on {where} within {STARTUP_TIMEOUT:.0f} s ({last})\n"
             + self._log_tail()
         )
+
+    def _greeting(self) -> bytes:
+        """The greeting on `port`; with `tls`, the one on `tls_port` if that one is fine."""
+        with socket.create_connection((self.host, self.port), timeout=2) as sock:
+            greeting = sock.recv(512)
+        if not self.tls or not greeting.startswith(b"* OK"):
+            return greeting
+        with (
+            socket.create_connection((self.host, self.tls_port), timeout=2) as raw,
+            self.ssl_context().wrap_socket(raw, server_hostname=self.host) as sock,
+        ):
+            return sock.recv(512)
 
     def _log_tail(self, lines: int = 20) -> str:
         """The end of what Dovecot wrote: its stderr (config errors) and its log."""
@@ -309,10 +359,13 @@ class DovecotServer:
         fill_maildir(self, user, count, seed=seed, sent_share=sent_share, now=now, days=days)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _free_port(*, avoid: int = 0) -> int:
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port != avoid:
+            return port
 
 
 def _exited(pid: int) -> bool:

@@ -33,7 +33,7 @@ from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError, LoginError
+from imapclient.exceptions import CapabilityError, IMAPClientError, LoginError
 
 from mailagent.detect import UserIdentity
 from mailagent.errors import AuthError, ConfigError, ParseError, ProviderError, Transient
@@ -186,14 +186,27 @@ class ImapProvider:
         except CONNECTION_ERRORS as exc:
             raise Transient(f"IMAP {s.host}:{s.effective_port}: cannot connect ({exc})") from exc
         counter = _Counted(client)
-        try:
-            if s.security == "starttls":
+        if s.security == "starttls":
+            try:
                 client.starttls(context)
+            except CapabilityError as exc:
+                self._shutdown(client)
+                raise ConfigError(
+                    f"IMAP {s.host}:{s.effective_port}: the server offers no STARTTLS",
+                    advice='use imap_security = "tls" (port 993) if the server has it',
+                ) from exc
+            except (*CONNECTION_ERRORS, IMAPClientError) as exc:
+                self._shutdown(client)
+                raise Transient(
+                    f"IMAP {s.host}:{s.effective_port}: cannot start TLS ({exc})"
+                ) from exc
+        try:
             if s.oauth_token is not None:
                 client.oauth2_login(s.username, s.oauth_token(False))
             elif s.password is not None:
                 client.login(s.username, s.password)
             else:
+                self._shutdown(client)
                 raise ConfigError(f"account {self.account}: no IMAP password or token")
         except LoginError as exc:
             self._count(counter)
@@ -241,8 +254,12 @@ class ImapProvider:
     def _drop(self) -> None:
         client, self._client = self._client, None
         if client is not None:
-            with contextlib.suppress(Exception):
-                client.shutdown()
+            self._shutdown(client)
+
+    @staticmethod
+    def _shutdown(client: IMAPClient) -> None:
+        with contextlib.suppress(Exception):
+            client.shutdown()
 
     # folders
 

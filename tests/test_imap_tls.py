@@ -179,12 +179,6 @@ def test_implicit_tls_verifies_the_certificate_by_default(server: DovecotServer)
     assert logins(server, user) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ssl.SSLCertVerificationError,
-    reason="bug: ImapProvider._connect lets a failed STARTTLS escape as a bare ssl error (and "
-    "leaves the connection open) instead of raising Transient naming host:port",
-)
 def test_starttls_verifies_the_certificate_by_default(server: DovecotServer) -> None:
     user = "untrusted-starttls@example.com"
     imap = provider(server, user, "starttls", server.port, None)

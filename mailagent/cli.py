@@ -34,8 +34,8 @@ policy_app = typer.Typer(
 )
 app.add_typer(policy_app, name="policy")
 connect_app = typer.Typer(
-    help="Connect a mail account: sign in once in the browser; the token is stored safely, "
-    "never in the config file.",
+    help="Connect a mail account once (Google or Microsoft sign-in, or an IMAP password); "
+    "the token or password is stored safely, never in the config file.",
     no_args_is_help=True,
 )
 app.add_typer(connect_app, name="connect")

@@ -245,13 +245,18 @@ def interview_id_for(event_id: str) -> str:
     return "iv-" + hashlib.sha256(event_id.encode()).hexdigest()[:10]
 
 
+def is_scheduling_domain(domain: str) -> bool:
+    """The domain of a scheduling tool (Calendly, Greenhouse...) or a subdomain of one."""
+    return any(domain == d or domain.endswith("." + d) for d in SCHEDULING_DOMAINS)
+
+
 def is_human_address(address: str) -> bool:
     local, _, domain = address.lower().rpartition("@")
     if not local or not domain:
         return False
     if NON_HUMAN_LOCAL_PARTS.match(local):
         return False
-    return not any(domain == d or domain.endswith("." + d) for d in SCHEDULING_DOMAINS)
+    return not is_scheduling_domain(domain)
 
 
 def detect_event(
@@ -526,7 +531,7 @@ def _company_domains(
             and domain not in PUBLIC_MAIL_DOMAINS
             and domain not in user.own_domains
             and not user.is_user(address)
-            and not any(domain == d or domain.endswith("." + d) for d in SCHEDULING_DOMAINS)
+            and not is_scheduling_domain(domain)
         ):
             domains.append(domain)
     return tuple(domains)

@@ -16,16 +16,12 @@ from dataclasses import dataclass
 
 from mailagent.detect import (
     PUBLIC_MAIL_DOMAINS,
-    SCHEDULING_DOMAINS,
     UserIdentity,
     is_human_address,
+    is_scheduling_domain,
     significant_tokens,
 )
 from mailagent.models import CalendarEvent, Message
-
-
-def _is_scheduling(domain: str) -> bool:
-    return any(domain == d or domain.endswith("." + d) for d in SCHEDULING_DOMAINS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +45,9 @@ class MailInterest:
             others = [
                 p.lower()
                 for p in people
-                if p and not user.is_user(p) and not _is_scheduling(p.rpartition("@")[2].lower())
+                if p
+                and not user.is_user(p)
+                and not is_scheduling_domain(p.rpartition("@")[2].lower())
             ]
             for address in others:
                 addresses.add(address)

@@ -58,26 +58,23 @@ from mailagent.models import (
 from mailagent.relevance import MailInterest
 from providers.base import Changes, KnownDraft, Skipped, Window
 from providers.google_calendar import SyncTokenExpired, read_calendar
-from providers.google_http import CountingHttp, GoogleCalls, RetryPolicy
-from providers.mime import KEPT_HEADERS, make_message_id, parse_message, render_draft
+from providers.google_http import CountingHttp, GoogleCalls
+from providers.mime import (
+    DETECTION_HEADERS,
+    draft_message_id,
+    header_lines,
+    message_from_fields,
+    parse_message,
+    render_draft,
+)
+from providers.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
 GOOGLE_BATCH_URI = "https://gmail.googleapis.com/batch/gmail/v1"
 """The discovery document's batchPath gives /batch, which Google no longer serves for Gmail."""
 
-METADATA_HEADERS = (
-    "From",
-    "Sender",
-    "To",
-    "Cc",
-    "Subject",
-    "Date",
-    "Message-ID",
-    "In-Reply-To",
-    "References",
-    *(h.title() for h in KEPT_HEADERS),
-)
+METADATA_HEADERS = DETECTION_HEADERS
 QUERY_TERMS = 30
 """Addresses or domains per search; Gmail does not publish a limit for `q`, long ones fail."""
 CALENDAR_REFRESH = timedelta(days=7)
@@ -441,9 +438,7 @@ class GmailProvider:
     # drafts
 
     def _message_id(self, key: str) -> str:
-        return make_message_id(
-            key, self.user.address.rpartition("@")[2] or "localhost", stable=True
-        )
+        return draft_message_id(key, self.user.address)
 
     def create_draft(self, content: DraftContent, key: str) -> str:
         message_id = self._message_id(key)
@@ -645,23 +640,6 @@ def _unbase64(data: str) -> bytes:
         raise ParseError("body data is not base64url") from exc
 
 
-def _clean(value: object) -> str:
-    return " ".join(str(value).replace("\r", " ").replace("\n", " ").split())
-
-
-def _header_block(headers: Iterable[Mapping[str, Any]], skip: frozenset[str]) -> list[str]:
-    lines = []
-    for header in headers:
-        name = str(header.get("name", ""))
-        if (
-            name
-            and name.lower() not in skip
-            and all(33 <= ord(c) <= 126 and c != ":" for c in name)
-        ):
-            lines.append(f"{name}: {_clean(header.get('value', ''))}")
-    return lines
-
-
 def _internal_date(item: Mapping[str, Any]) -> datetime | None:
     try:
         return datetime.fromtimestamp(int(item["internalDate"]) / 1000, UTC)
@@ -669,32 +647,20 @@ def _internal_date(item: Mapping[str, Any]) -> datetime | None:
         return None
 
 
-_CONTENT_HEADERS = frozenset({"content-type", "content-transfer-encoding", "mime-version"})
-
-
 def metadata_message(item: Mapping[str, Any], folder: Folder) -> Message:
     """A `Message` from a `format=metadata` answer: its headers, and Gmail's snippet as text."""
-    headers = item.get("payload", {}).get("headers", ())
-    lines = _header_block(headers, _CONTENT_HEADERS)
-    text = html.unescape(str(item.get("snippet", "")))
-    data = "\r\n".join([*lines, "Content-Type: text/plain; charset=utf-8", "", text]).encode()
-    message = parse_message(
-        data, folder=folder, id=str(item["id"]), fallback_date=_internal_date(item)
+    return message_from_fields(
+        _fields(item.get("payload", {}).get("headers", ())),
+        html.unescape(str(item.get("snippet", ""))),
+        folder=folder,
+        id=str(item["id"]),
+        thread_id=str(item.get("threadId", "")),
+        fallback_date=_internal_date(item),
     )
-    content_type = next(
-        (
-            _clean(h.get("value", ""))
-            for h in headers
-            if str(h.get("name", "")).lower() == "content-type"
-        ),
-        "",
-    )
-    kept = dict(message.headers)
-    if content_type:
-        kept["content-type"] = content_type
-    else:
-        kept.pop("content-type", None)
-    return replace(message, thread_id=str(item.get("threadId", "")), headers=kept)
+
+
+def _fields(headers: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    return [(str(h.get("name", "")), str(h.get("value", ""))) for h in headers]
 
 
 def full_message(item: Mapping[str, Any], folder: Folder) -> Message:
@@ -712,21 +678,17 @@ def _mime(part: Mapping[str, Any], *, top: bool = False) -> bytes:
     mime_type = str(part.get("mimeType", "text/plain")).lower()
     if mime_type.startswith("multipart/"):
         boundary = f"=_mailagent_{secrets.token_hex(8)}"
-        lines = _header_block(headers, _CONTENT_HEADERS)
+        lines = header_lines(_fields(headers))
         lines.append(f'Content-Type: {mime_type}; boundary="{boundary}"')
         out = "\r\n".join(lines).encode() + b"\r\n\r\n"
         for child in part.get("parts", ()):
             out += f"--{boundary}\r\n".encode() + _mime(child) + b"\r\n"
         return out + f"--{boundary}--\r\n".encode()
     content_type = next(
-        (
-            _clean(h.get("value", ""))
-            for h in headers
-            if str(h.get("name", "")).lower() == "content-type"
-        ),
+        (" ".join(v.split()) for n, v in _fields(headers) if n.lower() == "content-type"),
         mime_type,
     )
-    lines = _header_block(headers, _CONTENT_HEADERS)
+    lines = header_lines(_fields(headers))
     if not top:
         lines = [ln for ln in lines if ln.lower().startswith(("content-disposition", "content-id"))]
     body = _unbase64(str(part.get("body", {}).get("data", "")))

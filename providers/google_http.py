@@ -30,6 +30,7 @@ from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
 
 from mailagent.errors import AuthError, NotFound, RateLimited, Transient
+from providers.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +43,6 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 )
 MAX_BATCH = 50
 """Google's batch guide: up to 100 calls, but more than 50 tends to trigger rate limits."""
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    attempts: int = 6
-    base_delay: float = 1.0
-    max_delay: float = 64.0
-
-    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
-        backoff = rng.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
-        return max(backoff, retry_after or 0.0)
 
 
 class CountingHttp(httplib2.Http):  # type: ignore[misc]
@@ -184,16 +174,7 @@ class GoogleCalls:
             attempt = self._backoff(attempt, what, failure, retry_after)
 
     def _backoff(self, attempt: int, what: str, failure: str, retry_after: float | None) -> int:
-        if attempt + 1 >= self.retry.attempts:
-            error = RateLimited if "429" in failure or "Limit" in failure else Transient
-            raise error(
-                f"{what}: {failure}, still failing after {self.retry.attempts} attempts",
-                advice="the next sync resumes where this one stopped",
-            )
-        delay = self.retry.delay(attempt, retry_after, self.rng)
-        log.info("%s: %s; retrying in %.1f s", what, failure, delay)
-        self.sleep(delay)
-        return attempt + 1
+        return self.retry.wait(attempt, what, failure, retry_after, sleep=self.sleep, rng=self.rng)
 
     def batch(
         self,

@@ -23,7 +23,8 @@ from typing import Any
 
 import httpx
 
-from mailagent.errors import AuthError, NotFound, RateLimited, Transient
+from mailagent.errors import AuthError, NotFound, Transient
+from providers.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -108,21 +109,9 @@ class GraphClient:
             advice=self.reconnect,
         )
 
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        backoff = self.rng.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
-        return max(backoff, retry_after or 0.0)
-
     def _wait(self, attempt: int, what: str, failure: str, retry_after: float | None) -> int:
-        if attempt + 1 >= self.attempts:
-            error = RateLimited if "429" in failure else Transient
-            raise error(
-                f"{what}: {failure}, still failing after {self.attempts} attempts",
-                advice="the next sync resumes where this one stopped",
-            )
-        delay = self._delay(attempt, retry_after)
-        log.info("%s: %s; retrying in %.1f s", what, failure, delay)
-        self.sleep(delay)
-        return attempt + 1
+        policy = RetryPolicy(self.attempts, self.base_delay, self.max_delay)
+        return policy.wait(attempt, what, failure, retry_after, sleep=self.sleep, rng=self.rng)
 
     def send(
         self,

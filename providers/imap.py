@@ -49,23 +49,12 @@ from mailagent.models import (
 from mailagent.relevance import MailInterest
 from providers.base import Changes, KnownDraft, Skipped, Window
 from providers.calendar_source import CalendarSource
-from providers.mime import KEPT_HEADERS, make_message_id, parse_message, render_draft
+from providers.mime import DETECTION_HEADERS, draft_message_id, parse_message, render_draft
 
 log = logging.getLogger(__name__)
 
 Security = Literal["tls", "starttls", "plain"]
-HEADER_FIELDS = (
-    "From",
-    "Sender",
-    "To",
-    "Cc",
-    "Subject",
-    "Date",
-    "Message-ID",
-    "In-Reply-To",
-    "References",
-    *(h.title() for h in KEPT_HEADERS),
-)
+HEADER_FIELDS = DETECTION_HEADERS
 FETCH_CHUNK = 500
 TEXT_BYTES = 262_144
 """The most of a message's text read for classification (a partial fetch)."""
@@ -477,9 +466,7 @@ class ImapProvider:
     # drafts
 
     def _message_id(self, key: str) -> str:
-        return make_message_id(
-            key, self.user.address.rpartition("@")[2] or "localhost", stable=True
-        )
+        return draft_message_id(key, self.user.address)
 
     def create_draft(self, content: DraftContent, key: str) -> str:
         message_id = self._message_id(key)
@@ -491,11 +478,16 @@ class ImapProvider:
             message_id=message_id,
         )
 
+        tries = 0
+
         def append(client: IMAPClient) -> str:
+            nonlocal tries
+            tries += 1
             drafts = self._resolve_folders(client)[Folder.DRAFTS]
-            existing = self._find(client, drafts, message_id)
-            if existing is not None:  # an earlier attempt got through
-                return existing
+            if tries > 1:  # the connection dropped: the first APPEND may have got through
+                existing = self._find(client, drafts, message_id)
+                if existing is not None:
+                    return existing
             answer = client.append(
                 drafts, raw, flags=[b"\\Draft", b"\\Seen"], msg_time=self.clock()
             )

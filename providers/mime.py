@@ -24,7 +24,8 @@ import email.policy
 import hashlib
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -37,7 +38,16 @@ from typing import Any
 from mailagent.errors import ParseError
 from mailagent.models import SNIPPET_LIMIT, DraftContent, Folder, Message, Person
 
-__all__ = ["make_message_id", "parse_message", "render_draft", "sanitize_header_text"]
+__all__ = [
+    "DETECTION_HEADERS",
+    "draft_message_id",
+    "header_lines",
+    "make_message_id",
+    "message_from_fields",
+    "parse_message",
+    "render_draft",
+    "sanitize_header_text",
+]
 
 KEPT_HEADERS = (
     "auto-submitted",
@@ -55,6 +65,23 @@ KEPT_HEADERS = (
     "x-ms-exchange-generated-message-source",
 )
 """The only headers `Message.headers` carries: what classification needs, nothing private."""
+
+DETECTION_HEADERS: tuple[str, ...] = (
+    "From",
+    "Sender",
+    "To",
+    "Cc",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    *(h.title() for h in KEPT_HEADERS),
+)
+"""The header fields detection and classification read: what a provider that can fetch single
+fields (Gmail's metadata format, IMAP's HEADER.FIELDS) asks for."""
+
+CONTENT_FIELDS = frozenset({"content-type", "content-transfer-encoding", "mime-version"})
 
 _MAX_DEPTH = 32
 """MIME nesting we follow; deeper parts are ignored (real mail nests 3 or 4 levels)."""
@@ -883,6 +910,55 @@ def render_draft(
     data = msg.as_bytes(policy=_POLICY)
     _check_rendered(data, [name.lower() for name in msg])
     return data
+
+
+def header_lines(
+    fields: Iterable[tuple[str, str]], *, skip: frozenset[str] = CONTENT_FIELDS
+) -> list[str]:
+    """Header fields as "Name: value" lines: values unfolded onto one line, names that are not
+    field names (RFC 5322 section 3.6.8) and those in `skip` (lower case) dropped."""
+    lines = []
+    for raw_name, value in fields:
+        name = str(raw_name).strip()
+        if (
+            name
+            and name.lower() not in skip
+            and _FIELD_NAME.fullmatch(name.encode("utf-8", "replace"))
+        ):
+            lines.append(f"{name}: {' '.join(str(value).split())}")
+    return lines
+
+
+def message_from_fields(
+    fields: Iterable[tuple[str, str]],
+    text: str,
+    *,
+    folder: Folder,
+    id: str,
+    thread_id: str = "",
+    fallback_date: datetime | None = None,
+) -> Message:
+    """A `Message` from header fields and plain text that an API gives apart (Gmail's metadata,
+    Graph's properties), read by the same parser as whole messages. The original Content-Type
+    stays in `headers` (a delivery report is known by it) though the text is plain."""
+    pairs = [(str(n), str(v)) for n, v in fields]
+    content_type = next((" ".join(v.split()) for n, v in pairs if n.lower() == "content-type"), "")
+    data = "\r\n".join(
+        [*header_lines(pairs), "Content-Type: text/plain; charset=utf-8", "", text]
+    ).encode()
+    message = parse_message(data, folder=folder, id=id, fallback_date=fallback_date)
+    headers = dict(message.headers)
+    if content_type:
+        headers["content-type"] = content_type
+    else:
+        headers.pop("content-type", None)
+    return replace(message, thread_id=thread_id, headers=headers)
+
+
+def draft_message_id(key: str, address: str) -> str:
+    """The Message-ID of the agent's draft `key` in the mailbox of `address`: derived from the
+    key, so that a draft written just before a crash is found again by it."""
+    return make_message_id(key, address.rpartition("@")[2] or "localhost", stable=True)
 
 
 def make_message_id(key: str, domain: str, *, stable: bool = False) -> str:

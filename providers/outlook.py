@@ -55,6 +55,7 @@ from mailagent.relevance import MailInterest
 from providers.base import Changes, KnownDraft, Skipped, Window
 from providers.graph_events import event_from_graph
 from providers.graph_http import GRAPH_BASE, GraphClient, GraphRequest, TokenProvider, relative
+from providers.mime import header_lines, message_from_fields
 
 log = logging.getLogger(__name__)
 
@@ -130,10 +131,6 @@ def _address(value: object) -> str:
         return address
 
 
-def _clean(value: object) -> str:
-    return " ".join(str(value).replace("\r", " ").replace("\n", " ").split())
-
-
 def _when(text: object) -> datetime | None:
     try:
         return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
@@ -144,47 +141,46 @@ def _when(text: object) -> datetime | None:
 def light_message(item: Mapping[str, Any], folder: Folder) -> Message:
     """A `Message` from a delta page: addresses, subject, dates, and `bodyPreview` as text."""
     moment = _when(item.get("sentDateTime")) or _when(item.get("receivedDateTime"))
-    lines = [
-        f"From: {_address(item.get('from'))}",
-        "To: " + ", ".join(a for a in map(_address, item.get("toRecipients") or ()) if a),
-        "Cc: " + ", ".join(a for a in map(_address, item.get("ccRecipients") or ()) if a),
-        f"Subject: {_clean(item.get('subject') or '')}",
-        f"Message-ID: {_clean(item.get('internetMessageId') or '')}",
+    fields = [
+        ("From", _address(item.get("from"))),
+        ("To", ", ".join(a for a in map(_address, item.get("toRecipients") or ()) if a)),
+        ("Cc", ", ".join(a for a in map(_address, item.get("ccRecipients") or ()) if a)),
+        ("Subject", str(item.get("subject") or "")),
+        ("Message-ID", str(item.get("internetMessageId") or "")),
     ]
     if moment is not None:
-        lines.append(f"Date: {format_datetime(moment)}")
-    text = str(item.get("bodyPreview") or "")
-    return _parsed(lines, text, item, folder, moment)
+        fields.append(("Date", format_datetime(moment)))
+    return _message(fields, str(item.get("bodyPreview") or ""), item, folder, moment)
 
 
 def detailed_message(item: Mapping[str, Any], light: Message) -> Message:
     """A `Message` from the internet headers and the text body Graph gives for a message."""
-    lines = [
-        f"{_clean(h.get('name', ''))}: {_clean(h.get('value', ''))}"
+    fields = [
+        (str(h.get("name", "")), str(h.get("value", "")))
         for h in item.get("internetMessageHeaders") or ()
-        if str(h.get("name", "")).lower()
-        not in {"content-type", "content-transfer-encoding", "mime-version"}
-        and str(h.get("name", "")).strip()
     ]
-    if not lines:
+    if not header_lines(fields):
         return light
     body = item.get("body")
     text = str(body.get("content", "")) if isinstance(body, Mapping) else light.snippet
-    return _parsed(lines, text, item, light.folder, light.date)
+    return _message(fields, text, item, light.folder, light.date)
 
 
-def _parsed(
-    lines: list[str],
+def _message(
+    fields: list[tuple[str, str]],
     text: str,
     item: Mapping[str, Any],
     folder: Folder,
     moment: datetime | None,
 ) -> Message:
-    from providers.mime import parse_message
-
-    data = "\r\n".join([*lines, "Content-Type: text/plain; charset=utf-8", "", text]).encode()
-    message = parse_message(data, folder=folder, id=str(item["id"]), fallback_date=moment)
-    return replace(message, thread_id=str(item.get("conversationId") or ""))
+    return message_from_fields(
+        fields,
+        text,
+        folder=folder,
+        id=str(item["id"]),
+        thread_id=str(item.get("conversationId") or ""),
+        fallback_date=moment,
+    )
 
 
 @dataclass
@@ -281,7 +277,7 @@ class OutlookProvider:
         self._learn_drafts(seen)
         messages, more = self._messages(seen, interest, threads, window)
         skipped.extend(more)
-        threads |= {m.thread_id for m in messages if m.thread_id and _matters(m, interest)}
+        threads |= {m.thread_id for m in messages if m.thread_id and interest.matches(m)}
         new_state = {
             **seen.links,
             "calendar_end": calendar_end.isoformat(),
@@ -370,7 +366,7 @@ class OutlookProvider:
         wanted = [
             m.id
             for m in light.values()
-            if m.folder is Folder.INBOX and (_matters(m, interest) or m.thread_id in threads)
+            if m.folder is Folder.INBOX and (interest.matches(m) or m.thread_id in threads)
         ]
         answers = self._graph.batch(
             [
@@ -533,7 +529,3 @@ class OutlookProvider:
 
 def _as_body(draft_id: str | None) -> dict[str, str] | None:
     return {"id": draft_id} if draft_id is not None else None
-
-
-def _matters(message: Message, interest: MailInterest) -> bool:
-    return interest.matches(message)

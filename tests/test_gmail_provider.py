@@ -27,8 +27,8 @@ from mailagent.wiring import close_provider
 from providers.emulators import GoogleEmulator
 from providers.emulators.google_scenario import GoogleScenarioMailbox
 from providers.gmail import GmailProvider, GoogleEndpoints
-from providers.google_http import RetryPolicy
 from providers.mime import parse_message
+from providers.retry import RetryPolicy
 
 from .conftest import DEMO, SCENARIOS, run_json
 from .scenario_support import (

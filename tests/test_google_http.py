@@ -14,7 +14,8 @@ from googleapiclient.discovery import build
 
 from mailagent.errors import AuthError, RateLimited
 from providers.emulators import GoogleEmulator
-from providers.google_http import CountingHttp, GoogleCalls, RetryPolicy
+from providers.google_http import CountingHttp, GoogleCalls
+from providers.retry import RetryPolicy
 
 RAW = (
     b"From: Jane <jane@acme.example>\r\nTo: pat@example.com\r\nSubject: Hello\r\n"

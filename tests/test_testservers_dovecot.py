@@ -11,18 +11,21 @@ import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from typing import Any, Literal
 
+import httpx
 import imapclient
 import pytest
-from imapclient.exceptions import IMAPClientAbortError
+from imapclient.exceptions import IMAPClientAbortError, LoginError
 from imapclient.imapclient import DRAFTS, SENT
 
 from mailagent.models import CalendarEvent, Folder
 from mailagent.scenario import Scenario, ScenarioMailbox, load_scenario
 from providers.mime import parse_message
 from providers.testservers import dovecot
-from providers.testservers.dovecot import DovecotServer
+from providers.testservers.dovecot import DovecotServer, OAuth2Settings
 from providers.testservers.imap_scenario import ImapScenarioMailbox
+from providers.testservers.oauth_introspection import IntrospectionMode, IntrospectionServer
 
 from .conftest import DEMO
 
@@ -211,3 +214,154 @@ def test_user_sends_edits_and_deletes_drafts(server: DovecotServer) -> None:
     assert mailbox.drafts() == []
     with pytest.raises(LookupError):
         mailbox.delete_draft("k-delete")
+
+
+# -- XOAUTH2 and OAUTHBEARER, checked by the introspection endpoint --
+
+GMAIL_SCOPE = "https://mail.google.com/"
+TOKENS: dict[str, dict[str, Any]] = {
+    "ya29.alex": {"active": True, "email": "alex@example.com", "scope": f"openid {GMAIL_SCOPE}"},
+    "ya29.sam": {"active": True, "email": "sam@example.com", "scope": GMAIL_SCOPE},
+    "ya29.no-mail-scope": {"active": True, "email": "alex@example.com", "scope": "openid email"},
+    "ya29.revoked": {"active": False, "email": "alex@example.com", "scope": GMAIL_SCOPE},
+}
+REFUSED = r"\[AUTHENTICATIONFAILED\]"
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[IntrospectionServer]:
+    with IntrospectionServer(TOKENS.get) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def oauth_server(endpoint: IntrospectionServer) -> Iterator[DovecotServer]:
+    settings = OAuth2Settings(endpoint.url, mode="post", scope=GMAIL_SCOPE)
+    with DovecotServer(oauth2=settings) as running:
+        yield running
+
+
+def token_login(
+    server: DovecotServer,
+    token: str,
+    *,
+    user: str | None = None,
+    mechanism: Literal["XOAUTH2", "OAUTHBEARER"] = "XOAUTH2",
+) -> imapclient.IMAPClient:
+    """A plain-text IMAP connection, logged in with `token`; the caller logs out."""
+    client = imapclient.IMAPClient(server.host, server.port, ssl=False, timeout=30)
+    try:
+        if mechanism == "XOAUTH2":
+            client.oauth2_login(user or server.user, token)
+        else:
+            client.oauthbearer_login(user or server.user, token)
+    except BaseException:
+        client.shutdown()
+        raise
+    return client
+
+
+def asked(endpoint: IntrospectionServer, since: int) -> list[tuple[str, str, bool]]:
+    return [(s.mode, s.token, s.known) for s in endpoint.served[since:]]
+
+
+def test_a_token_the_endpoint_knows_logs_in(
+    oauth_server: DovecotServer, endpoint: IntrospectionServer
+) -> None:
+    before = len(endpoint.served)
+    with token_login(oauth_server, "ya29.alex") as client:
+        assert client.select_folder("INBOX")[b"EXISTS"] == 0
+    with token_login(oauth_server, "ya29.alex", mechanism="OAUTHBEARER") as client:
+        client.select_folder("INBOX")
+    assert asked(endpoint, before) == [("post", "ya29.alex", True)] * 2
+
+
+def test_an_unknown_or_revoked_token_is_refused(
+    oauth_server: DovecotServer, endpoint: IntrospectionServer
+) -> None:
+    before = len(endpoint.served)
+    for token in ("ya29.unknown", "ya29.revoked"):
+        with pytest.raises(LoginError, match=REFUSED):
+            token_login(oauth_server, token)
+    assert asked(endpoint, before) == [
+        ("post", "ya29.unknown", False),
+        ("post", "ya29.revoked", True),
+    ]
+
+
+def test_a_token_without_the_required_scope_is_refused(
+    oauth_server: DovecotServer, endpoint: IntrospectionServer
+) -> None:
+    before = len(endpoint.served)
+    with pytest.raises(LoginError, match=REFUSED):
+        token_login(oauth_server, "ya29.no-mail-scope")
+    # The endpoint vouched for the token: Dovecot's `scope` check refused it.
+    assert asked(endpoint, before) == [("post", "ya29.no-mail-scope", True)]
+
+
+def test_a_token_for_another_user_is_refused(
+    oauth_server: DovecotServer, endpoint: IntrospectionServer
+) -> None:
+    before = len(endpoint.served)
+    with pytest.raises(LoginError, match=REFUSED):
+        token_login(oauth_server, "ya29.sam")
+    assert asked(endpoint, before) == [("post", "ya29.sam", True)]  # refused on its email claim
+    with token_login(oauth_server, "ya29.sam", user="sam@example.com") as client:
+        client.select_folder("INBOX")
+
+
+def test_the_password_is_no_token_and_still_a_password(
+    oauth_server: DovecotServer, endpoint: IntrospectionServer
+) -> None:
+    before = len(endpoint.served)
+    for mechanism in ("XOAUTH2", "OAUTHBEARER"):
+        with pytest.raises(LoginError, match=REFUSED):
+            token_login(oauth_server, oauth_server.password, mechanism=mechanism)
+    # Dovecot hands a token to each passdb as the password; the static one, which would take
+    # "secret", serves PLAIN and LOGIN only, so the endpoint's word is the only one.
+    assert asked(endpoint, before) == [("post", oauth_server.password, False)] * 2
+    with oauth_server.connect() as client:
+        client.select_folder("INBOX")
+    client = imapclient.IMAPClient(oauth_server.host, oauth_server.port, ssl=False, timeout=30)
+    try:
+        with pytest.raises(LoginError, match=REFUSED):
+            client.login(oauth_server.user, "ya29.alex")  # nor is a token a password
+    finally:
+        client.shutdown()
+
+
+@pytest.mark.parametrize("mode", ["auth", "get"])
+def test_the_other_introspection_modes(mode: IntrospectionMode) -> None:
+    """Without `scope`, a token with any scope will do."""
+    with (
+        IntrospectionServer(TOKENS.get) as own_endpoint,
+        DovecotServer(oauth2=OAuth2Settings(own_endpoint.url_for(mode), mode=mode)) as server,
+    ):
+        with token_login(server, "ya29.no-mail-scope") as client:
+            client.select_folder("INBOX")
+        with pytest.raises(LoginError, match=REFUSED):
+            token_login(server, "ya29.unknown")
+        assert asked(own_endpoint, 0) == [
+            (mode, "ya29.no-mail-scope", True),
+            (mode, "ya29.unknown", False),
+        ]
+
+
+def test_the_endpoint_answers_each_mode(endpoint: IntrospectionServer) -> None:
+    before = len(endpoint.served)
+    with httpx.Client(timeout=5) as http:
+        auth = http.get(endpoint.url, headers={"Authorization": "Bearer ya29.alex"})
+        get = http.get(endpoint.url_for("get") + "ya29.unknown")
+        post = http.post(endpoint.url, data={"token": "ya29.sam", "token_type_hint": "x"})
+        no_token = http.post(endpoint.url, data={})
+    assert (auth.status_code, auth.json()) == (200, TOKENS["ya29.alex"])
+    assert (get.status_code, get.json()) == (200, {"active": False})  # RFC 7662 section 2.2
+    assert (post.status_code, post.json()) == (200, TOKENS["ya29.sam"])
+    assert no_token.status_code == 400
+    assert no_token.json()["error"] == "invalid_request"
+    assert asked(endpoint, before) == [
+        ("auth", "ya29.alex", True),
+        ("get", "ya29.unknown", False),
+        ("post", "ya29.sam", True),
+    ]
+    assert "ya29" not in repr(endpoint.served)

@@ -9,6 +9,13 @@ by "dovecot". Started by another user, the config names that user and Dovecot ke
 `DovecotServer(tls=True)` also speaks TLS, with a throwaway self-signed certificate for
 127.0.0.1 and localhost: STARTTLS on `port` (which still allows plain-text logins) and implicit
 TLS (imaps) on `tls_port`; `ssl_context()` trusts that certificate and nothing else.
+
+`DovecotServer(oauth2=OAuth2Settings(endpoint.url))` also takes XOAUTH2 and OAUTHBEARER logins,
+and Dovecot's oauth2 passdb asks the introspection endpoint (`oauth_introspection`) about each
+token: it must be `active`, name the login user in its `email` claim and, with `scope`, list
+that scope. The password passdb then serves PLAIN and LOGIN only (passdb `mechanisms`, which
+2.3.19 honours): otherwise XOAUTH2 with the token "secret" would log in, since Dovecot hands the
+token to every passdb as the password.
 """
 
 from __future__ import annotations
@@ -23,22 +30,26 @@ import ssl
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 import imapclient
 
 from providers.testservers.certificates import self_signed
+from providers.testservers.oauth_introspection import IntrospectionMode
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-__all__ = ["DovecotServer"]
+__all__ = ["DovecotServer", "OAuth2Settings"]
 
 # From ../shared/reference/dovecot-test.conf (the team's tested unprivileged configuration),
 # embedded so that this module does not depend on where the checkout sits. Changed: the users
-# and the password are placeholders too, the auth penalty is off (see `service anvil`), and the
-# SSL settings and the imaps port are placeholders (`ssl = no` and 0 unless `tls=True`).
+# and the password are placeholders too, the auth penalty is off (see `service anvil`); the
+# SSL settings and the imaps port are placeholders (`ssl = no` and 0 unless `tls=True`), and so
+# are the SASL mechanisms, those the password passdb serves (empty: all) and an oauth2 passdb
+# (none unless `oauth2` is given).
 CONFIG_TEMPLATE = """\
 protocols = imap
 listen = 127.0.0.1
@@ -47,14 +58,16 @@ state_dir = @ROOT@/state
 log_path = @ROOT@/dovecot.log
 @SSL@
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = @AUTH_MECHANISMS@
 default_internal_user = @USER@
 default_login_user = @LOGIN_USER@
 default_internal_group = @GROUP@
 passdb {
   driver = static
   args = password=@PASSWORD@
+  mechanisms = @PLAIN_MECHANISMS@
 }
+@OAUTH2_PASSDB@
 userdb {
   driver = static
   args = uid=@USER@ gid=@GROUP@ home=@ROOT@/home/%u mail=maildir:@ROOT@/home/%u/Maildir
@@ -95,21 +108,79 @@ mail_plugins =
 first_valid_uid = 1
 """
 
+PLAIN_MECHANISMS = "plain login"
+BEARER_MECHANISMS = "xoauth2 oauthbearer"
+# `auth_failure_delay`: Dovecot answers a refused login after 2 s by default, and token tests
+# are mostly refusals. Only with `oauth2`, so that the password-only server stays as it was.
+OAUTH2_PASSDB = """\
+auth_failure_delay = 0
+passdb {
+  driver = oauth2
+  mechanisms = %(mechanisms)s
+  args = %(settings)s
+}"""
+
+
+@dataclass(frozen=True)
+class OAuth2Settings:
+    """Where and how Dovecot's oauth2 passdb checks a bearer token, and which claims it needs;
+    see `oauth_introspection.IntrospectionServer`, which answers it."""
+
+    introspection_url: str
+    """For `mode` "get", the token is appended to it as is (`IntrospectionServer.url_for`)."""
+    mode: IntrospectionMode = "post"
+    scope: str | None = None
+    """A scope the token's `scope` claim (space-separated) must list, e.g.
+    "https://mail.google.com/"; None: any scope."""
+    username_attribute: str = "email"
+    """The claim that must equal the login user (both lowercased)."""
+    active_attribute: str | None = "active"
+    """With `active_value`, a token whose claim has another value is refused (RFC 7662's
+    `{"active": false}`); 2.3.19 lets a token without the claim through. None: no such check,
+    and `{"active": false}` is then a temporary failure ("No username returned")."""
+    active_value: str | None = "true"
+    timeout: float = 10.0
+    """Seconds Dovecot waits for the endpoint's answer."""
+
+    def passdb_config(self) -> str:
+        """The oauth2 passdb's settings file (the passdb block's `args` names it)."""
+        lines = {
+            "introspection_url": self.introspection_url,
+            "introspection_mode": self.mode,
+            "username_attribute": self.username_attribute,
+            "active_attribute": self.active_attribute or "",
+            "active_value": (self.active_value or "") if self.active_attribute else "",
+            "scope": self.scope or "",
+            "timeout_msecs": str(round(self.timeout * 1000)),
+        }
+        return "".join(f"{key} = {value}\n" for key, value in lines.items())
+
+
 _EX_NOUSER = 68  # doveadm's exit status (sysexits.h) when `kick` finds no session of the user
 STARTUP_TIMEOUT = 15.0  # seconds to wait for the greeting; it usually comes within 0.1 s
 
 
 class DovecotServer:
-    """`with DovecotServer() as server:` a running Dovecot on `server.host`:`server.port`."""
+    """`with DovecotServer() as server:` a running Dovecot on `server.host`:`server.port`;
+    with `oauth2`, bearer tokens log in too (see the module's docstring)."""
 
     host = "127.0.0.1"
     password = "secret"  # noqa: S105 (the static passdb of a throwaway test server)
 
     def __init__(
-        self, user: str = "alex@example.com", *, executable: str = "dovecot", tls: bool = False
+        self,
+        user: str = "alex@example.com",
+        *,
+        executable: str = "dovecot",
+        tls: bool = False,
+        oauth2: OAuth2Settings | None = None,
+        imap_capability: str | None = None,
     ) -> None:
         self.user = user
         self.tls = tls
+        self.oauth2 = oauth2
+        self.imap_capability = imap_capability
+        """Replaces the capabilities announced after login (to play a server without some)."""
         self._dovecot = shutil.which(executable) or executable
         self._doveadm = shutil.which("doveadm") or "doveadm"
         self._root: Path | None = None
@@ -222,9 +293,12 @@ class DovecotServer:
         group = grp.getgrgid(pwd.getpwnam(user).pw_gid).gr_name
         values |= {"@USER@": user, "@LOGIN_USER@": login_user, "@GROUP@": group}
         values |= self._prepare_tls()
+        values |= self._prepare_oauth2()
         text = CONFIG_TEMPLATE
         for placeholder, value in values.items():
             text = text.replace(placeholder, value)
+        if self.imap_capability is not None:
+            text += f"imap_capability = {self.imap_capability}\n"
         self.config.write_text(text, encoding="utf-8")
 
     def _prepare_tls(self) -> dict[str, str]:
@@ -237,6 +311,25 @@ class DovecotServer:
         self.tls_port = _free_port(avoid=self.port)
         ssl_lines = f"ssl = yes\nssl_cert = <{files.cert}\nssl_key = <{files.key}"
         return {"@SSL@": ssl_lines, "@TLS_PORT@": str(self.tls_port)}
+
+    def _prepare_oauth2(self) -> dict[str, str]:
+        """The SASL placeholders' values; with `oauth2`, the oauth2 passdb and its settings file
+        (read by the auth process, which runs as the "dovecot" user when started by root)."""
+        if self.oauth2 is None:
+            return {
+                "@AUTH_MECHANISMS@": PLAIN_MECHANISMS,
+                "@PLAIN_MECHANISMS@": "",  # all of them
+                "@OAUTH2_PASSDB@": "",
+            }
+        settings = self.root / "dovecot-oauth2.conf.ext"
+        settings.write_text(self.oauth2.passdb_config(), encoding="utf-8")
+        settings.chmod(0o644)
+        return {
+            "@AUTH_MECHANISMS@": f"{PLAIN_MECHANISMS} {BEARER_MECHANISMS}",
+            "@PLAIN_MECHANISMS@": PLAIN_MECHANISMS,
+            "@OAUTH2_PASSDB@": OAUTH2_PASSDB
+            % {"mechanisms": BEARER_MECHANISMS, "settings": settings},
+        }
 
     def chown_mail(self, path: Path) -> None:
         """Give `path` to the user Dovecot reads mail as (when run as root)."""

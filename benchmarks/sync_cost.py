@@ -676,6 +676,14 @@ def _measure_api(
     }
 
 
+ONE_NEW_MAIL = (
+    b"From: Newsletter <news@example.org>\r\nTo: " + USER_ADDRESS.encode() + b"\r\n"
+    b"Subject: This week\r\nMessage-ID: <one-new@example.org>\r\n"
+    b"Date: Wed, 12 Mar 2025 19:30:00 +0000\r\n\r\nNothing about interviews.\r\n"
+)
+"""The mail that arrives before the IMAP benchmark's last sync (its cost: one new message)."""
+
+
 def measure_imap(size: int, seed: int) -> dict[str, Any]:
     """The mailbox written into a real Dovecot server's Maildir (then indexed), the calendar
     as an .ics file; synced through the IMAP provider on loopback (no added latency: the
@@ -696,8 +704,8 @@ def measure_imap(size: int, seed: int) -> dict[str, Any]:
     with DovecotServer(USER_ADDRESS) as server:
         start = time.perf_counter()
         with server.connect() as client:  # Dovecot makes the Maildir and its folders
-            for folder in ("INBOX", "Sent", "Drafts"):
-                client.select_folder(folder)
+            for name in ("INBOX", "Sent", "Drafts"):
+                client.select_folder(name)
         root = server.maildir()
         for index, mail in enumerate(generate_mail(size, random.Random(seed))):
             data = mail.render()
@@ -741,6 +749,9 @@ def measure_imap(size: int, seed: int) -> dict[str, Any]:
             # the next sync sees the Drafts folder changed by the first one's drafts
             _, _, settle_commands, _ = sync(NOW + NO_CHANGE_AFTER / 2)
             again, again_s, again_commands, again_bytes = sync(NOW + NO_CHANGE_AFTER)
+            with server.connect() as client:
+                client.append("INBOX", ONE_NEW_MAIL, msg_time=NOW + NO_CHANGE_AFTER)
+            _, new_s, new_commands, new_bytes = sync(NOW + 2 * NO_CHANGE_AFTER)
         finally:
             store.close()
             shutil.rmtree(run, ignore_errors=True)
@@ -752,6 +763,9 @@ def measure_imap(size: int, seed: int) -> dict[str, Any]:
         "no_change_requests": again_commands,
         "no_change_bytes": again_bytes,
         "no_change_s": round(again_s, 3),
+        "one_new_requests": new_commands,
+        "one_new_bytes": new_bytes,
+        "one_new_s": round(new_s, 3),
         **outcome(first, again),
         "load_s": round(load_s, 3),
     }
@@ -850,6 +864,8 @@ IMAP_COLUMNS = (
     ("no_change_requests", "no-change commands", "{}"),
     ("no_change_bytes", "no-change bytes", "{}"),
     ("no_change_s", "no-change s", "{:.3f}"),
+    ("one_new_requests", "one-new commands", "{}"),
+    ("one_new_bytes", "one-new bytes", "{}"),
     ("drafts_created", "drafts", "{}"),
     ("build_s", " load s", "{:.2f}"),
 )

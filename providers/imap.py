@@ -2,13 +2,13 @@
 
 One sync is one connection. Per folder (INBOX, Sent, Drafts) a STATUS tells UIDVALIDITY,
 UIDNEXT, MESSAGES and, where the server has CONDSTORE, HIGHESTMODSEQ; a folder whose status is
-unchanged costs nothing more, so a sync with no changes is LOGIN, three STATUS and LOGOUT.
-A changed folder is SELECTed and searched for the UIDs dated inside the window (SEARCH SINCE):
-UIDs that left are removed, new ones have only their header fields fetched
-(`BODY.PEEK[HEADER.FIELDS (...)]`), in chunks; the text (a bounded partial fetch) is read only
-for inbox mail that can matter (`MailInterest`). On a first sync the search is narrowed on the
-server to that mail, so its cost follows the interviews, not the mailbox. A changed UIDVALIDITY
-reads the folder again under new ids.
+unchanged costs nothing more, so a sync with no changes is LOGIN, LIST, three STATUS and LOGOUT.
+In a changed folder the new mail is UIDNEXT's new range, fetched by UID with only its header
+fields (`BODY.PEEK[HEADER.FIELDS (...)]`), in chunks; what left is known without a search when
+MESSAGES grew by as much, else named by QRESYNC's VANISHED, else by asking which known UIDs are
+still there. The text (a bounded partial fetch) is read only for inbox mail that can matter
+(`MailInterest`). A first sync, or a changed UIDVALIDITY, searches the window (SEARCH SINCE)
+narrowed on the server to that mail, so its cost follows the interviews, not the mailbox.
 
 Drafts are APPENDed to the Drafts folder with the \\Draft flag (APPENDUID kept when the server
 has UIDPLUS), tagged with X-Mailagent-Key and a Message-ID derived from the key. When Drafts
@@ -28,7 +28,7 @@ import socket
 import ssl
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
@@ -59,6 +59,8 @@ FETCH_CHUNK = 500
 TEXT_BYTES = 262_144
 """The most of a message's text read for classification (a partial fetch)."""
 SEARCH_TERMS = 15
+SEQUENCE_SET_CHARS = 4000
+"""Long UID sets are sent in parts: servers cap a command line (Dovecot at 64 KB)."""
 FOLDER_NAMES: dict[Folder, tuple[str, ...]] = {
     Folder.SENT: (
         "Sent",
@@ -98,17 +100,29 @@ class ImapSettings:
 
 
 class _Counted:
-    """Counts the commands sent and the bytes read on one imaplib connection."""
+    """Counts the commands sent (every command takes a new tag, imapclient's raw ones too),
+    logs their names and counts the bytes read on one imaplib connection."""
 
-    def __init__(self, client: IMAPClient) -> None:
+    def __init__(self, client: IMAPClient, log: list[str]) -> None:
         self.commands = 0
         self.bytes = 0
         imap = client._imap
-        command, read, readline = imap._command, imap.read, imap.readline
+        new_tag, send, read, readline = imap._new_tag, imap.send, imap.read, imap.readline
+        tags: list[bytes] = []
 
-        def counted_command(*args: Any, **kwargs: Any) -> Any:
+        def counted_new_tag() -> Any:
+            tag = new_tag()
             self.commands += 1
-            return command(*args, **kwargs)
+            tags[:] = [bytes(tag) + b" "]
+            return tag
+
+        def logged_send(data: bytes) -> Any:
+            if tags and data.startswith(tags[0]):
+                words = data[len(tags[0]) :].split(None, 2)
+                name = b" ".join(words[:2]) if words[:1] == [b"UID"] else words[0]
+                log.append(name.decode("ascii", "replace").upper())
+                tags.clear()
+            return send(data)
 
         def counted_read(size: int) -> bytes:
             data = read(size)
@@ -120,7 +134,8 @@ class _Counted:
             self.bytes += len(data)
             return bytes(data)
 
-        imap._command, imap.read, imap.readline = counted_command, counted_read, counted_readline
+        imap._new_tag, imap.send = counted_new_tag, logged_send
+        imap.read, imap.readline = counted_read, counted_readline
 
 
 class ImapProvider:
@@ -152,10 +167,13 @@ class ImapProvider:
         self._counter: _Counted | None = None
         self.commands = 0
         self.bytes_received = 0
+        self.command_log: list[str] = []
+        """The name of every command sent (no arguments: they name people and folders)."""
         self._folders: dict[Folder, str] = {}
         self._drafts_changed = False
         self._sent_keys: dict[str, str] = {}
         self._capabilities: frozenset[bytes] = frozenset()
+        self._qresync = False
 
     # connection
 
@@ -174,7 +192,7 @@ class ImapProvider:
             )
         except CONNECTION_ERRORS as exc:
             raise Transient(f"IMAP {s.host}:{s.effective_port}: cannot connect ({exc})") from exc
-        counter = _Counted(client)
+        counter = _Counted(client, self.command_log)
         if s.security == "starttls":
             try:
                 client.starttls(context)
@@ -207,6 +225,7 @@ class ImapProvider:
             ) from exc
         self._client, self._counter = client, counter
         self._capabilities = frozenset(client.capabilities())
+        self._qresync = False
         return client
 
     def _count(self, counter: _Counted | None) -> None:
@@ -304,14 +323,26 @@ class ImapProvider:
             removed: list[str] = []
             self._sent_keys = {}
             self._drafts_changed = cursor is None
+            statuses = {folder: self._status(client, name) for folder, name in folders.items()}
+            previous_folders = state.get("folders", {})
+            unchanged = {
+                folder
+                for folder, status in statuses.items()
+                if previous_folders.get(folder.value, {}).get("status") == status
+                and not (folder is not Folder.DRAFTS and interest - known_interest)
+            }
+            self._enable_qresync(
+                client,
+                [
+                    (previous_folders[f.value], statuses[f])
+                    for f in statuses
+                    if f not in unchanged and f is not Folder.DRAFTS and f.value in previous_folders
+                ],
+            )
             for folder, name in folders.items():
-                previous = state.get("folders", {}).get(folder.value)
-                status = self._status(client, name)
-                if (
-                    previous
-                    and previous.get("status") == status
-                    and not (folder is not Folder.DRAFTS and interest - known_interest)
-                ):
+                previous = previous_folders.get(folder.value)
+                status = statuses[folder]
+                if previous and folder in unchanged:
                     new_folders[folder.value] = previous
                     continue
                 if folder is Folder.DRAFTS:
@@ -347,6 +378,26 @@ class ImapProvider:
             requests=self.commands - before_commands + calendar_requests,
         )
 
+    def _enable_qresync(
+        self, client: IMAPClient, changed: Sequence[tuple[Mapping[str, Any], list[int]]]
+    ) -> None:
+        """ENABLE QRESYNC, which must come before any SELECT, when a changed folder may have
+        lost messages (MESSAGES grew by less than UIDNEXT) and its HIGHESTMODSEQ is known."""
+        if self._qresync or b"QRESYNC" not in self._capabilities:
+            return
+        if client._imap.state != "AUTH":
+            return
+        for previous, status in changed:
+            before = previous.get("status") or []
+            if (
+                len(before) > 3
+                and previous.get("uidvalidity") == status[0]
+                and status[2] - before[2] != max(status[1] - before[1], 0)
+            ):
+                enabled = client.enable("QRESYNC")
+                self._qresync = b"QRESYNC" in {bytes(c).upper() for c in enabled}
+                return
+
     def _status(self, client: IMAPClient, name: str) -> list[int]:
         items = [b"UIDVALIDITY", b"UIDNEXT", b"MESSAGES"]
         if b"CONDSTORE" in self._capabilities:
@@ -368,30 +419,93 @@ class ImapProvider:
         uidvalidity = status[0]
         client.select_folder(name, readonly=True)
         since = window.start.astimezone(UTC).date()
-        in_window = set(client.search(["SINCE", since]))
-        same_validity = previous is not None and previous.get("uidvalidity") == uidvalidity
-        known = set(previous.get("uids", ())) if previous and same_validity else set()
-        removed = (
-            [
-                self._id(folder, int(previous["uidvalidity"]), u)
-                for u in previous.get("uids", ())
-                if not same_validity or u not in in_window
-            ]
-            if previous
-            else []
-        )
-        if previous is None or not same_validity:
-            candidates = self._interesting(client, since, interest) & in_window
+        if previous is None or previous.get("uidvalidity") != uidvalidity:
+            tracked = set(client.search(["SINCE", since]))
+            removed = (
+                [
+                    self._id(folder, int(previous["uidvalidity"]), u)
+                    for u in previous.get("uids", ())
+                ]
+                if previous and "uidvalidity" in previous
+                else []
+            )
+            candidates = self._interesting(client, since, interest) & tracked
         else:
-            candidates = in_window - known
+            known = set(previous.get("uids", ()))
+            arrived, gone = self._changes(client, previous["status"], status, known, since)
+            tracked = (known - gone) | arrived
+            removed = [self._id(folder, uidvalidity, u) for u in sorted(gone)]
+            candidates = arrived - known
             fresh = interest - known_interest
             if fresh:  # new people in the calendar: their earlier mail matters now
-                candidates |= self._interesting(client, since, fresh) & in_window
+                candidates |= self._interesting(client, since, fresh) & tracked
+            if previous.get("since") != since.isoformat():
+                tracked = self._still_in_window(client, tracked, since) | arrived
         messages, skipped = self._fetch(
             client, folder, uidvalidity, sorted(candidates), interest, window
         )
-        folder_state = {"status": status, "uidvalidity": uidvalidity, "uids": sorted(in_window)}
+        folder_state = {
+            "status": status,
+            "uidvalidity": uidvalidity,
+            "uids": sorted(tracked),
+            "since": since.isoformat(),
+        }
         return folder_state, messages, removed, skipped
+
+    def _changes(
+        self,
+        client: IMAPClient,
+        before: Sequence[int],
+        now: Sequence[int],
+        known: set[int],
+        since: date,
+    ) -> tuple[set[int], set[int]]:
+        """The UIDs that arrived in a folder and the known UIDs that left it, between two
+        STATUS answers ([UIDVALIDITY, UIDNEXT, MESSAGES, HIGHESTMODSEQ?]).
+
+        UIDs only grow, so the ones that arrived are UIDNEXT's new range. When MESSAGES grew
+        by exactly that range, nothing that was there before has left, and no search is
+        needed. Otherwise QRESYNC's VANISHED (RFC 7162) names what left since the stored
+        HIGHESTMODSEQ; a server without it is asked which known UIDs are still there."""
+        old_next, old_count = before[1], before[2]
+        allotted = set(range(old_next, max(now[1], old_next)))
+        nothing_left = now[2] - old_count == len(allotted)
+        if len(allotted) > FETCH_CHUNK:  # a mass move: only the ones dated inside the window
+            found = client.search(["UID", f"{old_next}:*", "SINCE", since])
+            allotted = {u for u in found if u >= old_next}
+        if nothing_left:
+            return allotted, set()
+        if self._qresync and len(before) > 3:
+            vanished = self._vanished(client, known | allotted, before[3])
+            return allotted - vanished, vanished & known
+        present: set[int] = set()
+        for uid_set in _sequence_sets(known | allotted):
+            present.update(client.search(["UID", uid_set]))
+        return allotted & present, known - present
+
+    def _vanished(self, client: IMAPClient, known: set[int], modseq: int) -> set[int]:
+        """The known UIDs expunged since `modseq`: UID FETCH (CHANGEDSINCE m VANISHED)."""
+        imap = client._imap
+        imap.untagged_responses.pop("VANISHED", None)
+        for uid_set in _sequence_sets(known):
+            typ, data = imap.uid("FETCH", uid_set, "(UID)", f"(CHANGEDSINCE {modseq} VANISHED)")
+            if typ != "OK":
+                raise ProviderError(f"IMAP UID FETCH VANISHED refused: {data!r}")
+        ranges = [
+            span
+            for line in imap.untagged_responses.pop("VANISHED", [])
+            for span in _sequence_spans(line)
+        ]
+        return {uid for uid in known if any(low <= uid <= high for low, high in ranges)}
+
+    @staticmethod
+    def _still_in_window(client: IMAPClient, uids: set[int], since: date) -> set[int]:
+        """Once a day the UIDs the window left behind are forgotten (not reported removed:
+        the messages are still there, only older than the window)."""
+        kept: set[int] = set()
+        for uid_set in _sequence_sets(uids):
+            kept.update(client.search(["UID", uid_set, "SINCE", since]))
+        return kept
 
     def _interesting(self, client: IMAPClient, since: Any, interest: MailInterest) -> set[int]:
         """UIDs since `since` of the mail `interest` asks for, searched on the server."""
@@ -577,6 +691,41 @@ def _any_of(terms: Sequence[list[Any]]) -> list[Any]:
         tokens.extend(["OR", *term])
     tokens.extend(terms[-1])
     return tokens
+
+
+def _sequence_sets(uids: Iterable[int], limit: int = SEQUENCE_SET_CHARS) -> Iterable[str]:
+    """UIDs as IMAP sequence sets ("4:9,12"), each at most about `limit` characters long."""
+    spans: list[str] = []
+    length = 0
+    ordered = sorted(uids)
+    start = 0
+    for i, uid in enumerate(ordered):
+        if i + 1 < len(ordered) and ordered[i + 1] == uid + 1:
+            continue
+        low = ordered[start]
+        span = f"{low}:{uid}" if uid != low else str(uid)
+        if spans and length + len(span) + 1 > limit:
+            yield ",".join(spans)
+            spans, length = [], 0
+        spans.append(span)
+        length += len(span) + 1
+        start = i + 1
+    if spans:
+        yield ",".join(spans)
+
+
+def _sequence_spans(text: bytes | str) -> list[tuple[int, int]]:
+    """The (low, high) spans of a sequence set, past an optional "(EARLIER)" tag."""
+    if isinstance(text, bytes):
+        text = text.decode("ascii", "replace")
+    text = text.removeprefix("(EARLIER)").strip()
+    spans: list[tuple[int, int]] = []
+    for part in text.split(","):
+        low, _, high = part.strip().partition(":")
+        if low.isdigit() and (not high or high.isdigit()):
+            a, b = int(low), int(high or low)
+            spans.append((min(a, b), max(a, b)))
+    return spans
 
 
 def _chunks(items: Sequence[int], size: int) -> Iterable[list[int]]:

@@ -1,0 +1,225 @@
+"""How the IMAP provider follows a changed folder, against a real Dovecot server.
+
+New mail is UIDNEXT's new range: fetched by UID with no search when MESSAGES grew by as much.
+Mail that left is named by QRESYNC's VANISHED where the server has it, else by asking which
+known UIDs are still there. Mail the window left behind is forgotten, never reported removed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from mailagent.detect import UserIdentity
+from providers import imap
+from providers.base import Changes, Window
+from providers.imap import ImapProvider, ImapSettings
+from providers.testservers.dovecot import DovecotServer
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+LOOKBACK = timedelta(days=30)
+ZONE = ZoneInfo("Europe/Berlin")
+_users = iter(range(10_000))
+
+# Dovecot 2.3's own post-login capabilities, less QRESYNC (and, for the second, CONDSTORE)
+WITHOUT_QRESYNC = (
+    "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES "
+    "THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN "
+    "NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE ESEARCH ESORT SEARCHRES WITHIN "
+    "CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE "
+    "SAVEDATE LITERAL+ NOTIFY SPECIAL-USE"
+)
+WITHOUT_CONDSTORE = WITHOUT_QRESYNC.replace(" CONDSTORE", "")
+
+
+@pytest.fixture(scope="module")
+def dovecot() -> Iterator[DovecotServer]:
+    with DovecotServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def plain_dovecot() -> Iterator[DovecotServer]:
+    with DovecotServer(imap_capability=WITHOUT_QRESYNC) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def bare_dovecot() -> Iterator[DovecotServer]:
+    with DovecotServer(imap_capability=WITHOUT_CONDSTORE) as server:
+        yield server
+
+
+class Mailbox:
+    """One fresh Dovecot user, synced through `ImapProvider.read_changes` as the runner does."""
+
+    def __init__(self, server: DovecotServer) -> None:
+        self.server = server
+        self.user = f"pat-{next(_users)}@example.com"
+        self.cursor: str | None = None
+        self.commands: list[str] = []
+        with server.connect(self.user) as client:  # Dovecot makes the mailbox on first login
+            client.select_folder("INBOX")
+
+    def deliver(self, subject: str, when: datetime, folder: str = "INBOX") -> int:
+        message = EmailMessage()
+        message["From"] = "Sam Lee <sam@acme.example>"
+        message["To"] = self.user
+        message["Subject"] = subject
+        message["Date"] = format_datetime(when)
+        message["Message-ID"] = f"<{subject.replace(' ', '-')}@acme.example>"
+        message.set_content("Hello.")
+        with self.server.connect(self.user) as client:
+            answer = client.append(folder, message.as_bytes(), msg_time=when)
+        match = re.search(rb"APPENDUID \d+ (\d+)", answer)
+        assert match, answer
+        return int(match.group(1))
+
+    def expunge(self, uid: int, folder: str = "INBOX") -> None:
+        with self.server.connect(self.user) as client:
+            client.select_folder(folder)
+            client.delete_messages([uid])
+            client.uid_expunge([uid])
+
+    def sync(self, now: datetime = NOW) -> Changes:
+        provider = ImapProvider(
+            ImapSettings(
+                host=self.server.host,
+                port=self.server.port,
+                security="plain",
+                username=self.user,
+                password=self.server.password,
+            ),
+            user=UserIdentity(self.user, "Pat Doe"),
+            timezone=ZONE,
+            clock=lambda: now,
+        )
+        try:
+            changes = provider.read_changes(self.cursor, Window(now - LOOKBACK, now + LOOKBACK))
+        finally:
+            provider.close()
+        self.cursor = changes.cursor
+        self.commands = provider.command_log
+        return changes
+
+    def state(self, folder: str = "inbox") -> dict[str, Any]:
+        assert self.cursor is not None
+        return dict(json.loads(self.cursor)["folders"][folder])
+
+
+def subjects(changes: Changes) -> set[str]:
+    return {m.subject for m in changes.messages}
+
+
+def removed_uids(changes: Changes) -> set[int]:
+    return {int(i.rpartition(":")[2]) for i in changes.removed_message_ids}
+
+
+def test_new_mail_is_fetched_by_uid_with_no_search(dovecot: DovecotServer) -> None:
+    box = Mailbox(dovecot)
+    box.deliver("before", NOW - timedelta(days=2))
+    box.sync()
+    box.deliver("one", NOW - timedelta(hours=2))
+    box.deliver("two", NOW - timedelta(hours=1))
+
+    changes = box.sync()
+
+    assert subjects(changes) == {"one", "two"}
+    assert changes.removed_message_ids == []
+    assert box.commands == [
+        "LOGIN", "LIST", "STATUS", "STATUS", "STATUS", "EXAMINE", "UID FETCH", "LOGOUT"
+    ]  # fmt: skip
+
+
+def test_an_expunged_message_is_named_by_qresync_vanished(dovecot: DovecotServer) -> None:
+    box = Mailbox(dovecot)
+    kept = box.deliver("kept", NOW - timedelta(days=3))
+    gone = box.deliver("gone", NOW - timedelta(days=2))
+    box.sync()
+    box.expunge(gone)
+    box.deliver("new", NOW - timedelta(hours=1))
+
+    changes = box.sync()
+
+    assert removed_uids(changes) == {gone}
+    assert subjects(changes) == {"new"}
+    assert "ENABLE" in box.commands
+    assert "SEARCH" not in " ".join(box.commands)
+    assert kept in box.state()["uids"]
+    assert gone not in box.state()["uids"]
+
+
+@pytest.mark.parametrize("server", ["plain_dovecot", "bare_dovecot"])
+def test_without_qresync_the_known_uids_still_there_are_searched(
+    server: str, request: pytest.FixtureRequest
+) -> None:
+    box = Mailbox(request.getfixturevalue(server))
+    box.deliver("kept", NOW - timedelta(days=3))
+    gone = box.deliver("gone", NOW - timedelta(days=2))
+    box.sync()
+    box.expunge(gone)
+
+    changes = box.sync()
+
+    assert removed_uids(changes) == {gone}
+    assert "ENABLE" not in box.commands
+    assert "UID SEARCH" in box.commands
+
+
+def test_mail_moved_in_from_before_the_window_is_not_read(dovecot: DovecotServer) -> None:
+    box = Mailbox(dovecot)
+    box.sync()
+    box.deliver("old", NOW - timedelta(days=90))
+    box.deliver("recent", NOW - timedelta(days=1))
+
+    assert subjects(box.sync()) == {"recent"}
+
+
+def test_a_mass_arrival_is_narrowed_to_the_window_on_the_server(
+    dovecot: DovecotServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imap, "FETCH_CHUNK", 2)
+    box = Mailbox(dovecot)
+    box.sync()
+    for day in (90, 80, 70):
+        box.deliver(f"archived {day}", NOW - timedelta(days=day))
+    box.deliver("recent", NOW - timedelta(days=1))
+
+    changes = box.sync()
+
+    assert subjects(changes) == {"recent"}
+    assert "UID SEARCH" in box.commands
+    assert box.commands.count("UID FETCH") == 1
+
+
+def test_mail_the_window_left_behind_is_forgotten_not_removed(dovecot: DovecotServer) -> None:
+    box = Mailbox(dovecot)
+    aging = box.deliver("aging", NOW - timedelta(days=29))
+    box.sync()
+    later = NOW + timedelta(days=3)
+    box.deliver("new", later - timedelta(hours=1))
+
+    changes = box.sync(later)
+
+    assert subjects(changes) == {"new"}
+    assert changes.removed_message_ids == []
+    assert aging not in box.state()["uids"]
+
+
+def test_sent_mail_is_followed_the_same_way(dovecot: DovecotServer) -> None:
+    box = Mailbox(dovecot)
+    box.sync()
+    uid = box.deliver("thanks", NOW - timedelta(hours=3), folder="Sent")
+
+    changes = box.sync()
+
+    assert {(m.folder.value, m.subject) for m in changes.messages} == {("sent", "thanks")}
+    assert box.state("sent")["uids"] == [uid]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -34,8 +35,9 @@ policy_app = typer.Typer(
 )
 app.add_typer(policy_app, name="policy")
 connect_app = typer.Typer(
-    help="Connect a mail account once (Google or Microsoft sign-in, or an IMAP password); "
-    "the token or password is stored safely, never in the config file.",
+    help="Connect a mail account once (Google or Microsoft sign-in, or an IMAP password or "
+    "IMAP sign-in for XOAUTH2); the token or password is stored safely, never in the config "
+    "file.",
     no_args_is_help=True,
 )
 app.add_typer(connect_app, name="connect")
@@ -438,6 +440,21 @@ def connect_gmail(
 ) -> None:
     """Sign in to Google and store the account's token (OS keyring, or a 0600 file)."""
     from mailagent.tokens import default_token_store
+    from providers.google_auth import GOOGLE_SCOPES
+
+    try:
+        store = default_token_store(_state_path())
+        record = _google_sign_in(account, client_secrets, no_browser, port, GOOGLE_SCOPES)
+        store.save(account, record)
+        where = store.describe()
+    except MailAgentError as exc:
+        _fail(exc)
+    out.print(f"Connected {account}; token stored in {where}")
+
+
+def _google_sign_in(
+    account: str, client_secrets: Path, no_browser: bool, port: int, scopes: Sequence[str]
+) -> dict[str, Any]:
     from providers.google_auth import run_installed_app_flow
 
     def announce(url: str) -> None:
@@ -448,17 +465,9 @@ def connect_gmail(
         out.print(url)
         out.file.flush()  # the user (or a script) needs the URL now, not when we exit
 
-    try:
-        state_path = _state_path()
-        store = default_token_store(state_path)
-        record = run_installed_app_flow(
-            client_secrets, open_browser=not no_browser, port=port, announce=announce
-        )
-        store.save(account, record)
-        where = store.describe()
-    except MailAgentError as exc:
-        _fail(exc)
-    out.print(f"Connected {account}; token stored in {where}")
+    return run_installed_app_flow(
+        client_secrets, open_browser=not no_browser, port=port, announce=announce, scopes=scopes
+    )
 
 
 def _state_path() -> Path:
@@ -500,12 +509,39 @@ def connect_outlook(
 ) -> None:
     """Sign in to Microsoft (Outlook.com, Microsoft 365) and keep the account's token cache."""
     from mailagent.tokens import default_token_store
+    from providers.outlook_auth import GRAPH_SCOPES, describe_token_cache
+
+    try:
+        state_path = _state_path()
+        store = default_token_store(state_path)
+        record = _microsoft_sign_in(account, client_id, tenant, browser, state_path, GRAPH_SCOPES)
+        store.save(account, record)
+    except MailAgentError as exc:
+        _fail(exc)
+    out.print(
+        f"Connected {account} as {record['username']}; "
+        f"token cache in {describe_token_cache(record)}"
+    )
+
+
+def _microsoft_sign_in(
+    account: str,
+    client_id: str,
+    tenant: str,
+    browser: bool,
+    state_path: Path,
+    scopes: Sequence[str],
+    *,
+    reuse: bool = False,
+) -> dict[str, Any]:
+    """A device-code (or, with `browser`, a browser) sign-in; with `reuse`, first the
+    account's cached sign-in, when Microsoft grants `scopes` from it without asking."""
     from providers.outlook_auth import (
         authority_for,
         cache_path_for,
         connect_device_flow,
+        connect_from_cache,
         connect_interactive,
-        describe_token_cache,
     )
 
     def announce(message: str) -> None:
@@ -516,26 +552,20 @@ def connect_outlook(
         out.print("No browser opened; open this URL in a browser on this machine:")
         announce(url)
 
-    try:
-        state_path = _state_path()
-        store = default_token_store(state_path)
-        authority = authority_for(tenant)
-        cache = cache_path_for(account, state_path)
-        if browser:
-            announce(f"Opening a browser to connect {account} to Microsoft...")
-            record = connect_interactive(
-                client_id, authority=authority, cache=cache, announce=announce_url
-            )
-        else:
-            record = connect_device_flow(
-                client_id, authority=authority, cache=cache, announce=announce
-            )
-        store.save(account, record)
-    except MailAgentError as exc:
-        _fail(exc)
-    out.print(
-        f"Connected {account} as {record['username']}; "
-        f"token cache in {describe_token_cache(record)}"
+    authority = authority_for(tenant)
+    cache = cache_path_for(account, state_path)
+    if reuse:
+        record = connect_from_cache(client_id, authority=authority, cache=cache, scopes=scopes)
+        if record is not None:
+            announce(f"Reusing the Microsoft sign-in of {record['username']} for {account}")
+            return record
+    if browser:
+        announce(f"Opening a browser to connect {account} to Microsoft...")
+        return connect_interactive(
+            client_id, authority=authority, cache=cache, announce=announce_url, scopes=scopes
+        )
+    return connect_device_flow(
+        client_id, authority=authority, cache=cache, announce=announce, scopes=scopes
     )
 
 
@@ -554,11 +584,48 @@ def connect_imap(
         bool,
         typer.Option(
             "--caldav-password",
-            help="Also ask for a separate CalDAV password (the default is the IMAP one).",
+            help="Also ask for a separate CalDAV password (the default is the IMAP one; "
+            "needed for a CalDAV calendar when the IMAP login is a sign-in).",
+        ),
+    ] = False,
+    client_secrets: Annotated[
+        Path | None,
+        typer.Option(
+            "--client-secrets",
+            help='imap_auth = "google": the OAuth client JSON (type Desktop app).',
+        ),
+    ] = None,
+    no_browser: Annotated[
+        bool,
+        typer.Option(
+            "--no-browser", help='imap_auth = "google": print the URL instead of opening it.'
+        ),
+    ] = False,
+    port: Annotated[
+        int,
+        typer.Option(
+            "--port", min=0, max=65535, help='imap_auth = "google": loopback port (0: any free).'
+        ),
+    ] = 0,
+    client_id: Annotated[
+        str | None,
+        typer.Option(
+            "--client-id",
+            help='imap_auth = "microsoft": the Application (client) ID of your app registration.',
+        ),
+    ] = None,
+    tenant: Annotated[
+        str, typer.Option("--tenant", help='imap_auth = "microsoft": the Entra tenant.')
+    ] = "common",
+    browser: Annotated[
+        bool,
+        typer.Option(
+            "--browser", help='imap_auth = "microsoft": sign in in a browser, not with a code.'
         ),
     ] = False,
 ) -> None:
-    """Store the IMAP password (or app password) in the OS keyring or a 0600 file."""
+    """Store the IMAP password (or app password) in the OS keyring or a 0600 file; or, for
+    imap_auth = "google" or "microsoft" in the config, sign in for XOAUTH2 and store that."""
     import getpass
 
     from mailagent.tokens import default_token_store
@@ -572,15 +639,73 @@ def connect_imap(
         return secret
 
     try:
-        store = default_token_store(_state_path())
-        record = {"kind": "password", "password": ask(f"IMAP password for {account}: ")}
-        if caldav_password:
-            record["caldav_password"] = ask(f"CalDAV password for {account}: ")
-        store.save(account, record)
+        state_path = _state_path()
+        store = default_token_store(state_path)
+        auth = _imap_auth(account, client_secrets, client_id)
+        extra = (
+            {"caldav_password": ask(f"CalDAV password for {account}: ")}
+            if (caldav_password and auth != "password")
+            else {}
+        )  # asked first: a sign-in is not thrown away for a missing password
+        record: dict[str, Any]
+        if auth == "google" and client_secrets is not None:
+            from providers.google_auth import GOOGLE_IMAP_SCOPES, GOOGLE_KIND
+
+            record = _google_sign_in(account, client_secrets, no_browser, port, GOOGLE_IMAP_SCOPES)
+            record["kind"] = GOOGLE_KIND
+            done = f"Connected {account} to Google for IMAP"
+        elif auth == "microsoft" and client_id is not None:
+            from providers.outlook_auth import IMAP_SCOPES
+
+            record = _microsoft_sign_in(
+                account, client_id, tenant, browser, state_path, IMAP_SCOPES, reuse=True
+            )
+            done = f"Connected {account} to Microsoft for IMAP as {record['username']}"
+        else:
+            record = {"kind": "password", "password": ask(f"IMAP password for {account}: ")}
+            done = f"Stored the password of {account}"
+            if caldav_password:
+                extra = {"caldav_password": ask(f"CalDAV password for {account}: ")}
+        store.save(account, record | extra)
         where = store.describe()
     except MailAgentError as exc:
         _fail(exc)
-    out.print(f"Stored the password of {account} in {where}")
+    out.print(f"{done} in {where}")
+
+
+def _imap_auth(account: str, client_secrets: Path | None, client_id: str | None) -> str:
+    """How `account` logs in to IMAP: as its config says, else as the options suggest."""
+    configured = None
+    if state.config_path.exists():
+        match = [a for a in _config().accounts if a.name == account]
+        if match and match[0].provider != "imap":
+            kind = match[0].provider
+            raise ConfigError(
+                f"account {account} is a {kind} account, not an imap one",
+                advice=f"run: mailagent connect {kind} --account {account}"
+                if kind in ("gmail", "outlook")
+                else "a maildir account needs no connecting",
+            )
+        configured = match[0].imap_auth if match else None
+    auth = configured or ("google" if client_secrets else "microsoft" if client_id else "password")
+    needs = {
+        "google": ("--client-secrets FILE", client_secrets),
+        "microsoft": ("--client-id ID", client_id),
+    }
+    if auth in needs and not needs[auth][1]:
+        raise ConfigError(
+            f'account {account} signs in to IMAP with {auth.title()} (imap_auth = "{auth}")',
+            advice=f"run: mailagent connect imap --account {account} {needs[auth][0]}",
+        )
+    for other, (option, given) in needs.items():
+        if other != auth and given:
+            raise ConfigError(
+                f'{option.split()[0]} is for imap_auth = "{other}"; account {account} '
+                f'uses imap_auth = "{auth}"',
+                advice="leave the option out"
+                + (", or change imap_auth in the config" if configured else ""),
+            )
+    return auth
 
 
 def main() -> None:

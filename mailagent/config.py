@@ -52,6 +52,9 @@ class AccountConfig(BaseModel):
     """imap: TLS (port 993) by default; "plain" only for local test servers."""
     imap_user: str | None = None
     """imap: the login name; the address when unset."""
+    imap_auth: Literal["password", "google", "microsoft"] = "password"
+    """imap: a password (or app password), or XOAUTH2 with a Google or Microsoft sign-in;
+    `mailagent connect imap` stores either."""
     caldav_url: str | None = None
     """imap: a CalDAV calendar (or server) URL; its password is the account's unless the
     token record holds a separate caldav_password."""
@@ -84,8 +87,15 @@ class AccountConfig(BaseModel):
             raise ValueError(f"`maildir` is for maildir accounts, not {self.provider}")
         if self.provider == "imap" and not self.imap_host:
             raise ValueError('an imap account needs `imap_host = "imap.example.com"`')
-        if self.provider != "imap" and (self.imap_host or self.caldav_url or self.calendar_url):
-            raise ValueError("`imap_host`, `caldav_url` and `calendar_url` are for imap accounts")
+        if self.provider != "imap" and (
+            self.imap_host
+            or self.caldav_url
+            or self.calendar_url
+            or "imap_auth" in self.model_fields_set
+        ):
+            raise ValueError(
+                "`imap_host`, `imap_auth`, `caldav_url` and `calendar_url` are for imap accounts"
+            )
         if sum(bool(x) for x in (self.calendar, self.caldav_url, self.calendar_url)) > 1:
             raise ValueError("give one calendar: `calendar`, `caldav_url` or `calendar_url`")
         if self.provider != "gmail" and self.google_endpoint:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from mailagent.config import AccountConfig, Config
@@ -14,6 +15,9 @@ from mailagent.models import Folder
 from mailagent.policy import load_policy
 from mailagent.runner import Account
 from providers.base import Provider
+
+if TYPE_CHECKING:
+    from providers.calendar_source import CalendarSource
 
 
 def build_provider(
@@ -91,36 +95,16 @@ def _outlook(config: AccountConfig, clock: Callable[[], datetime], state: Path) 
 
 def _imap(config: AccountConfig, clock: Callable[[], datetime], state: Path) -> Provider:
     from mailagent.tokens import default_token_store
-    from providers.calendar_source import CalendarSource
     from providers.imap import ImapProvider, ImapSettings
 
-    advice = f"run: mailagent connect imap --account {config.name}"
     store = default_token_store(state)
-    record = store.load(config.name)
-    if record is None or not record.get("password"):
+    record = store.load(config.name) or {}
+    password, token, advice = _imap_login(config, record, state)
+    if password is None and token is None:
+        what = {"google": "Google sign-in"}.get(config.imap_auth, "IMAP password")
         raise AuthError(
-            f"account {config.name} has no IMAP password stored ({store.describe()})",
-            advice=advice,
+            f"account {config.name} has no {what} stored ({store.describe()})", advice=advice
         )
-    zone = ZoneInfo(config.timezone)
-    calendar: CalendarSource | None = None
-    if config.caldav_url:
-        from providers.caldav_source import CalDavSource
-
-        calendar = CalDavSource(
-            config.caldav_url,
-            zone,
-            username=config.caldav_user or config.imap_user or config.address,
-            password=str(record.get("caldav_password") or record["password"]),
-        )
-    elif config.calendar_url:
-        from providers.ics_source import IcsUrlSource
-
-        calendar = IcsUrlSource(config.calendar_url, zone)
-    elif config.calendar:
-        from providers.ics_source import IcsFileSource
-
-        calendar = IcsFileSource(config.calendar, zone)
     folders = {
         folder: value
         for folder, value in (
@@ -135,18 +119,71 @@ def _imap(config: AccountConfig, clock: Callable[[], datetime], state: Path) -> 
         username=config.imap_user or config.address,
         port=config.imap_port,
         security=config.imap_security,
-        password=str(record["password"]),
+        password=password,
+        oauth_token=token,
         folders=folders,
     )
     return ImapProvider(
         settings,
         user=_identity(config),
-        timezone=zone,
-        calendar=calendar,
+        timezone=ZoneInfo(config.timezone),
+        calendar=_imap_calendar(config, record, password),
         clock=clock,
         account=config.name,
         reconnect_advice=advice,
     )
+
+
+def _imap_login(
+    config: AccountConfig, record: Mapping[str, Any], state: Path
+) -> tuple[str | None, Callable[[bool], str] | None, str]:
+    """The password or the access-token source of an IMAP account, and its reconnect advice."""
+    if config.imap_auth == "google":
+        from providers.google_auth import GOOGLE_KIND, GoogleTokenSource, reconnect_advice
+
+        advice = reconnect_advice(config.name, command="imap")
+        if record.get("kind") != GOOGLE_KIND:
+            return None, None, advice
+        return None, GoogleTokenSource(record, account=config.name), advice
+    if config.imap_auth == "microsoft":
+        from providers.outlook_auth import reconnect_advice as microsoft_advice
+        from providers.outlook_auth import token_provider_for
+
+        advice = microsoft_advice(config.name, subcommand="imap")
+        return None, token_provider_for(config.name, state, subcommand="imap"), advice
+    password = record.get("password") if record.get("kind", "password") == "password" else None
+    advice = f"run: mailagent connect imap --account {config.name}"
+    return (str(password) if password else None), None, advice
+
+
+def _imap_calendar(
+    config: AccountConfig, record: Mapping[str, Any], password: str | None
+) -> CalendarSource | None:
+    zone = ZoneInfo(config.timezone)
+    if config.caldav_url:
+        from providers.caldav_source import CalDavSource
+
+        caldav_password = record.get("caldav_password") or password
+        if not caldav_password:
+            raise ConfigError(
+                f"account {config.name}: no CalDAV password stored for {config.caldav_url}",
+                advice=f"run: mailagent connect imap --account {config.name} --caldav-password",
+            )
+        return CalDavSource(
+            config.caldav_url,
+            zone,
+            username=config.caldav_user or config.imap_user or config.address,
+            password=str(caldav_password),
+        )
+    if config.calendar_url:
+        from providers.ics_source import IcsUrlSource
+
+        return IcsUrlSource(config.calendar_url, zone)
+    if config.calendar:
+        from providers.ics_source import IcsFileSource
+
+        return IcsFileSource(config.calendar, zone)
+    return None
 
 
 def _identity(config: AccountConfig) -> UserIdentity:

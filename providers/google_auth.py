@@ -18,6 +18,10 @@ scopes) goes to a `mailagent.tokens.TokenStore`; `credentials_from_record` turns
 `google.oauth2.credentials.Credentials`. A host application can skip both and hand the Gmail
 provider any `google.auth.credentials.Credentials` of its own.
 
+The same flow connects an IMAP account for XOAUTH2 (`GOOGLE_IMAP_SCOPES`: Gmail's IMAP server
+accepts only the full-mail scope); `GoogleTokenSource` then hands the IMAP provider an access
+token, renewing it with the refresh token when it is stale or the server refused it.
+
 Secrets never reach a log: requests-oauthlib logs request bodies and tokens at DEBUG and the
 loopback server logs the redirect (with the authorization code) at INFO, so those loggers are
 held at WARNING while the flow runs.
@@ -29,12 +33,14 @@ import json
 import logging
 import shlex
 import webbrowser
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import requests
+from google.auth import exceptions as google_exceptions
+from google.auth.transport import requests as google_requests
 from google.oauth2.credentials import Credentials
 from google_auth_oauthlib.flow import (
     InstalledAppFlow,
@@ -47,8 +53,11 @@ from mailagent.errors import AuthError, ConfigError, Transient
 __all__ = [
     "CALENDAR_EVENTS_READONLY",
     "GMAIL_COMPOSE",
+    "GMAIL_IMAP",
     "GMAIL_READONLY",
+    "GOOGLE_IMAP_SCOPES",
     "GOOGLE_SCOPES",
+    "GoogleTokenSource",
     "credentials_from_record",
     "reconnect_advice",
     "run_installed_app_flow",
@@ -66,6 +75,12 @@ CALENDAR_EVENTS_READONLY = "https://www.googleapis.com/auth/calendar.events.read
 
 GOOGLE_SCOPES: tuple[str, ...] = (GMAIL_READONLY, GMAIL_COMPOSE, CALENDAR_EVENTS_READONLY)
 """The least that works: read mail and events, write drafts."""
+GMAIL_IMAP = "https://mail.google.com/"
+"""Gmail's IMAP server takes XOAUTH2 tokens of this scope only (full access to the mailbox,
+https://developers.google.com/gmail/imap/xoauth2-protocol); the Gmail API provider needs less."""
+GOOGLE_IMAP_SCOPES: tuple[str, ...] = (GMAIL_IMAP,)
+GOOGLE_KIND = "google"
+"""The `kind` of an IMAP account's token record that holds a Google sign-in."""
 
 DEFAULT_TIMEOUT_SECONDS = 300
 """How long the loopback server waits for the browser to come back."""
@@ -78,14 +93,18 @@ _CONSOLE_HINT = (
 _CLIENT_KEYS = ("client_id", "client_secret", "auth_uri", "token_uri")
 _RECORD_KEYS = ("refresh_token", "token_uri", "client_id", "client_secret")
 _SECRET_LOGGERS = ("requests_oauthlib", "oauthlib", "google_auth_oauthlib")
+log = logging.getLogger(__name__)
 _SUCCESS_PAGE = (
     "mailagent received Google's answer. You can close this window and return to the terminal."
 )
 
 
-def reconnect_advice(account: str) -> str:
-    """The command that connects `account` again (after a revoked or expired token)."""
-    return f"run: mailagent connect gmail --account {shlex.quote(account)} --client-secrets FILE"
+def reconnect_advice(account: str, *, command: str = "gmail") -> str:
+    """The command that connects `account` again (after a revoked or expired token);
+    `command` is the connect subcommand: gmail, or imap for an IMAP account on XOAUTH2."""
+    return (
+        f"run: mailagent connect {command} --account {shlex.quote(account)} --client-secrets FILE"
+    )
 
 
 class _AnnouncingFlow(InstalledAppFlow):  # type: ignore[misc]  # the library ships no types
@@ -106,19 +125,20 @@ def run_installed_app_flow(
     port: int = 0,
     announce: Callable[[str], None],
     timeout_seconds: int | None = DEFAULT_TIMEOUT_SECONDS,
+    scopes: Sequence[str] = GOOGLE_SCOPES,
 ) -> dict[str, Any]:
-    """Ask the user to authorize mailagent and return the token record to store.
+    """Ask the user to authorize mailagent for `scopes` and return the token record to store.
 
     `announce` receives the authorization URL before the browser is opened (or instead, with
     ``open_browser=False`` or when no browser is available), so the caller can show it.
     Raises `ConfigError` for an unusable client secrets file or port, `AuthError` when Google
-    refuses, returns no refresh token or grants fewer scopes than `GOOGLE_SCOPES`, and
+    refuses, returns no refresh token or grants fewer scopes than asked for, and
     `Transient` when the token endpoint cannot be reached.
     """
     client_config = _load_client_config(client_secrets)
     installed = client_config["installed"]
     flow = _AnnouncingFlow.from_client_config(
-        client_config, scopes=list(GOOGLE_SCOPES), autogenerate_code_verifier=True
+        client_config, scopes=list(scopes), autogenerate_code_verifier=True
     )
     flow.announce = announce
     if open_browser and not _browser_available():
@@ -170,19 +190,21 @@ def run_installed_app_flow(
             f"cannot listen on 127.0.0.1:{port} for Google's redirect: {exc.strerror}",
             advice="pass --port 0 to use a free port",
         ) from exc
-    return _record_from_token(token, installed)
+    return _record_from_token(token, installed, scopes)
 
 
-def _record_from_token(token: Mapping[str, Any], installed: Mapping[str, Any]) -> dict[str, Any]:
+def _record_from_token(
+    token: Mapping[str, Any], installed: Mapping[str, Any], scopes: Sequence[str]
+) -> dict[str, Any]:
     granted_raw = token.get("scope")
     if granted_raw is None:
         # RFC 6749 section 5.1: the scope is omitted when it is the one requested.
-        granted = set(GOOGLE_SCOPES)
+        granted = set(scopes)
     elif isinstance(granted_raw, str):
         granted = set(granted_raw.split())
     else:
         granted = {str(s) for s in granted_raw}
-    missing = [s for s in GOOGLE_SCOPES if s not in granted]
+    missing = [s for s in scopes if s not in granted]
     if missing:
         raise AuthError(
             "Google granted fewer permissions than mailagent needs; missing: " + ", ".join(missing),
@@ -201,13 +223,13 @@ def _record_from_token(token: Mapping[str, Any], installed: Mapping[str, Any]) -
         "token_uri": installed["token_uri"],
         "client_id": installed["client_id"],
         "client_secret": installed["client_secret"],
-        "scopes": list(GOOGLE_SCOPES),
+        "scopes": list(scopes),
         "granted_scopes": sorted(granted),
     }
 
 
 def credentials_from_record(
-    record: Mapping[str, Any], *, account: str | None = None
+    record: Mapping[str, Any], *, account: str | None = None, command: str = "gmail"
 ) -> Credentials:
     """Credentials that fetch an access token (with the refresh token) on first use.
 
@@ -218,7 +240,7 @@ def credentials_from_record(
     if missing:
         raise AuthError(
             f"the stored Google token is incomplete (no {', '.join(missing)})",
-            advice=reconnect_advice(account or "NAME"),
+            advice=reconnect_advice(account or "NAME", command=command),
         )
     scopes = record.get("scopes") or list(GOOGLE_SCOPES)
     granted = record.get("granted_scopes")
@@ -231,6 +253,54 @@ def credentials_from_record(
         scopes=list(scopes),
         granted_scopes=list(granted) if granted else None,
     )
+
+
+class GoogleTokenSource:
+    """Access tokens of a stored Google sign-in, for IMAP's XOAUTH2: a call returns the
+    current token, renewed with the refresh token when it is stale or when
+    ``force_refresh=True`` (the IMAP server refused it). Google keeps the refresh token the
+    same, so nothing is written back."""
+
+    def __init__(self, record: Mapping[str, Any], *, account: str, request: Any = None) -> None:
+        self.account = account
+        self.advice = reconnect_advice(account, command="imap")
+        self.credentials = credentials_from_record(record, account=account, command="imap")
+        self._request = request
+
+    def __repr__(self) -> str:
+        return f"GoogleTokenSource(account={self.account!r})"
+
+    def __call__(self, force_refresh: bool = False) -> str:
+        if force_refresh or not self.credentials.valid:
+            request = self._request or google_requests.Request()
+            try:
+                with _quiet_secret_loggers():
+                    self.credentials.refresh(request)  # type: ignore[no-untyped-call]
+            except google_exceptions.RefreshError as exc:
+                raise AuthError(
+                    f"account {self.account}: Google refused to renew the access token "
+                    f"({_first_line(exc)})",
+                    advice=self.advice,
+                ) from exc
+            except google_exceptions.TransportError as exc:
+                raise Transient(
+                    f"account {self.account}: cannot reach Google's token endpoint "
+                    f"({type(exc).__name__})",
+                    advice="the next sync tries again",
+                ) from exc
+            finally:
+                if self._request is None:
+                    request.session.close()
+            log.info("account %s: Google renewed the access token", self.account)
+        return str(self.credentials.token)
+
+
+def _first_line(exc: BaseException) -> str:
+    """The error's first line; google-auth's RefreshError carries Google's error code and
+    description (never the token)."""
+    args = getattr(exc, "args", ())
+    text = str(args[0]) if args else type(exc).__name__
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def _load_client_config(path: Path) -> dict[str, Any]:

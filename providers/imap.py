@@ -209,12 +209,15 @@ class ImapProvider:
                 ) from exc
         try:
             if s.oauth_token is not None:
-                client.oauth2_login(s.username, s.oauth_token(False))
+                self._token_login(client, s.oauth_token)
             elif s.password is not None:
                 client.login(s.username, s.password)
             else:
                 self._shutdown(client)
                 raise ConfigError(f"account {self.account}: no IMAP password or token")
+        except (AuthError, Transient):
+            self._shutdown(client)
+            raise
         except LoginError as exc:
             self._count(counter)
             with contextlib.suppress(*CONNECTION_ERRORS, IMAPClientError):
@@ -227,6 +230,17 @@ class ImapProvider:
         self._capabilities = frozenset(client.capabilities())
         self._qresync = False
         return client
+
+    def _token_login(self, client: IMAPClient, token: Callable[[bool], str]) -> None:
+        """XOAUTH2 with the current access token; when the server refuses it (it may have
+        expired or been revoked early), once more on the same connection with a renewed one."""
+        try:
+            client.oauth2_login(self.settings.username, token(False))
+        except LoginError:
+            log.info(
+                "account %s: the IMAP server refused the access token; renewing it", self.account
+            )
+            client.oauth2_login(self.settings.username, token(True))
 
     def _count(self, counter: _Counted | None) -> None:
         if counter is not None:

@@ -10,7 +10,8 @@ Entra app registration (docs/outlook.md). Sources for what follows: msal 1.39
   needs "Allow public client flows"). `connect_interactive` runs the authorization-code flow
   with PKCE in a local browser; MSAL hardcodes the redirect `http://localhost:PORT` and listens
   on 127.0.0.1 (`oauth2cli/authcode.py`), which the registration allows as `http://localhost`.
-- **Scopes.** `GRAPH_SCOPES` only. `ClientApplication._decorate_scope` adds `openid`,
+- **Scopes.** `GRAPH_SCOPES` only; or, for an IMAP account on XOAUTH2, `IMAP_SCOPES` (the
+  Outlook resource's IMAP.AccessAsUser.All; one token request cannot mix two resources). `ClientApplication._decorate_scope` adds `openid`,
   `profile` and `offline_access` itself (offline_access brings the refresh token) and raises
   ValueError if we pass any of them. No `Mail.Send`: creating drafts needs only Mail.ReadWrite.
 - **Token cache.** MSAL keeps access, refresh and ID tokens and the account in its token cache.
@@ -41,7 +42,7 @@ import shlex
 import stat
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -63,12 +64,14 @@ from mailagent.tokens import TOKEN_STORE_ENV, FileTokenStore, default_token_stor
 __all__ = [
     "DEFAULT_AUTHORITY",
     "GRAPH_SCOPES",
+    "IMAP_SCOPES",
     "MsalTokenSource",
     "StaticToken",
     "TokenProvider",
     "authority_for",
     "cache_path_for",
     "connect_device_flow",
+    "connect_from_cache",
     "connect_interactive",
     "describe_token_cache",
     "reconnect_advice",
@@ -79,6 +82,9 @@ log = logging.getLogger(__name__)
 
 GRAPH_SCOPES: tuple[str, ...] = ("Mail.ReadWrite", "Calendars.Read")
 """Delegated Microsoft Graph permissions: read mail and write drafts, read the calendar."""
+IMAP_SCOPES: tuple[str, ...] = ("https://outlook.office.com/IMAP.AccessAsUser.All",)
+"""The delegated permission of IMAP with XOAUTH2 on Outlook.com and Microsoft 365 (it reads
+and writes the mailbox; IMAP has no narrower one)."""
 
 MICROSOFT_LOGIN = "https://login.microsoftonline.com"
 DEFAULT_TENANT = "common"
@@ -111,11 +117,16 @@ _PUBLIC_CLIENT_HINT = (
 
 
 def reconnect_advice(
-    account: str, *, client_id: str | None = None, tenant: str | None = None
+    account: str,
+    *,
+    client_id: str | None = None,
+    tenant: str | None = None,
+    subcommand: str = "outlook",
 ) -> str:
-    """The command that connects `account` again (after a revoked or expired sign-in)."""
+    """The command that connects `account` again (after a revoked or expired sign-in);
+    `subcommand` is outlook, or imap for an IMAP account on XOAUTH2."""
     command = (
-        f"run: mailagent connect outlook --account {shlex.quote(account)} "
+        f"run: mailagent connect {subcommand} --account {shlex.quote(account)} "
         f"--client-id {shlex.quote(client_id) if client_id else 'ID'}"
     )
     if tenant and tenant != DEFAULT_TENANT:
@@ -166,6 +177,7 @@ def connect_device_flow(
     announce: Callable[[str], None],
     http_client: Any = None,
     instance_discovery: bool | None = None,
+    scopes: Sequence[str] = GRAPH_SCOPES,
 ) -> dict[str, Any]:
     """Sign in with a device code and return the record to store for the account.
 
@@ -180,7 +192,7 @@ def connect_device_flow(
     token_cache = _prepare_cache(cache, client_id)
     app = _application(client_id, authority, token_cache, http_client, instance_discovery)
     with _quiet_msal(), _talking_to_microsoft(authority, cache):
-        flow = app.initiate_device_flow(scopes=list(GRAPH_SCOPES))
+        flow = app.initiate_device_flow(scopes=list(scopes))
         if "user_code" not in flow:
             raise _sign_in_failed(flow, what="Microsoft did not start the device code sign-in")
         announce(
@@ -191,7 +203,7 @@ def connect_device_flow(
             )
         )
         result = app.acquire_token_by_device_flow(flow)
-        return _finish(app, result, client_id, authority, token_cache, cache)
+        return _finish(app, result, client_id, authority, token_cache, cache, scopes)
 
 
 def connect_interactive(
@@ -204,6 +216,7 @@ def connect_interactive(
     timeout_seconds: int | None = DEFAULT_TIMEOUT_SECONDS,
     http_client: Any = None,
     instance_discovery: bool | None = None,
+    scopes: Sequence[str] = GRAPH_SCOPES,
 ) -> dict[str, Any]:
     """Sign in in a local browser and return the record to store for the account.
 
@@ -217,7 +230,7 @@ def connect_interactive(
     with _quiet_msal(), _talking_to_microsoft(authority, cache):
         try:
             result = app.acquire_token_interactive(
-                list(GRAPH_SCOPES),
+                list(scopes),
                 prompt=msal.Prompt.SELECT_ACCOUNT,
                 port=port,
                 timeout=timeout_seconds,
@@ -244,7 +257,46 @@ def connect_interactive(
                 f"cannot listen on localhost:{port or 0} for Microsoft's answer: {exc.strerror}",
                 advice="leave out --browser to sign in with a code",
             ) from exc
-        return _finish(app, result, client_id, authority, token_cache, cache)
+        return _finish(app, result, client_id, authority, token_cache, cache, scopes)
+
+
+def connect_from_cache(
+    client_id: str,
+    *,
+    authority: str = DEFAULT_AUTHORITY,
+    cache: Path,
+    scopes: Sequence[str],
+    http_client: Any = None,
+    instance_discovery: bool | None = None,
+) -> dict[str, Any] | None:
+    """The record for `scopes` from a sign-in already in the token cache at `cache` (one
+    account), when Microsoft grants them silently with its refresh token; else None, and
+    the caller signs in. This is how connecting an account again, or for IMAP after Graph,
+    reuses a sign-in instead of asking for a new one."""
+    if not cache.exists():
+        return None
+    token_cache = _prepare_cache(cache, client_id)
+    app = _application(client_id, authority, token_cache, http_client, instance_discovery)
+    with _quiet_msal(), _talking_to_microsoft(authority, cache):
+        accounts = app.get_accounts()
+        if len(accounts) != 1:
+            return None
+        # force_refresh: connecting again must prove the refresh token still works, not
+        # hand back an access token the server may already have refused.
+        result = app.acquire_token_silent_with_error(
+            list(scopes), accounts[0], force_refresh=True
+        )
+    if not result or "access_token" not in result or _missing_scopes(result.get("scope"), scopes):
+        return None
+    return {
+        "kind": MSAL_KIND,
+        "client_id": client_id,
+        "authority": authority,
+        "username": str(accounts[0].get("username", "")),
+        "cache": str(cache),
+        "cache_encrypted": bool(token_cache.is_encrypted),
+        "scopes": list(scopes),
+    }
 
 
 def _prepare_cache(cache: Path, client_id: str) -> Any:
@@ -268,12 +320,13 @@ def _finish(
     authority: str,
     token_cache: Any,
     cache: Path,
+    scopes: Sequence[str],
 ) -> dict[str, Any]:
     """The record of a successful sign-in; or AuthError, leaving no sign-in in the cache."""
     if "access_token" not in result:
         raise _sign_in_failed(result, what="Microsoft did not sign you in")
     try:
-        missing = _missing_scopes(result.get("scope"))
+        missing = _missing_scopes(result.get("scope"), scopes)
         if missing:
             raise AuthError(
                 "Microsoft granted fewer permissions than mailagent needs; missing: "
@@ -313,14 +366,15 @@ def _finish(
         "username": username,
         "cache": str(cache),
         "cache_encrypted": bool(token_cache.is_encrypted),
+        "scopes": list(scopes),
     }
 
 
-def _missing_scopes(granted_raw: Any) -> list[str]:
+def _missing_scopes(granted_raw: Any, wanted: Sequence[str]) -> list[str]:
     if not isinstance(granted_raw, str):
         return []  # RFC 6749 section 5.1: no scope in the answer means the one requested
     granted = {s.lower().removeprefix(_GRAPH_RESOURCE) for s in granted_raw.split()}
-    return [s for s in GRAPH_SCOPES if s.lower() not in granted]
+    return [s for s in wanted if s.lower().removeprefix(_GRAPH_RESOURCE) not in granted]
 
 
 def _sign_in_failed(answer: Mapping[str, Any], *, what: str) -> AuthError:
@@ -568,7 +622,7 @@ def _tenant_of(authority: str) -> str | None:
 
 
 class MsalTokenSource:
-    """Graph access tokens for one connected account, from its MSAL token cache.
+    """Access tokens (for Graph, or for IMAP) of one connected account, from its MSAL cache.
 
     Built from the account's record (see `token_provider_for`). Each call returns a cached
     access token or silently redeems the refresh token; ``force_refresh=True`` (after a 401)
@@ -587,6 +641,12 @@ class MsalTokenSource:
         instance_discovery: bool | None = None,
     ) -> None:
         self.account = account
+        scopes = record.get("scopes")
+        self.scopes: tuple[str, ...] = (
+            tuple(str(s) for s in scopes) if isinstance(scopes, list) and scopes else GRAPH_SCOPES
+        )
+        """What the sign-in was for: Graph, or IMAP (an IMAP account on XOAUTH2)."""
+        subcommand = "imap" if self.scopes == IMAP_SCOPES else "outlook"
         fields = {key: record.get(key) for key in ("client_id", "authority", "username", "cache")}
         if authority:
             fields["authority"] = authority
@@ -595,7 +655,7 @@ class MsalTokenSource:
             raise AuthError(
                 f"account {account}: the stored Microsoft sign-in is incomplete "
                 f"(no {', '.join(missing)})",
-                advice=reconnect_advice(account),
+                advice=reconnect_advice(account, subcommand=subcommand),
             )
         self.client_id = str(fields["client_id"])
         self.authority = str(fields["authority"])
@@ -608,7 +668,10 @@ class MsalTokenSource:
         self._app: Any = None
         self._init_lock = threading.Lock()
         self.advice = reconnect_advice(
-            account, client_id=self.client_id, tenant=_tenant_of(self.authority)
+            account,
+            client_id=self.client_id,
+            tenant=_tenant_of(self.authority),
+            subcommand=subcommand,
         )
 
     def __repr__(self) -> str:
@@ -624,7 +687,7 @@ class MsalTokenSource:
             if not accounts:
                 raise self._sign_in_again(f"no sign-in of {self.username} in {self.cache_path}")
             result = app.acquire_token_silent_with_error(
-                list(GRAPH_SCOPES), accounts[0], force_refresh=force_refresh
+                list(self.scopes), accounts[0], force_refresh=force_refresh
             )
         if result and "access_token" in result:
             source = result.get("token_source", "cache")
@@ -699,6 +762,7 @@ def token_provider_for(
     authority: str | None = None,
     http_client: Any = None,
     instance_discovery: bool | None = None,
+    subcommand: str = "outlook",
 ) -> TokenProvider:
     """The token provider of a connected account, from its record in
     ``default_token_store(state)``: `MsalTokenSource` or `StaticToken`.
@@ -711,7 +775,7 @@ def token_provider_for(
     if record is None:
         raise AuthError(
             f"account {account} is not connected to Microsoft (no sign-in in {store.describe()})",
-            advice=reconnect_advice(account),
+            advice=reconnect_advice(account, subcommand=subcommand),
         )
     kind = record.get("kind")
     if kind == MSAL_KIND:
@@ -727,11 +791,11 @@ def token_provider_for(
         if not isinstance(token, str) or not token:
             raise AuthError(
                 f"account {account}: the stored static bearer token is empty",
-                advice=reconnect_advice(account),
+                advice=reconnect_advice(account, subcommand=subcommand),
             )
         return StaticToken(token)
     raise AuthError(
         f"account {account} is not connected to Microsoft (its stored token is of kind "
         f"{kind!r}, not {MSAL_KIND!r})",
-        advice=reconnect_advice(account),
+        advice=reconnect_advice(account, subcommand=subcommand),
     )

@@ -130,6 +130,16 @@ class GoogleEmulator(LoopbackEmulator[Backend]):
             self._backend.issued.clear()
             self._backend.static_valid = False
 
+    def token_info(self, token: str) -> dict[str, Any] | None:
+        """What Google's tokeninfo endpoint says of a live access token (the user's address
+        and the granted scopes), or None for one it does not know: an IMAP test server's
+        token check asks this."""
+        with self.lock:
+            scope = self._backend.issued.get(token)
+        if scope is None:
+            return None
+        return {"active": True, "email": self.user_address, "scope": scope}
+
     def revoke(self) -> None:
         """The user revoked access: tokens die and the refresh token gets invalid_grant."""
         with self.lock:

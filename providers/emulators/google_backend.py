@@ -70,7 +70,8 @@ class Backend:
         self.static_token = static_token
         self.static_valid = True
         self.revoked = False
-        self.issued: set[str] = set()
+        self.issued: dict[str, str] = {}
+        """Live access tokens and the scopes each was issued for."""
         self.faults: list[Fault] = []
         self.stats = Stats()
         self.batch_order: Literal["request", "reversed"] = "request"
@@ -107,11 +108,11 @@ class Backend:
                     },
                 )
             token = "ya29.emu-" + secrets.token_urlsafe(24)
-            self.issued.add(token)
-        scope = form.get("scope", [""])[0] or (
-            "https://www.googleapis.com/auth/gmail.modify "
-            "https://www.googleapis.com/auth/calendar.readonly"
-        )
+            scope = form.get("scope", [""])[0] or (
+                "https://www.googleapis.com/auth/gmail.modify "
+                "https://www.googleapis.com/auth/calendar.readonly"
+            )
+            self.issued[token] = scope
         return Reply(
             200,
             {"access_token": token, "expires_in": 3599, "scope": scope, "token_type": "Bearer"},

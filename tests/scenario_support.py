@@ -77,9 +77,9 @@ def same_as_maildir(
 
 
 def play_cli(
-    scenario: Scenario, mailbox: ScenarioMailbox, config: Path
+    scenario: Scenario, mailbox: ScenarioMailbox, config: Path, env: dict[str, str] | None = None
 ) -> tuple[Timeline, list[str]]:
-    log = play(scenario, mailbox, cli_sync(config, TOKEN_ENV))
+    log = play(scenario, mailbox, cli_sync(config, env or TOKEN_ENV))
     return timeline(log.made), log.failures
 
 

@@ -22,7 +22,8 @@ import threading
 import types
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,9 @@ class FakeGoogle:
         self.client_id = "fake-client.apps.googleusercontent.com"
         self.client_secret = "fake-client-secret-" + secrets.token_hex(8)
         self.refresh_token = "1//fake-refresh-" + secrets.token_hex(16)
+        self.expected_scopes: tuple[str, ...] = GOOGLE_SCOPES  # what authorize insists on
         self.granted_scopes: tuple[str, ...] = GOOGLE_SCOPES
+        self.requested_scopes: list[str] = []  # the scope parameter of each authorization
         self.issue_refresh_token = True
         self.revoked = False
         self.problems: list[str] = []
@@ -100,12 +103,13 @@ class FakeGoogle:
 
     def authorize(self, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         redirect = query.get("redirect_uri", "")
+        self.requested_scopes.append(query.get("scope", ""))
         checks = [
             self.check(query.get("response_type") == "code", "response_type is not code"),
             self.check(query.get("client_id") == self.client_id, "wrong client_id"),
             self.check(bool(LOOPBACK_REDIRECT.fullmatch(redirect)), f"redirect {redirect!r}"),
             self.check(
-                sorted(query.get("scope", "").split()) == sorted(GOOGLE_SCOPES),
+                sorted(query.get("scope", "").split()) == sorted(self.expected_scopes),
                 f"scopes {query.get('scope')!r}",
             ),
             self.check(query.get("access_type") == "offline", "access_type is not offline"),
@@ -261,19 +265,23 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-# -- the real command ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class BrowserRun:
+    """What the command printed, how it ended, and the page the browser was shown."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    page: str
 
 
-def test_connect_gmail_cli_stores_a_private_token_and_never_shows_it(
-    google: FakeGoogle, tmp_path: Path
-) -> None:
-    config = tmp_path / "mailagent.toml"
-    config.write_text(
-        'state = "state.db"\n\n[[accounts]]\nname = "a"\nprovider = "maildir"\n'
-        'address = "a@example.com"\nmaildir = "Mail"\n',
-        encoding="utf-8",
-    )
-    secrets_file = google.client_secrets(tmp_path)
+def run_cli_with_browser(
+    google: FakeGoogle, args: Sequence[str], *, cwd: Path, input_text: str | None = None
+) -> BrowserRun:
+    """The real `mailagent` command (`args` after ``mailagent``) in a subprocess that signs in
+    to `google`: wait for the authorization URL it prints, open it like a browser that is
+    signed in, and wait for the command to end. `input_text` is its standard input; tokens
+    go to files under `cwd` (MAILAGENT_TOKEN_STORE=file)."""
     env = {
         **os.environ,
         **NO_PROXY,
@@ -281,16 +289,23 @@ def test_connect_gmail_cli_stores_a_private_token_and_never_shows_it(
         "MAILAGENT_TOKEN_STORE": "file",
         "PYTHONPATH": str(REPO),
     }
-    command = [
-        sys.executable, "-m", "mailagent", "-v", "--config", str(config), "connect", "gmail",
-        "--account", "a", "--client-secrets", str(secrets_file), "--no-browser",
-    ]  # fmt: skip
+    command = [sys.executable, "-m", "mailagent", *args]
     stdout: list[str] = []
     stderr: list[str] = []
     lines: queue.Queue[str | None] = queue.Queue()
     with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path
+        command,
+        stdin=subprocess.PIPE if input_text is not None else None,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=cwd,
     ) as process:
+        if input_text is not None:
+            assert process.stdin is not None
+            process.stdin.write(input_text)
+            process.stdin.close()
 
         def pump_stdout() -> None:
             assert process.stdout is not None
@@ -316,17 +331,40 @@ def test_connect_gmail_cli_stores_a_private_token_and_never_shows_it(
                     url = line.strip()
             assert url is not None, f"no authorization URL:\n{''.join(stdout)}{''.join(stderr)}"
             page = play_browser(url)
-            assert "close this window" in page
-            assert process.wait(timeout=15) == 0, "".join(stderr)
+            returncode = process.wait(timeout=15)
         finally:
             if process.poll() is None:
                 process.kill()
             for pump in pumps:
                 pump.join(timeout=5)
+    return BrowserRun(returncode, "".join(stdout), "".join(stderr), page)
+
+
+# -- the real command ---------------------------------------------------------------------
+
+
+def test_connect_gmail_cli_stores_a_private_token_and_never_shows_it(
+    google: FakeGoogle, tmp_path: Path
+) -> None:
+    config = tmp_path / "mailagent.toml"
+    config.write_text(
+        'state = "state.db"\n\n[[accounts]]\nname = "a"\nprovider = "maildir"\n'
+        'address = "a@example.com"\nmaildir = "Mail"\n',
+        encoding="utf-8",
+    )
+    secrets_file = google.client_secrets(tmp_path)
+    run = run_cli_with_browser(
+        google,
+        ["-v", "--config", str(config), "connect", "gmail", "--account", "a",
+         "--client-secrets", str(secrets_file), "--no-browser"],
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert "close this window" in run.page
+    assert run.returncode == 0, run.stderr
 
     assert google.problems == []
     assert google.grants == ["authorization_code"]
-    out, err = "".join(stdout), "".join(stderr)
+    out, err = run.stdout, run.stderr
     token_dir = tmp_path / "tokens"
     token_file = token_dir / "a.json"
     assert f"Connected a; token stored in {token_dir}" in out

@@ -13,10 +13,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mailagent.detect import UserIdentity
 from providers import imap
@@ -223,3 +226,78 @@ def test_sent_mail_is_followed_the_same_way(dovecot: DovecotServer) -> None:
 
     assert {(m.folder.value, m.subject) for m in changes.messages} == {("sent", "thanks")}
     assert box.state("sent")["uids"] == [uid]
+
+
+# --- the invariant, over any run of arrivals and expunges ----------------------------------
+
+Step = tuple[list[int], list[int]]
+"""Between two syncs: the ages in days of the mail that arrives (over 30: before the window),
+and which of the messages there (as indexes into them) are expunged."""
+
+steps = st.lists(
+    st.tuples(
+        st.lists(st.sampled_from([0, 1, 5, 29, 45]), max_size=4),
+        st.lists(st.integers(min_value=0, max_value=20), max_size=3),
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+def follows_the_folder(server: DovecotServer, run: list[Step]) -> None:
+    """After each sync, the messages read minus those reported removed are exactly the
+    mail in INBOX dated inside the window, and nothing is read twice between expunges."""
+    box = Mailbox(server)
+    box.sync()
+    seen: set[str] = set()
+    there: dict[int, datetime] = {}
+    count = 0
+    for arrivals, expunges in run:
+        for age in arrivals:
+            count += 1
+            when = NOW - timedelta(days=age, minutes=count)
+            there[box.deliver(f"m{count}", when)] = when
+        uids = sorted(there)
+        for uid in {uids[i % len(uids)] for i in expunges} if uids else set():
+            box.expunge(uid)
+            del there[uid]
+        changes = box.sync()
+        seen -= set(changes.removed_message_ids)
+        read = {m.id for m in changes.messages}
+        assert not read & seen
+        seen |= read
+        expected = {u for u, when in there.items() if when >= NOW - LOOKBACK}
+        assert {int(i.rpartition(":")[2]) for i in seen} == expected
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(run=steps)
+def test_qresync_follows_any_run_of_changes(dovecot: DovecotServer, run: list[Step]) -> None:
+    follows_the_folder(dovecot, run)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(run=steps)
+def test_uid_search_follows_any_run_of_changes(
+    plain_dovecot: DovecotServer, run: list[Step]
+) -> None:
+    follows_the_folder(plain_dovecot, run)
+
+
+def test_broken_and_strange_mail_is_skipped_with_a_reason_never_stopping_the_sync(
+    dovecot: DovecotServer, corpus: Path
+) -> None:
+    box = Mailbox(dovecot)
+    box.sync()
+    with dovecot.connect(box.user) as client:
+        for path in sorted((corpus / "eml").glob("*.eml")):
+            client.append("INBOX", path.read_bytes(), msg_time=NOW - timedelta(hours=1))
+        client.append("INBOX", b"Subject: no sender, no date\r\n\r\nHello.\r\n", msg_time=NOW)
+
+    changes = box.sync()
+
+    reasons = {s.reason for s in changes.skipped}
+    assert "no sender" in reasons
+    assert all(s.item.startswith("inbox UID ") for s in changes.skipped)
+    assert box.sync().messages == []  # the cursor moved past them: nothing is read again
+    assert box.commands == ["LOGIN", "LIST", "STATUS", "STATUS", "STATUS", "LOGOUT"]

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,8 +75,12 @@ def write_imap_config(
     dovecot: DovecotServer,
     user: str,
     calendar: str,
+    *,
+    auth: str = "password",
+    record: dict[str, Any] | None = None,
 ) -> Path:
-    """`calendar` is a line of config: caldav_url = "..." or calendar = "..."."""
+    """`calendar` is a line of config: caldav_url = "..." or calendar = "..."; `auth` the
+    account's imap_auth and `record` its token record (default: Dovecot's password)."""
     spec = scenario.spec
     config = root / "mailagent.toml"
     config.write_text(
@@ -83,7 +88,7 @@ def write_imap_config(
         f'name = "{spec.name}"\nprovider = "imap"\n'
         f'address = "{spec.user.address}"\nuser_name = "{spec.user.name}"\n'
         f'imap_host = "127.0.0.1"\nimap_port = {dovecot.port}\nimap_security = "plain"\n'
-        f'imap_user = "{user}"\n{calendar}\n'
+        f'imap_user = "{user}"\nimap_auth = "{auth}"\n{calendar}\n'
         f'policy = "{spec.policy}"\ntimezone = "{spec.user.timezone}"\n',
         encoding="utf-8",
     )
@@ -91,12 +96,12 @@ def write_imap_config(
     tokens.mkdir(mode=0o700, exist_ok=True)
     token_file = tokens / f"{spec.name}.json"
     token_file.touch(mode=0o600)
-    token_file.write_text(
-        json.dumps(
-            {"kind": "password", "password": dovecot.password, "caldav_password": RADICALE_PASSWORD}
-        ),
-        encoding="utf-8",
-    )
+    default = {
+        "kind": "password",
+        "password": dovecot.password,
+        "caldav_password": RADICALE_PASSWORD,
+    }
+    token_file.write_text(json.dumps(record or default), encoding="utf-8")
     return config
 
 

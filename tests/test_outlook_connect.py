@@ -102,6 +102,9 @@ class FakeEntra:
         self.device_outcome = "approved"  # or "authorization_declined"
         self.public_client_flows = True
         self.granted_scopes: list[str] | None = None  # None: what was asked (minus offline)
+        # What each request must ask for, with the reserved scopes msal adds: Graph unless a
+        # test says otherwise (IMAP; or Graph first, then IMAP from the same refresh token).
+        self.expected_scopes: set[str] = EXPECTED_SCOPES
         self.revoked = False
         self.user_code = "F4KE-C0DE"
         self.message = (
@@ -109,13 +112,14 @@ class FakeEntra:
             f"enter the code {self.user_code} to authenticate."
         )
         self.refresh_token: str | None = None
-        self.device_codes: set[str] = set()
+        self.device_codes: dict[str, str] = {}  # device code -> the scope it was asked for
         self.auth_codes: dict[str, dict[str, str]] = {}
         self.requests: list[tuple[str, str]] = []
         self.grants: list[str] = []
         self.poll_times: list[float] = []
         self.scopes_requested: list[str] = []
         self.access_tokens: list[str] = []
+        self.access_token_scopes: dict[str, set[str]] = {}  # access token -> scopes it grants
         self.issued: list[str] = []  # every secret handed out, to look for in logs and files
         self.problems: list[str] = []
 
@@ -169,14 +173,14 @@ class FakeEntra:
 
     def check_scope(self, scope: str) -> bool:
         self.scopes_requested.append(scope)
-        return self.check(set(scope.split()) == EXPECTED_SCOPES, f"scope {scope!r}")
+        return self.check(set(scope.split()) == self.expected_scopes, f"scope {scope!r}")
 
     def device_authorization(self, form: dict[str, str]) -> FakeResponse:
         ok = self.check(form.get("client_id") == self.client_id, "wrong client_id")
         if not (self.check_scope(form.get("scope", "")) and ok):
             return FakeResponse(400, {"error": "invalid_scope"})
         device_code = "DAQABAAEAAAD-fake-device-" + secrets.token_hex(16)
-        self.device_codes.add(device_code)
+        self.device_codes[device_code] = form.get("scope", "")
         self.issued.append(device_code)
         return FakeResponse(
             200,
@@ -212,8 +216,9 @@ class FakeEntra:
                 return self.error(400, "authorization_pending", "AADSTS70016: pending.")
             if self.device_outcome != "approved":
                 return self.error(400, self.device_outcome, "AADSTS70000: The user declined.")
-            self.device_codes.discard(form["device_code"])
-            return self.issue(form.get("scope", " ".join(sorted(EXPECTED_SCOPES))))
+            # msal's polls carry no scope: the tokens are for what the device code was for.
+            scope = self.device_codes.pop(form["device_code"])
+            return self.issue(form.get("scope") or scope)
         if grant == "refresh_token":
             self.check_scope(form.get("scope", ""))
             if self.revoked or form.get("refresh_token") != self.refresh_token:
@@ -294,9 +299,10 @@ class FakeEntra:
         access = "EwBYA8l6BAAU-fake-access-" + secrets.token_hex(16)
         refresh = "M.C105_fake-refresh-" + secrets.token_hex(16)
         self.refresh_token = refresh  # Entra rotates refresh tokens
-        self.access_tokens.append(access)
-        self.issued += [access, refresh, id_token]
         granted = self.granted_scopes or sorted(set(scope.split()) - {"offline_access"})
+        self.access_tokens.append(access)
+        self.access_token_scopes[access] = set(granted)
+        self.issued += [access, refresh, id_token]
         return FakeResponse(
             200,
             {
@@ -386,6 +392,7 @@ def test_device_flow_signs_in_and_keeps_the_secrets_in_a_private_cache(tmp_path:
         "username": entra.username,
         "cache": str(cache),
         "cache_encrypted": False,
+        "scopes": list(GRAPH_SCOPES),
     }
     # The record (tokens/me.json) holds no secret; the cache holds them, privately.
     record_text = (tmp_path / "tokens" / "me.json").read_text(encoding="utf-8")
@@ -801,6 +808,7 @@ def test_connect_outlook_prints_the_code_and_stores_the_record(
         "username": entra.username,
         "cache": str(cache),
         "cache_encrypted": False,
+        "scopes": list(GRAPH_SCOPES),
     }
     for secret in entra.issued:
         assert secret not in result.output

@@ -283,9 +283,7 @@ def connect_from_cache(
             return None
         # force_refresh: connecting again must prove the refresh token still works, not
         # hand back an access token the server may already have refused.
-        result = app.acquire_token_silent_with_error(
-            list(scopes), accounts[0], force_refresh=True
-        )
+        result = app.acquire_token_silent_with_error(list(scopes), accounts[0], force_refresh=True)
     if not result or "access_token" not in result or _missing_scopes(result.get("scope"), scopes):
         return None
     return {

@@ -11,6 +11,8 @@ A token the server refuses is renewed once; a revoked sign-in asks to connect ag
 
 from __future__ import annotations
 
+import base64
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -236,3 +238,23 @@ def test_a_microsoft_sign_in_for_outlook_imap_logs_in(
     assert commands[:2] == ["AUTHENTICATE", "LIST"]
     assert record["scopes"] == list(IMAP_SCOPES)
     assert "Mail.Send" not in " ".join(entra.scopes_requested)
+
+
+def test_no_access_token_reaches_the_logs(
+    google_dovecot: DovecotServer, issuers: Issuers, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = f"logs-{fresh_user(load_scenario(DEMO))}"
+    token = "ya29.never-logged-" + user
+    issuers.services.append(
+        lambda t: (
+            {"active": True, "email": user, "scope": GOOGLE_IMAP_SCOPES[0]} if t == token else None
+        )
+    )
+    caplog.set_level(logging.DEBUG)
+
+    read_once(google_dovecot, user, lambda fresh: token)
+
+    sasl = base64.b64encode(f"user={user}\1auth=Bearer {token}\1\1".encode()).decode()
+    assert "AUTHENTICATE" in caplog.text  # imapclient logs the commands at DEBUG...
+    assert token not in caplog.text  # ...but neither the token
+    assert sasl[len(sasl) // 2 :] not in caplog.text  # nor the SASL answer that carries it

@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from mailagent.errors import ConfigError
+from mailagent.models import Folder
 
 
 class FolderNames(BaseModel):
@@ -25,6 +26,11 @@ class FolderNames(BaseModel):
     inbox: str | None = None
     sent: str | None = None
     drafts: str | None = None
+
+    def by_folder(self) -> dict[Folder, str]:
+        """The names the config sets, by folder."""
+        names = {Folder.INBOX: self.inbox, Folder.SENT: self.sent, Folder.DRAFTS: self.drafts}
+        return {folder: name for folder, name in names.items() if name}
 
 
 class AccountConfig(BaseModel):

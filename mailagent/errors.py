@@ -53,3 +53,12 @@ class LockedError(StateError):
 
 class ParseError(MailAgentError):
     """One item (message, calendar) could not be read; the caller skips it with a logged reason."""
+
+
+def first_line(text: object) -> str:
+    """The first line of a service's error description (sign-in services append trace and
+    correlation ids, google-auth the whole response); empty for none."""
+    if not text:
+        return ""
+    lines = str(text).strip().splitlines()
+    return lines[0].strip() if lines else ""

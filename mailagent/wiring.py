@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 from mailagent.config import AccountConfig, Config
 from mailagent.detect import UserIdentity
 from mailagent.errors import AuthError, ConfigError
-from mailagent.models import Folder
 from mailagent.policy import load_policy
 from mailagent.runner import Account
 from providers.base import Provider
@@ -32,22 +31,13 @@ def build_provider(
     if config.provider == "maildir" and config.maildir is not None:
         from providers.maildir import MaildirProvider
 
-        names = {
-            folder: value
-            for folder, value in (
-                (Folder.INBOX, config.folders.inbox),
-                (Folder.SENT, config.folders.sent),
-                (Folder.DRAFTS, config.folders.drafts),
-            )
-            if value
-        }
         return MaildirProvider(
             root=config.maildir,
             calendar=config.calendar,
             address=config.address.lower(),
             timezone=ZoneInfo(config.timezone),
             user_name=config.user_name,
-            folder_names=names,
+            folder_names=config.folders.by_folder(),
             clock=clock,
         )
     raise ConfigError(f"account {config.name}: unknown provider {config.provider!r}")
@@ -105,15 +95,6 @@ def _imap(config: AccountConfig, clock: Callable[[], datetime], state: Path) -> 
         raise AuthError(
             f"account {config.name} has no {what} stored ({store.describe()})", advice=advice
         )
-    folders = {
-        folder: value
-        for folder, value in (
-            (Folder.INBOX, config.folders.inbox),
-            (Folder.SENT, config.folders.sent),
-            (Folder.DRAFTS, config.folders.drafts),
-        )
-        if value
-    }
     settings = ImapSettings(
         host=str(config.imap_host),
         username=config.imap_user or config.address,
@@ -121,7 +102,7 @@ def _imap(config: AccountConfig, clock: Callable[[], datetime], state: Path) -> 
         security=config.imap_security,
         password=password,
         oauth_token=token,
-        folders=folders,
+        folders=config.folders.by_folder(),
     )
     return ImapProvider(
         settings,

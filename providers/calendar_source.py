@@ -18,14 +18,14 @@ Design notes:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from mailagent.models import CalendarEvent
 from providers.base import Skipped, Window
 
-__all__ = ["CalendarRead", "CalendarSource", "latest_by_id", "window_day"]
+__all__ = ["CalendarRead", "CalendarSource", "window_day"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,14 +59,3 @@ class CalendarSource(Protocol):
 def window_day(window: Window) -> str:
     """The day the window starts: when it changes, series must be expanded again."""
     return window.start.date().isoformat()
-
-
-def latest_by_id(events: Iterable[CalendarEvent]) -> list[CalendarEvent]:
-    """One event per id (the highest SEQUENCE wins), sorted by start: several files or
-    resources of one calendar may hold the same event."""
-    latest: dict[str, CalendarEvent] = {}
-    for event in events:
-        kept = latest.get(event.id)
-        if kept is None or event.sequence > kept.sequence:
-            latest[event.id] = event
-    return sorted(latest.values(), key=lambda event: (event.start, event.id))

@@ -48,7 +48,7 @@ from google_auth_oauthlib.flow import (
 )
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors  # type: ignore[import-untyped, unused-ignore]
 
-from mailagent.errors import AuthError, ConfigError, Transient
+from mailagent.errors import AuthError, ConfigError, Transient, first_line
 
 __all__ = [
     "CALENDAR_EVENTS_READONLY",
@@ -279,7 +279,7 @@ class GoogleTokenSource:
             except google_exceptions.RefreshError as exc:
                 raise AuthError(
                     f"account {self.account}: Google refused to renew the access token "
-                    f"({_first_line(exc)})",
+                    f"({first_line(exc.args[0] if exc.args else type(exc).__name__)})",
                     advice=self.advice,
                 ) from exc
             except google_exceptions.TransportError as exc:
@@ -293,14 +293,6 @@ class GoogleTokenSource:
                     request.session.close()
             log.info("account %s: Google renewed the access token", self.account)
         return str(self.credentials.token)
-
-
-def _first_line(exc: BaseException) -> str:
-    """The error's first line; google-auth's RefreshError carries Google's error code and
-    description (never the token)."""
-    args = getattr(exc, "args", ())
-    text = str(args[0]) if args else type(exc).__name__
-    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def _load_client_config(path: Path) -> dict[str, Any]:

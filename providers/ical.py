@@ -42,7 +42,7 @@ import html
 import logging
 import re
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from html.parser import HTMLParser
 from typing import Any
@@ -164,11 +164,12 @@ def parse_calendar(
         else:
             events.extend(found)
             skipped.extend(lost)
-    return _latest_by_id(events), skipped
+    return latest_by_id(events), skipped
 
 
-def _latest_by_id(events: list[CalendarEvent]) -> list[CalendarEvent]:
-    """One event per id, the highest SEQUENCE winning (a feed may repeat a calendar), by start."""
+def latest_by_id(events: Iterable[CalendarEvent]) -> list[CalendarEvent]:
+    """One event per id (the highest SEQUENCE wins), sorted by start: several files, resources
+    or feed entries of one calendar may hold the same event."""
     latest: dict[str, CalendarEvent] = {}
     for event in events:
         kept = latest.get(event.id)

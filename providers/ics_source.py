@@ -27,8 +27,8 @@ import httpx
 from mailagent.errors import AuthError, ConfigError, NotFound, ProviderError, RateLimited, Transient
 from mailagent.models import CalendarEvent
 from providers.base import Skipped, Window
-from providers.calendar_source import CalendarRead, latest_by_id, window_day
-from providers.ical import parse_calendar
+from providers.calendar_source import CalendarRead, window_day
+from providers.ical import latest_by_id, parse_calendar
 
 __all__ = ["IcsFileSource", "IcsUrlSource", "feed_url"]
 

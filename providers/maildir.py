@@ -37,7 +37,8 @@ from mailagent.models import (
     body_digest,
 )
 from providers.base import Changes, KnownDraft, Skipped, Window
-from providers.ical import parse_calendar
+from providers.calendar_source import window_day
+from providers.ics_source import IcsFileSource
 from providers.mime import make_message_id, parse_message, render_draft
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class MaildirProvider:
                 advice="set `maildir` to the folder that holds INBOX, Sent and Drafts",
             )
         self._folders = {folder: self._resolve(folder) for folder in Folder}
+        self._calendar = IcsFileSource(self.calendar, self.timezone) if self.calendar else None
 
     # layout
 
@@ -151,42 +153,14 @@ class MaildirProvider:
             requests=files_read,
         )
 
-    def _calendar_files(self) -> list[Path]:
-        if self.calendar is None:
-            return []
-        if self.calendar.is_dir():
-            return sorted(p for p in self.calendar.iterdir() if p.suffix.lower() == ".ics")
-        if self.calendar.exists():
-            return [self.calendar]
-        raise ConfigError(
-            f"calendar {self.calendar} does not exist",
-            advice="set `calendar` to an .ics file or a vdir folder of .ics files",
-        )
-
     def _read_calendar(
         self, previous: object, window: Window
-    ) -> tuple[list[CalendarEvent], dict[str, object], bool, int, list[Skipped]]:
-        files = self._calendar_files()
-        stamps = {str(p): _file_stamp(p) for p in files}
-        # Expansion depends on the window, which slides: re-read daily even without a change.
-        window_day = window.start.date().isoformat()
-        state: dict[str, object] = {"stamps": stamps, "window_day": window_day}
-        if previous == state:
-            return [], state, False, 0, []
-        events: list[CalendarEvent] = []
-        skipped: list[Skipped] = []
-        for path in files:
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                skipped.append(Skipped(str(path), str(exc)))
-                continue
-            found, skips = parse_calendar(
-                data, window=window, default_tz=self.timezone, source=str(path)
-            )
-            events.extend(found)
-            skipped.extend(skips)
-        return events, state, True, len(files), skipped
+    ) -> tuple[Sequence[CalendarEvent], dict[str, object], bool, int, list[Skipped]]:
+        if self._calendar is None:
+            state: dict[str, object] = {"window_day": window_day(window)}
+            return [], state, previous != state, 0, []
+        read = self._calendar.read(previous if isinstance(previous, dict) else None, window)
+        return read.events, read.state, read.replace, read.requests, list(read.skipped)
 
     # drafts
 
@@ -266,11 +240,6 @@ def _dir_stamps(folder: Path) -> list[int]:
         except FileNotFoundError:
             stamps.append(0)
     return stamps
-
-
-def _file_stamp(path: Path) -> list[int]:
-    info = path.stat()
-    return [info.st_mtime_ns, info.st_size]
 
 
 def _unique_name(name: str) -> str:

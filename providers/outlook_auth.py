@@ -58,7 +58,7 @@ from msal_extensions import (
 )
 from msal_extensions.persistence import PersistenceError
 
-from mailagent.errors import AuthError, ConfigError, Transient
+from mailagent.errors import AuthError, ConfigError, Transient, first_line
 from mailagent.tokens import TOKEN_STORE_ENV, FileTokenStore, default_token_store
 
 __all__ = [
@@ -248,7 +248,7 @@ def connect_interactive(
             # ValueError: the loopback port cannot be used, or the answer's state differs;
             # RuntimeError: the ID token's nonce differs from ours (oauth2cli/oidc.py).
             raise AuthError(
-                f"the browser sign-in failed: {_first_line(str(exc))}",
+                f"the browser sign-in failed: {first_line(str(exc))}",
                 advice="run the connect command again, or leave out --browser to sign in "
                 "with a code",
             ) from exc
@@ -377,7 +377,7 @@ def _missing_scopes(granted_raw: Any, wanted: Sequence[str]) -> list[str]:
 
 def _sign_in_failed(answer: Mapping[str, Any], *, what: str) -> AuthError:
     error = str(answer.get("error") or "no_token")
-    description = _first_line(answer.get("error_description"))
+    description = first_line(answer.get("error_description"))
     if error == "authorization_declined":
         advice = "run the connect command again and accept the sign-in"
     elif error == "expired_token":
@@ -458,7 +458,7 @@ def _open_cache(path: Path, *, encrypted: bool | None) -> Any:
             if encrypted:
                 raise ConfigError(
                     f"the token cache {path} is encrypted by the system keyring, which cannot "
-                    f"be used here ({type(exc).__name__}: {_first_line(str(exc))})",
+                    f"be used here ({type(exc).__name__}: {first_line(str(exc))})",
                     advice="run mailagent where the keyring is unlocked (your desktop session), "
                     f"or set {TOKEN_STORE_ENV}=file and run `mailagent connect outlook` again",
                 ) from exc
@@ -603,13 +603,6 @@ class _QuietMsal:
 _quiet_msal = _QuietMsal()
 
 
-def _first_line(text: Any) -> str:
-    """The first line of an error description (Entra appends trace and correlation ids)."""
-    if not text:
-        return ""
-    return str(text).strip().splitlines()[0].strip()
-
-
 def _tenant_of(authority: str) -> str | None:
     if not authority.startswith(MICROSOFT_LOGIN + "/"):
         return None
@@ -697,7 +690,7 @@ class MsalTokenSource:
         if not result:
             raise self._sign_in_again(f"no refresh token of {self.username} in the token cache")
         error = str(result.get("error"))
-        description = _first_line(result.get("error_description"))
+        description = first_line(result.get("error_description"))
         detail = f"{error}: {description}" if description else error
         if error in _TRY_LATER:
             raise Transient(

@@ -335,6 +335,7 @@ def detect_event(
         status=_status(event, user),
         round_label=_round_label(event.title),
         signals=tuple(signals),
+        aliases=tuple(interview_id_for(alias) for alias in event.aliases),
     )
     verdict = f"interview (score {score})"
     if interview.status is not InterviewStatus.SCHEDULED:

@@ -111,6 +111,9 @@ class CalendarEvent:
     recurring: bool = False
     recurrence_id: datetime | None = None
     sequence: int = 0
+    aliases: tuple[str, ...] = ()
+    """Ids this occurrence had under earlier versions of mailagent, so that what was recorded
+    under them (drafts) still matches."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +185,9 @@ class Interview:
     status: InterviewStatus = InterviewStatus.SCHEDULED
     round_label: str = ""
     signals: tuple[Signal, ...] = ()
+    aliases: tuple[str, ...] = ()
+    """Ids this interview had under earlier versions (see `CalendarEvent.aliases`): drafts
+    recorded under them count as this interview's."""
 
 
 @dataclass(frozen=True, slots=True)

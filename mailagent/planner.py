@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -160,6 +160,7 @@ class _Mail:
 
 
 def plan(state: PlannerState, observed: Observations, policy: Policy, now: datetime) -> Plan:
+    state = _with_aliases(state, observed.interviews)
     calendar = policy.work_calendar(ZoneInfo(observed.timezone))
     sent, inbox = _relevant_mail(observed)
     user = observed.user
@@ -194,6 +195,22 @@ def plan(state: PlannerState, observed: Observations, policy: Policy, now: datet
                 Cancel(key, "no longer due: the interview or the mail it depended on changed")
             )
     return Plan(tuple(actions))
+
+
+def _with_aliases(state: PlannerState, interviews: Sequence[Interview]) -> PlannerState:
+    """`state` where a draft recorded under an interview's former id (`Interview.aliases`) is
+    also found under the key the interview's id gives it now, so it is never planned again."""
+    renamed = {alias: i.id for i in interviews for alias in i.aliases if alias != i.id}
+    if not renamed:
+        return state
+    drafts = dict(state.drafts)
+    for record in state.drafts.values():
+        interview_id = renamed.get(record.interview_id)
+        if interview_id is None:
+            continue
+        person = record.recipient if record.kind is DraftKind.THANK_YOU else ""
+        drafts.setdefault(draft_key(interview_id, person, record.kind, record.step), record)
+    return replace(state, drafts=drafts)
 
 
 def _relevant_mail(observed: Observations) -> tuple[list[Message], list[_Mail]]:
@@ -466,6 +483,9 @@ def _follow_up(  # noqa: PLR0915 - one rule per paragraph, top to bottom
     follow_up_keys = {
         draft_key(interview.id, "", DraftKind.FOLLOW_UP, n): n for n in range(1, rule.max + 1)
     }
+    follow_up_keys.update(
+        {r.key: r.step for k, r in state.drafts.items() if k in follow_up_keys and r.key != k}
+    )  # drafts recorded under a former interview id carry their former key
     own_follow_ups = {m.message_id for m in sent if m.agent_key in follow_up_keys}
     anchor = max(
         (m for m in sent if m.message_id not in own_follow_ups), key=lambda m: m.date, default=None
@@ -490,7 +510,7 @@ def _follow_up(  # noqa: PLR0915 - one rule per paragraph, top to bottom
                         f"waiting for you to send follow-up {step} before the next",
                     )
                 ]
-            sent_copy = next((m for m in sent if m.agent_key == key), None)
+            sent_copy = next((m for m in sent if m.agent_key in (key, record.key)), None)
             previous_sent_at = sent_copy.date if sent_copy else record.created_at
             continue
         reasons = [

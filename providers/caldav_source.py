@@ -7,7 +7,8 @@ Design notes:
   read asks only for what changed and fetches only those resources; a deleted resource turns its
   event ids into `removed_ids`. An id that another resource still gives is not removed.
 - A first read, a refused sync token (RFC 6578 §3.2: 403 with the DAV:valid-sync-token
-  precondition; some servers answer 409 or 412) and a new window day read the whole collection
+  precondition; some servers answer 409 or 412), a new window day and a new account time zone
+  (floating times and dates depend on it) read the whole collection
   (`replace=True`): a sync-collection REPORT without token lists every member with its ETag and
   gives a token, then one calendar-multiget REPORT (RFC 4791 §7.9) per 100 resources brings the
   data. The token comes before the data, so a change in between is reported again next time.
@@ -119,7 +120,8 @@ class CalDavSource:
         calendar = Calendar(client=self._dav(), url=url)
         base = {"v": _STATE_VERSION, "source": key, "calendar_url": url}
         base["window_day"] = window_day(window)
-        if known and known.get("window_day") == base["window_day"]:
+        base["tz"] = self.timezone.key  # floating times and dates depend on it
+        if known and all(known.get(k) == base[k] for k in ("window_day", "tz")):
             objects: Objects = {h: list(v) for h, v in dict(known["objects"]).items()}
             try:
                 if known.get("sync_token") and self.use_sync:

@@ -29,9 +29,14 @@ Design notes:
   `default_tz`. Floating times, all-day dates and TZIDs nobody can resolve use it. All-day events
   start and end at 00:00 of that zone.
 - `id` is stable across reschedules: the UID for a single event; for an occurrence of a series,
-  `UID/RECURRENCE-ID` in UTC, where RECURRENCE-ID is the occurrence's original time (RFC 5545
-  §3.8.4.4), so that a moved occurrence keeps its id. A VEVENT without UID gets a UID that is a
-  hash of summary, DTSTART and source.
+  `UID/RECURRENCE-ID`, where RECURRENCE-ID is the occurrence's original time (RFC 5545
+  §3.8.4.4), so that a moved occurrence keeps its id. It is written in UTC
+  (`20260309T090000Z`) when the series has a zone; for a series of floating times or dates it is
+  the wall time or the date as the calendar says it (`20260309T100000`, `20260309`), because
+  their instant depends on the floating zone, that is on the account's time zone: a zone change
+  must not turn an occurrence into a new interview (issue 10). Such an occurrence keeps its
+  former UTC id in `aliases`, so that drafts recorded under it still match. A VEVENT without UID
+  gets a UID that is a hash of summary, DTSTART and source.
 """
 
 from __future__ import annotations
@@ -250,6 +255,7 @@ def _read_calendar(
     zones = _Zones(calendar, default_tz)
     cancelled = str(calendar.get("METHOD", "")).strip().upper() == "CANCEL"
     series: dict[str, list[icalendar.Component]] = {}
+    floating: dict[str, bool] = {}
     for index, vevent in enumerate(calendar.walk("VEVENT"), start=1):
         uid = _uid(vevent, source)
         problem = _problem(vevent)
@@ -258,13 +264,19 @@ def _read_calendar(
             skipped.append(Skipped(item, problem))
             continue
         vevent["UID"] = icalendar.vText(uid)  # also groups UID-less duplicates into one series
+        if uid not in floating or "RECURRENCE-ID" not in vevent:  # the master decides
+            floating[uid] = _floating(vevent, zones)
         if "SEQUENCE" in vevent and not isinstance(vevent["SEQUENCE"], int):
             del vevent["SEQUENCE"]  # recurring_ical_events compares it; unreadable means 0
         _localize(vevent, zones)
         series.setdefault(uid, []).append(vevent)
     for uid, components in series.items():
         try:
-            events.extend(_expand(uid, components, window, zones, cancelled=cancelled))
+            events.extend(
+                _expand(
+                    uid, components, window, zones, cancelled=cancelled, floating=floating[uid]
+                )
+            )
         except Exception as exc:  # recurring_ical_events raises several types for bad series
             log.debug("%s#%s: series could not be expanded", source, uid, exc_info=True)
             skipped.append(Skipped(f"{source}#{uid}", f"cannot expand: {_short(exc)}"))
@@ -281,6 +293,20 @@ def _uid(vevent: icalendar.Component, source: str) -> str:
         start_text = f"{start.params.get('TZID', '')}:{start.to_ical().decode()}"
     material = "\x1f".join((_text(vevent.get("SUMMARY")), start_text, source))
     return "nouid-" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:24]
+
+
+def _floating(vevent: icalendar.Component, zones: _Zones) -> bool:
+    """True when DTSTART names no zone we can resolve: a date, a floating date-time, or an
+    unknown TZID. Its times are then wall times wherever the reader is."""
+    prop = _first(vevent.get("DTSTART"))
+    if not isinstance(prop, vDDDTypes):
+        return False
+    if not isinstance(prop.dt, datetime):
+        return True
+    tzid = prop.params.get("TZID")
+    if tzid:
+        return zones.resolve(str(tzid)) is None
+    return prop.dt.tzinfo is None
 
 
 def _problem(vevent: icalendar.Component) -> str | None:
@@ -398,6 +424,7 @@ def _expand(
     zones: _Zones,
     *,
     cancelled: bool,
+    floating: bool,
 ) -> Iterator[CalendarEvent]:
     recurring = any(
         name in component
@@ -416,7 +443,13 @@ def _expand(
         log.debug("recurring_ical_events: %s", warning.message)
     for occurrence in occurrences:
         event = _event(
-            occurrence, uid, zones, recurring=recurring, cancelled=cancelled, shifts=shifts
+            occurrence,
+            uid,
+            zones,
+            recurring=recurring,
+            cancelled=cancelled,
+            shifts=shifts,
+            floating=floating,
         )
         if _overlaps(event, window):
             yield event
@@ -461,6 +494,7 @@ def _event(
     recurring: bool,
     cancelled: bool,
     shifts: dict[date, timedelta],
+    floating: bool,
 ) -> CalendarEvent:
     raw_start = _moment(component, "DTSTART")
     if raw_start is None:  # _problem() let only readable DTSTARTs through
@@ -479,9 +513,9 @@ def _event(
         if _this_and_future(component) and original in shifts:
             original = raw_start - shifts[original]
         recurrence_id = _aware(original, zones.floating)
-    event_id = uid
-    if recurrence_id is not None:
-        event_id = f"{uid}/{recurrence_id.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+    event_id, aliases = uid, ()
+    if original is not None and recurrence_id is not None:
+        event_id, aliases = _occurrence_id(uid, original, recurrence_id, zones, floating=floating)
     organizer = _person(_first(component.get("ORGANIZER")))
     return CalendarEvent(
         id=event_id,
@@ -499,7 +533,22 @@ def _event(
         recurring=recurring,
         recurrence_id=recurrence_id,
         sequence=_sequence(component),
+        aliases=aliases,
     )
+
+
+def _occurrence_id(
+    uid: str, original: date, recurrence_id: datetime, zones: _Zones, *, floating: bool
+) -> tuple[str, tuple[str, ...]]:
+    """The id of an occurrence, and the ids it had before (see the design notes)."""
+    in_utc = f"{uid}/{recurrence_id.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+    if not floating:
+        return in_utc, ()
+    if isinstance(original, datetime):
+        wall = f"{uid}/{recurrence_id.astimezone(zones.floating):%Y%m%dT%H%M%S}"
+    else:
+        wall = f"{uid}/{original:%Y%m%d}"
+    return wall, (in_utc,)
 
 
 def _aware(value: date | datetime, zone: tzinfo) -> datetime:

@@ -9,7 +9,8 @@ What these sources save is the read itself when nothing changed:
   If-Modified-Since with the stored Last-Modified); a 304 costs one request and no parsing. A feed
   that sends neither validator is still not parsed again when its body's digest is unchanged.
 
-Both re-read when the window's first day changes: series expansion depends on the window.
+Both re-read when the window's first day changes (series expansion depends on the window) and
+when the account's time zone changes (floating times and dates depend on it).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class IcsFileSource:
             "v": _STATE_VERSION,
             "path": str(self.path),
             "window_day": window_day(window),
+            "tz": self.timezone.key,
             "stamps": stamps,
         }
         if state is not None and dict(state) == new_state:
@@ -141,9 +143,9 @@ class IcsUrlSource:
         previous = dict(state) if state and state.get("url") == self.url else {}
         if previous.get("v") != _STATE_VERSION:
             previous = {}
-        same_day = previous.get("window_day") == day
+        same_day = previous.get("window_day") == day and previous.get("tz") == self.timezone.key
         headers = {"User-Agent": _USER_AGENT, "Accept": "text/calendar, */*;q=0.5"}
-        if same_day:  # after a day change we need the body whatever the validators say
+        if same_day:  # after a day or zone change we need the body whatever the validators say
             if previous.get("etag"):
                 headers["If-None-Match"] = previous["etag"]
             if previous.get("last_modified"):
@@ -159,6 +161,7 @@ class IcsUrlSource:
             "v": _STATE_VERSION,
             "url": self.url,
             "window_day": day,
+            "tz": self.timezone.key,
             "etag": response.headers.get("ETag"),
             "last_modified": response.headers.get("Last-Modified"),
             "digest": digest,

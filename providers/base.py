@@ -21,6 +21,9 @@ class Skipped:
 
     item: str
     reason: str
+    digest: str = ""
+    """For an item skipped because reading it cost too much: a digest of its content, which the
+    source remembers so that later syncs skip it unread while it is unchanged."""
 
 
 @dataclass(frozen=True, slots=True)

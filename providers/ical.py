@@ -2,9 +2,21 @@
 
 Design notes:
 
-- Pure: data in, data out, no clock and no file I/O. `parse_calendar` never raises for bad
-  input. A calendar that cannot be read at all gives one `Skipped` for the source; a VEVENT that
-  cannot be read gives a `Skipped` for itself, and the other events still come through.
+- Pure: data in, data out, no file I/O, and no clock unless the caller gives a `Budget`.
+  `parse_calendar` never raises for bad input. A calendar that cannot be read at all gives one
+  `Skipped` for the source; a component that cannot be read gives a `Skipped` for itself, and
+  the others still come through: when icalendar refuses the whole text (a VTIMEZONE with
+  `TZOFFSETTO:+2500` does that), each component is parsed on its own and only the bad ones go;
+  a VEVENT whose VTIMEZONE went, or cannot be built, is skipped rather than read in a wrong zone.
+- Bounded work (issue 10): a hostile invitation must not stall a sync. A VTIMEZONE rule must
+  repeat yearly or monthly and have a bounded number of transitions; a series must start within
+  `SANE_YEARS`, repeat at most hourly, cost at most `MAX_EXPANSION_STEPS` steps of dateutil's
+  iteration from its DTSTART to the end of the window (dateutil always starts at DTSTART), and
+  have at most `MAX_OCCURRENCES` (plus two per day) occurrences in the window. What fails these is skipped with the
+  reason. A caller's `Budget` also times each series: one that takes longer is skipped with a
+  digest of its content, which the source keeps in its state so that later syncs skip it unread.
+  Text searched with regular expressions is bounded (`TEXT_LIMIT`) and the patterns have no
+  nested quantifiers; HTML becomes text in one linear pass.
 - Reading goes in four steps.
   1. Bytes to text. Lines are unfolded on bytes (RFC 5545 §3.1: CRLF, bare LF or CR, then one
      space or TAB), so that a UTF-8 sequence split by a fold joins again; then each logical line
@@ -45,11 +57,13 @@ import codecs
 import hashlib
 import html
 import logging
+import math
 import re
+import time as clocks
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -69,7 +83,7 @@ from mailagent.models import (
 )
 from providers.base import Skipped, Window
 
-__all__ = ["VIDEO_DOMAINS", "events_to_ics", "parse_calendar"]
+__all__ = ["VIDEO_DOMAINS", "Budget", "events_to_ics", "parse_calendar"]
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +106,41 @@ _ONE_DAY = timedelta(days=1)
 _QUERY_MARGIN = timedelta(days=2)
 """The expansion span is widened by this much and the results filtered exactly afterwards:
 floating and all-day values are compared in their own zone, up to 14 hours away from UTC."""
+
+SANE_YEARS = range(1600, 2201)
+"""Years a series may start in. 1601 is Outlook's usual VTIMEZONE start and 1604 Apple's year
+for a birthday without one; a series from year 1 is an attack or an accident."""
+MAX_EXPANSION_STEPS = 100_000
+"""Candidate times dateutil may walk through for one series, from DTSTART to the window's end
+(about 0.5 s). A daily series since 1900 is 46,000; a minutely one for a week already 10,000."""
+MAX_OCCURRENCES = 1_000
+"""Occurrences of one series inside the window, plus two per day of the window (a 90-day
+window allows 1,180: twice-daily standups pass, an hourly series does not)."""
+MAX_ZONE_TRANSITIONS = 50_000
+"""Transitions one VTIMEZONE rule may have up to the year 2200 (a yearly rule from year 1 has
+2,200); dateutil walks them from DTSTART for every lookup."""
+_ZONE_RULE_FREQUENCIES = frozenset({"YEARLY", "MONTHLY"})
+_TOO_FREQUENT = frozenset({"SECONDLY", "MINUTELY"})
+_PERIOD_DAYS = {"HOURLY": 1 / 24, "DAILY": 1, "WEEKLY": 7, "MONTHLY": 28, "YEARLY": 365}
+_DAY_EXPANDING_PARTS = ("BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO")
+TEXT_LIMIT = 64 * 1024
+"""Characters of a DESCRIPTION, X-ALT-DESC, LOCATION or URL that are read: enough for any real
+invitation, bounded for the regular expressions and the HTML pass."""
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """A time budget per series, given by a source (the shell: it owns the clock)."""
+
+    seconds: float = 1.0
+    known_slow: frozenset[str] = frozenset()
+    """Digests of series that went over budget on an earlier read (`Skipped.digest`)."""
+    clock: Callable[[], float] = clocks.monotonic
+
+
+class _TooCostly(Exception):
+    """A series that went over a bound while it was being expanded."""
+
 
 _DATE_PROPERTIES = ("DTSTART", "DTEND", "RECURRENCE-ID", "RDATE", "EXDATE")
 _CRITICAL_PROPERTIES = frozenset({*_DATE_PROPERTIES, "DURATION", "RRULE", "EXRULE"})
@@ -134,34 +183,49 @@ _HTTP_URL = re.compile(r"https?://[^\s<>\"'`{}|\\^]+", re.IGNORECASE)
 _URL_TRAILER = ".,;:!?)]}'\""
 _HTML_TAG = re.compile(
     r"<(?:html|body|p|br|div|span|a|b|i|u|em|strong|font|ul|ol|li|table|tr|td|blockquote)"
-    r"(?:\s[^>]*)?/?>",
+    r"(?=[\s/>])",
     re.IGNORECASE,
 )
+"""Does a text look like HTML: a known tag name and what may follow it. Not `<p[^>]*>`, which
+scans to the end of the text from every `<p ` when there is no `>` (quadratic)."""
+_TAG = re.compile(r"<(?:!|(/?)([a-zA-Z][a-zA-Z0-9]*))[^<>]*>?")
+"""One tag, or a declaration; unclosed, it ends at the next `<` (so each character is seen
+once). A `<` before anything else is text, as in `a < b`."""
+_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 
 
 # -- reading -------------------------------------------------------------------------------------
 
 
 def parse_calendar(
-    data: bytes, *, window: Window, default_tz: ZoneInfo, source: str = ""
+    data: bytes,
+    *,
+    window: Window,
+    default_tz: ZoneInfo,
+    source: str = "",
+    budget: Budget | None = None,
 ) -> tuple[list[CalendarEvent], list[Skipped]]:
     """The events of `data` that overlap `window`, series expanded; and what was skipped.
 
     Never raises for bad input: an unreadable calendar gives `([], [Skipped(source, reason)])`.
     """
     try:
-        calendars = _read_components(data)
+        calendars, skipped, broken_zones = _read_components(data, source)
     except Exception as exc:  # any failure here means "not a calendar", whatever its type
         log.debug("%s: not iCalendar data", source, exc_info=True)
         return [], [Skipped(source, f"not iCalendar data: {_short(exc)}")]
     if not calendars:
-        return [], [Skipped(source, "no VCALENDAR or VEVENT found")]
+        return [], [*skipped, Skipped(source, "no VCALENDAR or VEVENT found")]
     events: list[CalendarEvent] = []
-    skipped: list[Skipped] = []
     for calendar in calendars:
         try:
             found, lost = _read_calendar(
-                calendar, window=window, default_tz=default_tz, source=source
+                calendar,
+                window=window,
+                default_tz=default_tz,
+                source=source,
+                budget=budget,
+                broken_zones=broken_zones,
             )
         except Exception as exc:  # a defect in one calendar must not lose the others
             log.debug("%s: calendar could not be read", source, exc_info=True)
@@ -183,15 +247,101 @@ def latest_by_id(events: Iterable[CalendarEvent]) -> list[CalendarEvent]:
     return sorted(latest.values(), key=lambda event: (event.start, event.id))
 
 
-def _read_components(data: bytes) -> list[icalendar.Component]:
+def damage(data: bytes) -> str:
+    """Why `data` looks like a calendar caught in the middle of a rewrite ("" if it does not):
+    a sync tool that rewrites a file in place leaves it empty or cut short for a moment."""
+    if not data.strip():
+        return "is empty"
+    tail = data.rstrip()[-64:].upper()
+    if b"BEGIN:VCALENDAR" in data[:4096].upper() and not tail.endswith(b"END:VCALENDAR"):
+        return "is cut short (no END:VCALENDAR at its end)"
+    return ""
+
+
+def _read_components(
+    data: bytes, source: str
+) -> tuple[list[icalendar.Component], list[Skipped], dict[str, str]]:
+    """The VCALENDARs of `data`; the components that could not be parsed; and the TZIDs of the
+    VTIMEZONEs among them, with the reason."""
     text = _to_text(data)
     if not text:
-        return []
+        return [], [], {}
+    try:
+        components = _from_ical(text)
+    except Exception as exc:
+        if not text.upper().startswith("BEGIN:VCALENDAR"):
+            raise
+        log.debug("%s: calendar refused whole, parsing its components one by one", source)
+        text, skipped, broken_zones = _salvage(text, source, exc)
+        components = _from_ical(text)
+    else:
+        skipped, broken_zones = [], {}
+    return _calendars(components), skipped, broken_zones
+
+
+def _from_ical(text: str) -> list[icalendar.Component]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        components = icalendar.Calendar.from_ical(text, multiple=True)
+        components: list[icalendar.Component] = icalendar.Calendar.from_ical(text, multiple=True)
     for warning in caught:
         log.debug("icalendar: %s", warning.message)
+    return components
+
+
+def _salvage(
+    text: str, source: str, error: Exception
+) -> tuple[str, list[Skipped], dict[str, str]]:
+    """`text` without the components icalendar refuses, each parsed on its own."""
+    header: list[str] = []
+    blocks: list[list[str]] = []
+    depth = 0
+    for line in text.split("\r\n"):
+        marker = _BEGIN_END.match(line)
+        if marker and marker[1].upper() == "BEGIN":
+            depth += 1
+            if depth == 2:
+                blocks.append([])
+        if depth >= 2:
+            blocks[-1].append(line)
+        elif depth == 1 and not marker:
+            header.append(line)
+        if marker and marker[1].upper() == "END":
+            depth = max(0, depth - 1)
+    kept: list[str] = []
+    skipped: list[Skipped] = []
+    broken_zones: dict[str, str] = {}
+    for block in blocks:
+        try:
+            _from_ical(_join(["BEGIN:VCALENDAR", *header, *block, "END:VCALENDAR"]))
+        except Exception as exc:  # this component is what icalendar refused
+            name, label = _label(block)
+            reason = f"unreadable {name}: {_short(exc)}"
+            skipped.append(Skipped(f"{source}#{label}", reason))
+            if name == "VTIMEZONE":
+                broken_zones[_clean_tzid(label)] = reason
+            continue
+        kept.extend(block)
+    if not skipped:  # the calendar as a whole is what icalendar refused
+        raise error
+    return _join(["BEGIN:VCALENDAR", *header, *kept, "END:VCALENDAR"]), skipped, broken_zones
+
+
+def _join(lines: Iterable[str]) -> str:
+    return "".join(f"{line}\r\n" for line in lines)
+
+
+def _label(block: list[str]) -> tuple[str, str]:
+    """A component's name, and its UID or TZID (else its name) to name it in a `Skipped`."""
+    name = block[0].partition(":")[2].strip().upper()
+    wanted = "TZID" if name == "VTIMEZONE" else "UID"
+    for line in block[1:]:
+        key, _, value = line.partition(":")
+        if key.split(";", 1)[0].strip().upper() == wanted and value.strip():
+            return name, value.strip()
+    return name, name
+
+
+def _calendars(components: list[icalendar.Component]) -> list[icalendar.Component]:
     calendars: list[icalendar.Component] = [c for c in components if c.name == "VCALENDAR"]
     loose = [c for c in components if c.name in ("VEVENT", "VTIMEZONE")]
     if loose:  # a bare VEVENT, as some clients export one event
@@ -248,22 +398,31 @@ def _repair(lines: list[str]) -> list[str]:
 
 
 def _read_calendar(
-    calendar: icalendar.Component, *, window: Window, default_tz: ZoneInfo, source: str
+    calendar: icalendar.Component,
+    *,
+    window: Window,
+    default_tz: ZoneInfo,
+    source: str,
+    budget: Budget | None,
+    broken_zones: dict[str, str],
 ) -> tuple[list[CalendarEvent], list[Skipped]]:
     events: list[CalendarEvent] = []
     skipped: list[Skipped] = []
-    zones = _Zones(calendar, default_tz)
+    zones = _Zones(calendar, default_tz, broken_zones)
     cancelled = str(calendar.get("METHOD", "")).strip().upper() == "CANCEL"
     series: dict[str, list[icalendar.Component]] = {}
     floating: dict[str, bool] = {}
+    digests: dict[str, Any] = {}
     for index, vevent in enumerate(calendar.walk("VEVENT"), start=1):
         uid = _uid(vevent, source)
-        problem = _problem(vevent)
+        problem = _problem(vevent, window) or _zone_problem(vevent, zones)
         if problem:
             item = f"{source}#{_text(vevent.get('UID')) or f'vevent-{index}'}"
             skipped.append(Skipped(item, problem))
             continue
         vevent["UID"] = icalendar.vText(uid)  # also groups UID-less duplicates into one series
+        if budget is not None:  # before _localize changes it
+            digests.setdefault(uid, hashlib.sha256()).update(vevent.to_ical())
         if uid not in floating or "RECURRENCE-ID" not in vevent:  # the master decides
             floating[uid] = _floating(vevent, zones)
         if "SEQUENCE" in vevent and not isinstance(vevent["SEQUENCE"], int):
@@ -271,16 +430,54 @@ def _read_calendar(
         _localize(vevent, zones)
         series.setdefault(uid, []).append(vevent)
     for uid, components in series.items():
+        item = f"{source}#{uid}"
+        digest = digests[uid].hexdigest()[:32] if uid in digests else ""
+        if budget is not None and digest in budget.known_slow:
+            reason = "not read: it went over its time budget on an earlier sync, unchanged since"
+            skipped.append(Skipped(item, reason, digest))
+            continue
+        check = _deadline(budget)
         try:
-            events.extend(
+            found = list(
                 _expand(
-                    uid, components, window, zones, cancelled=cancelled, floating=floating[uid]
+                    uid,
+                    components,
+                    window,
+                    zones,
+                    cancelled=cancelled,
+                    floating=floating[uid],
+                    check=check,
                 )
             )
+            check()
+        except _TooCostly as exc:
+            log.debug("%s: series skipped: %s", item, exc)
+            skipped.append(Skipped(item, str(exc), digest if "budget" in str(exc) else ""))
+            continue
         except Exception as exc:  # recurring_ical_events raises several types for bad series
             log.debug("%s#%s: series could not be expanded", source, uid, exc_info=True)
-            skipped.append(Skipped(f"{source}#{uid}", f"cannot expand: {_short(exc)}"))
+            skipped.append(Skipped(item, f"cannot expand: {_short(exc)}"))
+        else:
+            events.extend(found)
     return events, skipped
+
+
+def _deadline(budget: Budget | None) -> Callable[[], None]:
+    """A check that raises `_TooCostly` once the series' time budget is spent."""
+    if budget is None:
+        return lambda: None
+    clock, seconds = budget.clock, budget.seconds
+    started = clock()
+
+    def check() -> None:
+        spent = clock() - started
+        if spent > seconds:
+            raise _TooCostly(
+                f"took over {seconds:g} s to read (its time budget): skipped, and not read "
+                "again while it is unchanged"
+            )
+
+    return check
 
 
 def _uid(vevent: icalendar.Component, source: str) -> str:
@@ -309,7 +506,7 @@ def _floating(vevent: icalendar.Component, zones: _Zones) -> bool:
     return prop.dt.tzinfo is None
 
 
-def _problem(vevent: icalendar.Component) -> str | None:
+def _problem(vevent: icalendar.Component, window: Window) -> str | None:
     """Why this VEVENT cannot be read, or None."""
     errors: list[tuple[str | None, str]] = list(vevent.errors)
     start = vevent.get("DTSTART")
@@ -324,28 +521,120 @@ def _problem(vevent: icalendar.Component) -> str | None:
             return f"unreadable {name}: {_short(message)}"
     if not isinstance(start, vDDDTypes) or not isinstance(start.dt, date):
         return "DTSTART is not a date or date-time"
-    return _rule_problem(vevent)
+    return _rule_problem(vevent, start.dt, window)
 
 
-def _rule_problem(vevent: icalendar.Component) -> str | None:
+def _rule_problem(vevent: icalendar.Component, start: date, window: Window) -> str | None:
     """A recurrence rule whose expansion would never end (INTERVAL=0 makes dateutil loop
-    forever; a CalDAV server stores such an event without complaint)."""
+    forever; a CalDAV server stores such an event without complaint) or would cost too much."""
     for name in ("RRULE", "EXRULE"):
         for rule in _all(vevent.get(name)):
-            for value in rule.get("INTERVAL", []) if hasattr(rule, "get") else []:
+            for value in _parts(rule, "INTERVAL"):
                 try:
                     positive = int(value) >= 1
                 except (TypeError, ValueError):
                     positive = False
                 if not positive:
                     return f"unreadable {name}: INTERVAL must be a positive number, not {value!r}"
+            freq = str(next(iter(_parts(rule, "FREQ")), "")).upper()
+            if freq in _TOO_FREQUENT:
+                return f"{name} FREQ={freq}: a series that repeats more often than hourly is not read"
+            if start.year not in SANE_YEARS:
+                return (
+                    f"a series that starts in the year {start.year} is not read "
+                    f"(only {SANE_YEARS.start}-{SANE_YEARS.stop - 1})"
+                )
+            steps = _expansion_steps(rule, freq, start, window)
+            if steps > MAX_EXPANSION_STEPS:
+                return (
+                    f"{name} FREQ={freq} from {start:%Y-%m-%d} would take about {steps:,} steps "
+                    f"to expand up to the sync window (at most {MAX_EXPANSION_STEPS:,})"
+                )
+    return None
+
+
+def _parts(rule: Any, name: str) -> list[Any]:
+    """The values of one part of a recurrence rule (icalendar's vRecur maps names to lists)."""
+    values = rule.get(name, []) if hasattr(rule, "get") else []
+    return list(values) if isinstance(values, list | tuple) else [values]
+
+
+def _expansion_steps(rule: Any, freq: str, start: date, window: Window) -> int:
+    """About how many candidate times dateutil walks from DTSTART to the window's end (or the
+    rule's UNTIL): periods, times every candidate day when BY-rules pick days inside a period,
+    times the BYHOUR/BYMINUTE/BYSECOND combinations of each day (or hour)."""
+    end = window.end.date()
+    for until in _parts(rule, "UNTIL"):
+        if isinstance(until, date):
+            end = min(end, until.date() if isinstance(until, datetime) else until)
+    first = start.date() if isinstance(start, datetime) else start
+    days = max(0, (end - first).days) + 1
+    interval = max(1, _int(next(iter(_parts(rule, "INTERVAL")), 1)))
+    period = _PERIOD_DAYS.get(freq, 1)
+    if period >= 7 and any(_parts(rule, part) for part in _DAY_EXPANDING_PARTS):
+        steps = float(days)  # every day of a period is a candidate
+    else:
+        steps = days / (period * interval)
+    times = ("BYMINUTE", "BYSECOND") if freq == "HOURLY" else ("BYHOUR", "BYMINUTE", "BYSECOND")
+    for part in times:
+        steps *= max(1, len(_parts(rule, part)))
+    return math.ceil(steps)
+
+
+def _int(value: Any, default: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _zone_problem(vevent: icalendar.Component, zones: _Zones) -> str | None:
+    """A VEVENT whose TZID names a VTIMEZONE that was refused or cannot be built: read in
+    another zone it could be hours off, so it is skipped."""
+    for name in _DATE_PROPERTIES:
+        for prop in _all(vevent.get(name)):
+            tzid = prop.params.get("TZID") if hasattr(prop, "params") else None
+            if tzid and zones.resolve(str(tzid)) is None:
+                reason = zones.unusable.get(_clean_tzid(str(tzid)))
+                if reason:
+                    return f"its time zone {_clean_tzid(str(tzid))!r} is unusable: {reason}"
+    return None
+
+
+def _zone_rule_problem(component: icalendar.Component) -> str | None:
+    """Why a VTIMEZONE's rules would cost too much to follow (dateutil walks every rule from its
+    DTSTART on each lookup), or None."""
+    for part in component.subcomponents:
+        start = _moment(part, "DTSTART")
+        for rule in _all(part.get("RRULE")):
+            freq = str(next(iter(_parts(rule, "FREQ")), "")).upper()
+            if freq not in _ZONE_RULE_FREQUENCIES:
+                return f"a {part.name} rule with FREQ={freq or '?'} (time zone rules repeat yearly)"
+            first = start.year if start is not None else 1
+            last = SANE_YEARS.stop
+            for until in _parts(rule, "UNTIL"):
+                if isinstance(until, date):
+                    last = min(last, until.year)
+            transitions = max(1, last - first) * (12 if freq == "MONTHLY" else 1)
+            for name in ("BYMONTH", *_DAY_EXPANDING_PARTS, "BYHOUR", "BYMINUTE", "BYSECOND"):
+                transitions *= max(1, len(_parts(rule, name)))
+            if transitions > MAX_ZONE_TRANSITIONS:
+                return f"a {part.name} rule with about {transitions:,} transitions"
     return None
 
 
 class _Zones:
     """Resolves TZIDs for one calendar (see the design notes for the order)."""
 
-    def __init__(self, calendar: icalendar.Component, default_tz: ZoneInfo) -> None:
+    def __init__(
+        self,
+        calendar: icalendar.Component,
+        default_tz: ZoneInfo,
+        broken: dict[str, str] | None = None,
+    ) -> None:
+        self._broken = dict(broken or {})
+        self.unusable: dict[str, str] = {}
+        """TZID -> why its VTIMEZONE cannot be used (filled as TZIDs are resolved)."""
         self._vtimezones: dict[str, icalendar.Component] = {}
         for component in calendar.walk("VTIMEZONE"):
             tzid = _clean_tzid(_text(component.get("TZID")))
@@ -364,14 +653,22 @@ class _Zones:
         return self._resolved[key]
 
     def _vtimezone(self, key: str) -> tzinfo | None:
+        if key in self._broken:
+            self.unusable[key] = self._broken[key]
+            return None
         component = self._vtimezones.get(key)
         if not isinstance(component, icalendar.Timezone):
+            return None
+        problem = _zone_rule_problem(component)
+        if problem:
+            self.unusable[key] = problem
             return None
         try:
             # lookup_tzid=False: build from this definition, not from icalendar's global cache.
             zone: tzinfo = component.to_tz(lookup_tzid=False)
-        except Exception:  # a VTIMEZONE icalendar cannot turn into a zone is just unknown
+        except Exception as exc:  # a VTIMEZONE icalendar cannot turn into a zone
             log.debug("VTIMEZONE %r is unusable", key, exc_info=True)
+            self.unusable[key] = f"cannot be built: {_short(exc)}"
             return None
         return zone
 
@@ -425,6 +722,7 @@ def _expand(
     *,
     cancelled: bool,
     floating: bool,
+    check: Callable[[], None],
 ) -> Iterator[CalendarEvent]:
     recurring = any(
         name in component
@@ -438,7 +736,7 @@ def _expand(
     query = recurring_ical_events.CalendarQuery(single)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        occurrences = list(query.between(window.start - _QUERY_MARGIN, window.end + _QUERY_MARGIN))
+        occurrences = list(_occurrences(query, window, check))
     for warning in caught:
         log.debug("recurring_ical_events: %s", warning.message)
     for occurrence in occurrences:
@@ -453,6 +751,25 @@ def _expand(
         )
         if _overlaps(event, window):
             yield event
+
+
+def _occurrences(
+    query: recurring_ical_events.CalendarQuery, window: Window, check: Callable[[], None]
+) -> Iterator[icalendar.Component]:
+    """`query.between` for the window, one occurrence at a time, so that the count and the time
+    budget are checked as it goes (`between` itself builds the whole list first)."""
+    start, stop = window.start - _QUERY_MARGIN, window.end + _QUERY_MARGIN
+    cap = MAX_OCCURRENCES + 2 * (stop - start).days
+    count = 0
+    for series in query.series:
+        for occurrence in series.between(start, stop):
+            count += 1
+            if count > cap:
+                raise _TooCostly(
+                    f"more than {cap:,} occurrences in the sync window: not a meeting series"
+                )
+            check()
+            yield occurrence.as_component(query.keep_recurrence_attributes)
 
 
 def _this_and_future_shifts(components: list[icalendar.Component]) -> dict[date, timedelta]:
@@ -644,10 +961,10 @@ def _param(params: Any, name: str, *, upper: bool = True) -> str:
 
 
 def _description(component: icalendar.Component) -> str:
-    plain = _text(component.get("DESCRIPTION"))
+    plain = _text(component.get("DESCRIPTION"))[:TEXT_LIMIT]
     if plain:
         return _html_to_text(plain) if _HTML_TAG.search(plain) else plain
-    alternative = _text(component.get("X-ALT-DESC"))
+    alternative = _text(component.get("X-ALT-DESC"))[:TEXT_LIMIT]
     return _html_to_text(alternative) if alternative else ""
 
 
@@ -664,7 +981,7 @@ def _conference_urls(component: icalendar.Component) -> tuple[str, ...]:
                 urls.append(uri)
     for name in _LINK_SOURCES:
         for prop in _all(component.get(name)):
-            urls.extend(video_links(str(prop)))
+            urls.extend(video_links(str(prop)[:TEXT_LIMIT]))
     return tuple(dict.fromkeys(urls))
 
 
@@ -686,39 +1003,33 @@ def _is_video_host(url: str) -> bool:
     return any(host == domain or host.endswith(f".{domain}") for domain in VIDEO_DOMAINS)
 
 
-class _TextExtractor(HTMLParser):
-    _BLOCKS = frozenset(
-        {"p", "div", "br", "li", "tr", "blockquote", "ul", "ol", "table", "h1", "h2", "h3", "h4"}
-    )
-    _HIDDEN = frozenset({"head", "script", "style", "title"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._HIDDEN:
-            self._hidden += 1
-        elif tag in self._BLOCKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._HIDDEN:
-            self._hidden = max(0, self._hidden - 1)
-        elif tag in self._BLOCKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._hidden:
-            self.parts.append(data)
+_BLOCK_TAGS = frozenset(
+    {"p", "div", "br", "li", "tr", "blockquote", "ul", "ol", "table", "h1", "h2", "h3", "h4"}
+)
+_HIDDEN_TAGS = frozenset({"head", "script", "style", "title"})
 
 
 def _html_to_text(markup: str) -> str:
-    extractor = _TextExtractor()
-    extractor.feed(markup)
-    extractor.close()
-    lines = (" ".join(line.split()) for line in "".join(extractor.parts).splitlines())
+    """The text of an HTML description, in one linear pass over at most `TEXT_LIMIT`
+    characters: block tags become line breaks, head, script, style and title go, entities are
+    decoded. (html.parser is quadratic on `<a <a <a …`: issue 10.)"""
+    markup = _COMMENT.sub("", markup[:TEXT_LIMIT])
+    parts: list[str] = []
+    hidden = 0
+    position = 0
+    for tag in _TAG.finditer(markup):
+        if not hidden:
+            parts.append(markup[position : tag.start()])
+        position = tag.end()
+        name = (tag[2] or "").lower()
+        if name in _HIDDEN_TAGS and not tag[0].endswith("/>"):
+            hidden = max(0, hidden - 1) if tag[1] else hidden + 1
+        elif name in _BLOCK_TAGS and not hidden:
+            parts.append("\n")
+    if not hidden:
+        parts.append(markup[position:])
+    text = html.unescape("".join(parts))
+    lines = (" ".join(line.split()) for line in text.splitlines())
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 

@@ -52,6 +52,10 @@ STOP_KIND_NAMES: Mapping[MailKind, str] = {
 }
 
 
+MAX_INTERVIEWERS = 12
+"""Thank-yous per interview at most: a panel is rarely larger, and an invitation to 10,000
+people must not make 10,000 drafts (issue 10). The rest get a note instead."""
+
 DECISION_MAIL_LOOKBACK = timedelta(days=30)
 """How long before an interview a stated decision date still counts (an invitation may say it)."""
 
@@ -313,11 +317,14 @@ def _thank_you(
         return [
             Note(interview.id, "thank_you", "no interviewer address known: no thank-you drafted")
         ]
+    actions: list[Action] = []
+    if len(people) > MAX_INTERVIEWERS:
+        actions.append(_too_many_interviewers(interview, people))
+        people = people[:MAX_INTERVIEWERS]
     draft_at = rule.draft_after.add_to(interview.end, calendar)
     deadline = rule.due_within.add_to(interview.end, calendar)
     due_by = calendar.last_working_moment_at_or_before(deadline, not_before=draft_at)
     sent = ctx.user_messages_to_company(interview.start)
-    actions: list[Action] = []
     for person in people:
         key = draft_key(interview.id, person.address, DraftKind.THANK_YOU, 0)
         if key in state.drafts:
@@ -363,6 +370,17 @@ def _thank_you(
             )
         )
     return actions
+
+
+def _too_many_interviewers(interview: Interview, people: Sequence[Person]) -> Note:
+    rest = people[MAX_INTERVIEWERS:]
+    shown = ", ".join(p.address for p in rest[:3]) + (", ..." if len(rest) > 3 else "")
+    return Note(
+        interview.id,
+        "too_many_interviewers",
+        f"{len(people)} interviewers: thank-yous drafted for the first {MAX_INTERVIEWERS} only, "
+        f"not for the {len(rest)} others ({shown})",
+    )
 
 
 def _rejection_reply(

@@ -15,6 +15,10 @@ Design notes:
 - Every resource is fetched and expanded by `parse_calendar` rather than asking the server for
   a time-range calendar-query: servers disagree about time ranges on series (caldav's
   compatibility hints list several that get them wrong), and our parser repairs what they store.
+- A full read that finds no events where the state remembers some is taken for a server
+  mid-update (vdirsyncer's "storage empty" guard): it changes nothing, and is believed only when
+  the next full read finds the collection empty again. Series that went over their time budget
+  are remembered by digest (`slow`) and skipped unread while they are unchanged.
 - Without sync-collection (or with `use_sync=False`): a Depth 0 PROPFIND compares the CTag
   (`{http://calendarserver.org/ns/}getctag`); when it moved, a Depth 1 PROPFIND lists the ETags.
 - `requests` counts HTTP responses at the session (a response hook), so authentication
@@ -41,7 +45,8 @@ from mailagent.errors import AuthError, ConfigError, NotFound, ProviderError, Ra
 from mailagent.models import CalendarEvent
 from providers.base import Skipped, Window
 from providers.calendar_source import CalendarRead, window_day
-from providers.ical import latest_by_id, parse_calendar
+from providers.ical import Budget, latest_by_id, parse_calendar
+from providers.ics_source import SERIES_BUDGET, slow_digests
 
 __all__ = ["CalDavSource"]
 
@@ -97,6 +102,7 @@ class CalDavSource:
         self._credentials = (username, password)
         self._client: DAVClient | None = None
         self._responses = 0
+        self._slow: list[str] = []
 
     def read(self, state: Mapping[str, Any] | None, window: Window) -> CalendarRead:
         before = self._responses
@@ -117,6 +123,7 @@ class CalDavSource:
         if known.get("v") != _STATE_VERSION or known.get("source") != key:
             known = {}
         url = str(known["calendar_url"]) if known else self._find_calendar()
+        self._slow = list(known.get("slow", []))
         calendar = Calendar(client=self._dav(), url=url)
         base = {"v": _STATE_VERSION, "source": key, "calendar_url": url}
         base["window_day"] = window_day(window)
@@ -144,7 +151,16 @@ class CalDavSource:
         except _NoSync:
             ctag, listing = self._listing(url, 1)
         objects, events, skipped = self._fetch(calendar, listing, window)
+        had = any(ids for _, ids in dict(known.get("objects", {})).values())
+        if had and not events and known.get("suspect") != "empty":
+            reason = (
+                "the collection has no events any more, yet it had some: taken for a server "
+                "mid-update; the stored events are kept and it is read again at the next sync"
+            )
+            kept = {**known, "suspect": "empty", "window_day": None}  # the next read is full
+            return CalendarRead((), False, (), kept, [Skipped(url, reason)])
         state = {**base, "sync_token": token, "ctag": ctag, "objects": objects}
+        state["slow"] = slow_digests(skipped, self._slow)
         return CalendarRead(latest_by_id(events), True, (), state, skipped)
 
     def _update(
@@ -168,6 +184,7 @@ class CalDavSource:
         objects.update(fetched)
         present = {event_id for _, ids in objects.values() for event_id in ids}
         state["objects"] = objects
+        state["slow"] = slow_digests(skipped, self._slow)
         return CalendarRead(latest_by_id(events), False, sorted(gone - present), state, skipped)
 
     def _fetch(
@@ -191,7 +208,11 @@ class CalDavSource:
                     log.debug("%s: no calendar data in the multiget answer", href)
                     continue
                 found, lost = parse_calendar(
-                    data, window=window, default_tz=self.timezone, source=href
+                    data,
+                    window=window,
+                    default_tz=self.timezone,
+                    source=href,
+                    budget=Budget(SERIES_BUDGET, frozenset(self._slow)),
                 )
                 events.extend(found)
                 skipped.extend(lost)

@@ -123,6 +123,10 @@ _ZONE_RULE_FREQUENCIES = frozenset({"YEARLY", "MONTHLY"})
 _TOO_FREQUENT = frozenset({"SECONDLY", "MINUTELY"})
 _PERIOD_DAYS = {"HOURLY": 1 / 24, "DAILY": 1, "WEEKLY": 7, "MONTHLY": 28, "YEARLY": 365}
 _DAY_EXPANDING_PARTS = ("BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO")
+MAX_ATTENDEES = 500
+"""ATTENDEE lines read per component; the rest are dropped before parsing. An invitation to more
+people is a webinar or an attack (10,000 attendees cost seconds to parse and megabytes to store);
+the planner drafts for at most 12 of them anyway."""
 TEXT_LIMIT = 64 * 1024
 """Characters of a DESCRIPTION, X-ALT-DESC, LOCATION or URL that are read: enough for any real
 invitation, bounded for the regular expressions and the HTML pass."""
@@ -381,15 +385,21 @@ def _repair(lines: list[str]) -> list[str]:
     lines = lines[begin : ends[-1] + 1] if ends and ends[-1] > begin else lines[begin:]
     repaired: list[str] = []
     open_components: list[str] = []
+    attendees = 0
     for line in lines:
         if _EMPTY_DATE_LIST.match(line):
             continue
+        if line[:8].upper() == "ATTENDEE" and line[8:9] in (":", ";"):
+            attendees += 1
+            if attendees > MAX_ATTENDEES:
+                continue
         rule = _RULE_LINE.match(line)
         if rule:
             line = rule[1] + rule[2] + re.sub(r"\s+", "", rule[3]).rstrip(";")  # noqa: PLW2901
         marker = _BEGIN_END.match(line)
         if marker and marker[1].upper() == "BEGIN":
             open_components.append(marker[2].upper())
+            attendees = 0
         elif marker and open_components and open_components[-1] == marker[2].upper():
             open_components.pop()
         repaired.append(line)
@@ -412,7 +422,6 @@ def _read_calendar(
     cancelled = str(calendar.get("METHOD", "")).strip().upper() == "CANCEL"
     series: dict[str, list[icalendar.Component]] = {}
     floating: dict[str, bool] = {}
-    digests: dict[str, Any] = {}
     for index, vevent in enumerate(calendar.walk("VEVENT"), start=1):
         uid = _uid(vevent, source)
         problem = _problem(vevent, window) or _zone_problem(vevent, zones)
@@ -421,8 +430,6 @@ def _read_calendar(
             skipped.append(Skipped(item, problem))
             continue
         vevent["UID"] = icalendar.vText(uid)  # also groups UID-less duplicates into one series
-        if budget is not None:  # before _localize changes it
-            digests.setdefault(uid, hashlib.sha256()).update(vevent.to_ical())
         if uid not in floating or "RECURRENCE-ID" not in vevent:  # the master decides
             floating[uid] = _floating(vevent, zones)
         if "SEQUENCE" in vevent and not isinstance(vevent["SEQUENCE"], int):
@@ -431,7 +438,7 @@ def _read_calendar(
         series.setdefault(uid, []).append(vevent)
     for uid, components in series.items():
         item = f"{source}#{uid}"
-        digest = digests[uid].hexdigest()[:32] if uid in digests else ""
+        digest = _digest(components) if budget is not None and budget.known_slow else ""
         if budget is not None and digest in budget.known_slow:
             reason = "not read: it went over its time budget on an earlier sync, unchanged since"
             skipped.append(Skipped(item, reason, digest))
@@ -452,7 +459,8 @@ def _read_calendar(
             check()
         except _TooCostly as exc:
             log.debug("%s: series skipped: %s", item, exc)
-            skipped.append(Skipped(item, str(exc), digest if "budget" in str(exc) else ""))
+            over_budget = "budget" in str(exc)
+            skipped.append(Skipped(item, str(exc), (digest or _digest(components)) * over_budget))
             continue
         except Exception as exc:  # recurring_ical_events raises several types for bad series
             log.debug("%s#%s: series could not be expanded", source, uid, exc_info=True)
@@ -460,6 +468,14 @@ def _read_calendar(
         else:
             events.extend(found)
     return events, skipped
+
+
+def _digest(components: list[icalendar.Component]) -> str:
+    """What a series is, for remembering it (computed only when a budget needs it)."""
+    hasher = hashlib.sha256()
+    for component in components:
+        hasher.update(component.to_ical())
+    return hasher.hexdigest()[:32]
 
 
 def _deadline(budget: Budget | None) -> Callable[[], None]:

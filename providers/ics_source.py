@@ -11,13 +11,20 @@ What these sources save is the read itself when nothing changed:
 
 Both re-read when the window's first day changes (series expansion depends on the window) and
 when the account's time zone changes (floating times and dates depend on it).
+
+A calendar that suddenly reads as empty, cut short or unreadable while it gave events before is
+taken for a rewrite in progress (a sync tool writing the file, a server mid-update), as
+vdirsyncer's "storage empty" guard does: the read changes nothing, so the stored events and the
+thank-yous they lead to stay, and the next sync reads it again. An empty or cut-short calendar
+that is still the same on that next read is believed; an unreadable one never empties the
+stored events. Series that went over their time budget are remembered by digest (`slow`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -29,7 +36,7 @@ from mailagent.errors import AuthError, ConfigError, NotFound, ProviderError, Ra
 from mailagent.models import CalendarEvent
 from providers.base import Skipped, Window
 from providers.calendar_source import CalendarRead, window_day
-from providers.ical import latest_by_id, parse_calendar
+from providers.ical import Budget, damage, latest_by_id, parse_calendar
 
 __all__ = ["IcsFileSource", "IcsUrlSource", "feed_url"]
 
@@ -40,6 +47,36 @@ _TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 _USER_AGENT = "mailagent (calendar feed reader)"
 _UNREADABLE = [-1, -1]
 """The stamp recorded for a file that could not be read, so that the next read tries again."""
+SERIES_BUDGET = 1.0
+"""Seconds one series may take to read (`providers.ical.Budget`)."""
+_MEMORY = ("counts", "slow", "suspect")
+"""State entries that are memory of earlier reads, not part of what identifies this read."""
+_MAX_SLOW = 200
+"""Digests of over-budget series kept at most (the newest)."""
+
+
+def slow_digests(skipped: Sequence[Skipped], known: Sequence[str] = ()) -> list[str]:
+    """The digests of over-budget series to remember: those just met, then older ones."""
+    found = [s.digest for s in skipped if s.digest]
+    return list(dict.fromkeys([*found, *known]))[:_MAX_SLOW]
+
+
+def suddenly_empty(data: bytes, found: int, lost: Sequence[Skipped], source: str) -> str:
+    """Why a read that gave `found` events from `data` looks like a calendar caught mid-rewrite
+    (to be checked against what it gave before), or ""."""
+    if damage(data):
+        return damage(data)
+    if any(skip.item == source for skip in lost):
+        return "cannot be read as iCalendar"
+    return "" if found else "has no events in the window"
+
+
+def _transient(item: str, problem: str) -> Skipped:
+    return Skipped(
+        item,
+        f"{problem}, yet it had events: taken for a rewrite in progress; the stored events are "
+        "kept and it is read again at the next sync",
+    )
 
 
 class IcsFileSource:
@@ -66,22 +103,51 @@ class IcsFileSource:
             "tz": self.timezone.key,
             "stamps": stamps,
         }
-        if state is not None and dict(state) == new_state:
-            return CalendarRead(events=(), replace=False, state=new_state)
+        previous = dict(state) if state is not None else {}
+        if previous.get("path") != str(self.path) or previous.get("v") != _STATE_VERSION:
+            previous = {}
+        if previous and {k: v for k, v in previous.items() if k not in _MEMORY} == new_state:
+            return CalendarRead(events=(), replace=False, state=previous)
+        before: dict[str, list[int]] = previous.get("stamps", {})
+        counts: dict[str, int] = previous.get("counts", {})
+        suspect: dict[str, list[int]] = previous.get("suspect", {})
+        budget = Budget(SERIES_BUDGET, frozenset(previous.get("slow", [])))
         events: list[CalendarEvent] = []
         skipped: list[Skipped] = []
+        transient: list[Skipped] = []
+        new_counts: dict[str, int] = {}
         for path in files:
+            key = str(path)
             try:
                 data = path.read_bytes()
             except OSError as exc:
-                skipped.append(Skipped(str(path), f"cannot read: {exc.strerror or exc}"))
-                stamps[str(path)] = _UNREADABLE
+                skipped.append(Skipped(key, f"cannot read: {exc.strerror or exc}"))
+                stamps[key] = _UNREADABLE
                 continue
             found, lost = parse_calendar(
-                data, window=window, default_tz=self.timezone, source=str(path)
+                data, window=window, default_tz=self.timezone, source=key, budget=budget
             )
+            had = counts.get(key, 1 if before.get(key, [0, 0])[1] > 0 else 0) > 0
+            problem = suddenly_empty(data, len(found), lost, key) if had else ""
+            believed = suspect.get(key) == stamps[key] and "iCalendar" not in problem
+            if problem and not believed:
+                transient.append(_transient(key, problem))
+                suspect = {**suspect, key: stamps[key]}
+                continue
             events.extend(found)
             skipped.extend(lost)
+            new_counts[key] = len(found)
+        if not files and any(counts.values()) and suspect.get(str(self.path)) != []:
+            transient.append(_transient(str(self.path), "holds no calendar file"))
+            suspect = {**suspect, str(self.path): []}
+        if transient:
+            kept = {**previous, "suspect": suspect} if previous else {}
+            return CalendarRead(
+                events=(), replace=False, state=kept, skipped=transient, requests=len(files)
+            )
+        new_state.update(
+            counts=new_counts, slow=slow_digests(skipped, previous.get("slow", []))
+        )
         return CalendarRead(
             events=latest_by_id(events),
             replace=True,
@@ -167,10 +233,26 @@ class IcsUrlSource:
             "digest": digest,
         }
         if same_day and previous.get("digest") == digest:
-            return CalendarRead(events=(), replace=False, state=new_state, requests=requests)
+            kept = {k: previous[k] for k in _MEMORY if k in previous}
+            return CalendarRead(
+                events=(), replace=False, state=new_state | kept, requests=requests
+            )
+        budget = Budget(SERIES_BUDGET, frozenset(previous.get("slow", [])))
         events, skipped = parse_calendar(
-            data, window=window, default_tz=self.timezone, source=self.url
+            data, window=window, default_tz=self.timezone, source=self.url, budget=budget
         )
+        had = int(previous.get("counts", 1 if previous.get("digest") else 0)) > 0
+        problem = suddenly_empty(data, len(events), skipped, self.url) if had else ""
+        believed = previous.get("suspect") == digest and "iCalendar" not in problem
+        if problem and not believed:
+            return CalendarRead(
+                events=(),
+                replace=False,
+                state={**previous, "suspect": digest},
+                skipped=[_transient(self.url, problem)],
+                requests=requests,
+            )
+        new_state.update(counts=len(events), slow=slow_digests(skipped, previous.get("slow", [])))
         return CalendarRead(
             events=events, replace=True, state=new_state, skipped=skipped, requests=requests
         )

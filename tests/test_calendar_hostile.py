@@ -16,7 +16,7 @@ from __future__ import annotations
 import shutil
 import time
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -223,3 +223,260 @@ def test_drafts_recorded_under_the_earlier_id_scheme_still_match(tmp_path: Path)
         assert box.drafts() == ["ian@acme.example", "rita@acme.example"]
     finally:
         box.store.close()
+
+
+# -- 5. one bad item never removes the others ---------------------------------------------------------
+
+BEFORE_END = datetime(2026, 3, 9, 12, tzinfo=UTC)  # the onsite interview is 13:00-14:00 UTC
+DUE = datetime(2026, 3, 9, 15, tzinfo=UTC)
+
+
+def test_an_impossible_vtimezone_skips_only_its_own_invitation() -> None:
+    data = (HOSTILE / "vtimezone-offset-2500.ics").read_bytes()
+    events, skipped = parse_calendar(data, window=WINDOW, default_tz=BERLIN, source="cal.ics")
+
+    assert [e.id for e in events] == ["onsite@acme.example"]
+    assert {s.item for s in skipped} == {
+        "cal.ics#Mars Standard Time",
+        "cal.ics#impossible@hostile.example",
+    }
+    assert all("+2500" in s.reason for s in skipped)
+
+
+@pytest.mark.parametrize(
+    "damaged",
+    [
+        pytest.param(lambda text: "", id="empty"),
+        pytest.param(lambda text: text[: len(text) // 2], id="cut-short"),
+        pytest.param(lambda text: "\x00\x01garbage", id="unreadable"),
+        pytest.param(lambda text: calendar(), id="no-events"),
+    ],
+)
+def test_a_calendar_caught_mid_rewrite_keeps_the_due_thank_you(
+    tmp_path: Path, damaged: Callable[[str], str]
+) -> None:
+    text = calendar(SINGLE_INTERVIEW)
+    box = make_mailbox(tmp_path, text)
+    try:
+        assert box.sync(BEFORE_END).drafted == []
+        rewrite(box.calendar, damaged(text))
+        during = box.sync(DUE)
+        assert [d.to for d in during.drafted] == ["rita@acme.example"]
+        assert any("rewrite in progress" in s.reason for s in during.skipped)
+        assert box.drafts() == ["rita@acme.example"]
+        rewrite(box.calendar, text)
+        assert box.sync(DUE + timedelta(hours=1)).drafted == []
+    finally:
+        box.store.close()
+
+
+def test_a_calendar_that_stays_empty_is_believed(tmp_path: Path) -> None:
+    box = make_mailbox(tmp_path, calendar(SINGLE_INTERVIEW))
+    try:
+        box.sync(datetime(2026, 3, 8, 12, tzinfo=UTC))
+        rewrite(box.calendar, calendar())
+        box.sync(datetime(2026, 3, 8, 13, tzinfo=UTC))
+        assert box.store.events("me") != []  # once: a rewrite in progress
+        box.sync(datetime(2026, 3, 8, 14, tzinfo=UTC))
+        assert box.store.events("me") == []  # twice the same: the user emptied it
+    finally:
+        box.store.close()
+
+
+def test_a_new_impossible_invitation_keeps_the_due_thank_you(tmp_path: Path) -> None:
+    box = make_mailbox(tmp_path, calendar(SINGLE_INTERVIEW))
+    try:
+        box.sync(BEFORE_END)
+        rewrite(box.calendar, (HOSTILE / "vtimezone-offset-2500.ics").read_text())
+        during = box.sync(DUE)
+        assert [d.to for d in during.drafted] == ["rita@acme.example"]
+        assert any("+2500" in s.reason for s in during.skipped)
+    finally:
+        box.store.close()
+
+
+def test_a_feed_that_answers_empty_keeps_its_events() -> None:
+    import httpx
+
+    from providers.ics_source import IcsUrlSource
+
+    bodies = [calendar(SINGLE_INTERVIEW), "", calendar(SINGLE_INTERVIEW)]
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text=bodies.pop(0))
+
+    source = IcsUrlSource(
+        "https://cal.example/feed.ics", BERLIN, http=httpx.Client(transport=httpx.MockTransport(answer))
+    )
+    first = source.read(None, WINDOW)
+    empty = source.read(first.state, WINDOW)
+    again = source.read(empty.state, WINDOW)
+
+    assert [e.id for e in first.events] == ["onsite@acme.example"]
+    assert (empty.replace, empty.events) == (False, ())
+    assert "rewrite in progress" in empty.skipped[0].reason
+    assert (again.replace, again.events) == (False, ())  # the same as what is stored: no change
+
+
+# -- 6. bounded work ------------------------------------------------------------------------------------
+
+
+@contextmanager
+def bounded(seconds: float = 2.0, megabytes: int = 200) -> Iterator[None]:
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        spent = time.monotonic() - started
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert spent < seconds, f"took {spent:.1f} s"
+    assert peak < megabytes * 1024 * 1024, f"peaked at {peak / 2**20:.0f} MB"
+
+
+def ten_thousand_attendees() -> bytes:
+    people = "".join(
+        f"ATTENDEE;CN=Person {n}:mailto:person{n}@acme.example\n" for n in range(10_000)
+    )
+    return calendar(SINGLE_INTERVIEW.replace("END:VEVENT", people + "END:VEVENT")).encode()
+
+
+HOSTILE_CALENDARS = {
+    "vtimezone-secondly-from-year-1.ics": "FREQ=SECONDLY",
+    "rrule-secondly-forever.ics": "FREQ=SECONDLY",
+    "year-1-by-rules.ics": "year 1",
+    "minutely-team-sync.ics": "FREQ=MINUTELY",
+    "vtimezone-offset-2500.ics": "+2500",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_CALENDARS))
+def test_each_hostile_calendar_is_read_in_bounded_time_and_memory(name: str) -> None:
+    data = (HOSTILE / name).read_bytes()
+    with bounded():
+        _, skipped = parse_calendar(data, window=WINDOW, default_tz=BERLIN, source=name)
+    assert skipped
+    assert all(s.reason for s in skipped)
+    assert any(HOSTILE_CALENDARS[name] in s.reason for s in skipped)
+
+
+def test_ten_thousand_attendees_make_twelve_drafts_and_a_note(tmp_path: Path) -> None:
+    box = make_mailbox(tmp_path, "")
+    box.calendar.write_bytes(ten_thousand_attendees())
+    try:
+        with bounded(seconds=5):  # the whole sync, 12 drafts written and fsynced included
+            result = box.sync(DUE)
+        assert len(result.drafted) == 12
+        assert any(n.topic == "too_many_interviewers" for n in result.notes)
+        assert len(box.drafts()) == 12
+    finally:
+        box.store.close()
+
+
+def test_ten_thousand_attendees_are_read_in_bounded_time_and_memory() -> None:
+    with bounded():
+        (event,), _ = parse_calendar(ten_thousand_attendees(), window=WINDOW, default_tz=BERLIN)
+    assert len(event.attendees) == 500  # providers.ical.MAX_ATTENDEES
+
+
+def test_a_long_hourly_series_is_skipped_with_its_count() -> None:
+    data = calendar(
+        "BEGIN:VEVENT\nUID:hourly@x\nDTSTART:20260201T000000Z\nDTEND:20260201T001000Z\n"
+        "RRULE:FREQ=HOURLY\nSUMMARY:Ping\nEND:VEVENT\n"
+    ).encode()
+    with bounded():
+        events, (skip,) = parse_calendar(data, window=WINDOW, default_tz=BERLIN)
+    assert events == []
+    assert "occurrences in the sync window" in skip.reason
+
+
+# -- 8/9. regular expressions, and a time budget that is remembered -----------------------------------
+
+
+ADVERSARIAL_TEXT = [
+    "<a " * 7_000,
+    "<p" + " x" * 10_000,
+    "<" * 20_000,
+    "<!--" * 5_000,
+    "<script>" * 2_500,
+    "http://" * 3_000,
+    "<a href='" + "x" * 20_000,
+]
+
+
+@pytest.mark.parametrize("text", ADVERSARIAL_TEXT, ids=lambda t: repr(t[:8]))
+def test_descriptions_are_read_in_linear_time(text: str) -> None:
+    from providers.ical import _HTML_TAG, _html_to_text, video_links
+
+    with bounded(seconds=0.5):
+        _HTML_TAG.search(text)
+        _html_to_text(text)
+        list(video_links(text))
+    data = calendar(
+        "BEGIN:VEVENT\nUID:long@x\nDTSTART:20260302T100000Z\nSUMMARY:Interview\n"
+        f"DESCRIPTION:{text}\nLOCATION:{text}\nEND:VEVENT\n"
+    ).encode()
+    with bounded(seconds=1.0):
+        (event,), _ = parse_calendar(data, window=WINDOW, default_tz=BERLIN)
+    assert event.id == "long@x"
+
+
+def test_html_to_text_keeps_what_html_parser_kept() -> None:
+    from providers.ical import _html_to_text
+
+    markup = (
+        "<html><head><title>t</title><style>p{}</style></head><body><p>Hello <b>Ana</b>,"
+        "</p><!-- hidden --><p>see you&nbsp;soon &amp; a < b</p><br/>bye</body></html>"
+    )
+    assert _html_to_text(markup) == "Hello Ana,\n\nsee you soon & a < b\n\nbye"
+
+
+class SlowClock:
+    """A clock that makes every series take 5 s."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 5.0
+        return self.now
+
+
+def test_a_series_over_its_budget_is_skipped_remembered_and_not_read_again(
+    tmp_path: Path,
+) -> None:
+    from providers.ical import Budget
+
+    data = FLOATING_SERIES.encode()
+    _, (skip,) = parse_calendar(
+        data, window=WINDOW, default_tz=BERLIN, budget=Budget(1.0, clock=SlowClock())
+    )
+    assert "time budget" in skip.reason
+    assert skip.digest
+
+    remembered = Budget(1.0, frozenset({skip.digest}), clock=lambda: pytest.fail("read again"))
+    events, (again,) = parse_calendar(data, window=WINDOW, default_tz=BERLIN, budget=remembered)
+    assert events == []
+    assert again.digest == skip.digest
+    assert "not read" in again.reason
+
+
+def test_a_source_keeps_the_digests_of_slow_series_and_its_cursor_moves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import providers.ics_source as ics_source
+
+    path = tmp_path / "calendar.ics"
+    path.write_text(calendar(SINGLE_INTERVIEW) + FLOATING_SERIES)
+    monkeypatch.setattr(ics_source, "SERIES_BUDGET", -1.0)  # every series is over budget
+    first = IcsFileSource(path, BERLIN).read(None, WINDOW)
+    assert len(first.state["slow"]) == 2
+    assert first.replace is True
+
+    monkeypatch.setattr(ics_source, "SERIES_BUDGET", 1.0)
+    rewrite(path, path.read_text())
+    second = IcsFileSource(path, BERLIN).read(first.state, WINDOW)
+    assert second.state["stamps"] != first.state["stamps"]  # the cursor moved on
+    assert second.state["slow"] == first.state["slow"]
+    assert all("not read" in s.reason for s in second.skipped)

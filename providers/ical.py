@@ -286,15 +286,13 @@ def _read_components(
 def _from_ical(text: str) -> list[icalendar.Component]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        components: list[icalendar.Component] = icalendar.Calendar.from_ical(text, multiple=True)
+        components = icalendar.Calendar.from_ical(text, multiple=True)
     for warning in caught:
         log.debug("icalendar: %s", warning.message)
-    return components
+    return list(components)
 
 
-def _salvage(
-    text: str, source: str, error: Exception
-) -> tuple[str, list[Skipped], dict[str, str]]:
+def _salvage(text: str, source: str, error: Exception) -> tuple[str, list[Skipped], dict[str, str]]:
     """`text` without the components icalendar refuses, each parsed on its own."""
     header: list[str] = []
     blocks: list[list[str]] = []
@@ -554,7 +552,9 @@ def _rule_problem(vevent: icalendar.Component, start: date, window: Window) -> s
                     return f"unreadable {name}: INTERVAL must be a positive number, not {value!r}"
             freq = str(next(iter(_parts(rule, "FREQ")), "")).upper()
             if freq in _TOO_FREQUENT:
-                return f"{name} FREQ={freq}: a series that repeats more often than hourly is not read"
+                return (
+                    f"{name} FREQ={freq}: a series that repeats more often than hourly is not read"
+                )
             if start.year not in SANE_YEARS:
                 return (
                     f"a series that starts in the year {start.year} is not read "
@@ -846,7 +846,8 @@ def _event(
         if _this_and_future(component) and original in shifts:
             original = raw_start - shifts[original]
         recurrence_id = _aware(original, zones.floating)
-    event_id, aliases = uid, ()
+    event_id = uid
+    aliases: tuple[str, ...] = ()
     if original is not None and recurrence_id is not None:
         event_id, aliases = _occurrence_id(uid, original, recurrence_id, zones, floating=floating)
     organizer = _person(_first(component.get("ORGANIZER")))

@@ -145,9 +145,7 @@ class IcsFileSource:
             return CalendarRead(
                 events=(), replace=False, state=kept, skipped=transient, requests=len(files)
             )
-        new_state.update(
-            counts=new_counts, slow=slow_digests(skipped, previous.get("slow", []))
-        )
+        new_state.update(counts=new_counts, slow=slow_digests(skipped, previous.get("slow", [])))
         return CalendarRead(
             events=latest_by_id(events),
             replace=True,
@@ -234,9 +232,7 @@ class IcsUrlSource:
         }
         if same_day and previous.get("digest") == digest:
             kept = {k: previous[k] for k in _MEMORY if k in previous}
-            return CalendarRead(
-                events=(), replace=False, state=new_state | kept, requests=requests
-            )
+            return CalendarRead(events=(), replace=False, state=new_state | kept, requests=requests)
         budget = Budget(SERIES_BUDGET, frozenset(previous.get("slow", [])))
         events, skipped = parse_calendar(
             data, window=window, default_tz=self.timezone, source=self.url, budget=budget

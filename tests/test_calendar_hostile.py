@@ -13,6 +13,7 @@ API a host application (and the CLI) uses.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 import tracemalloc
@@ -30,7 +31,7 @@ from mailagent.detect import UserIdentity
 from mailagent.policy import load_policy
 from mailagent.runner import Account, SyncResult, sync_account
 from mailagent.store import Store
-from providers.base import Skipped, Window
+from providers.base import Window
 from providers.ical import parse_calendar
 from providers.ics_source import IcsFileSource
 from providers.maildir import MaildirProvider
@@ -129,8 +130,6 @@ def rewrite(path: Path, text: str) -> None:
     """What a sync tool does: a new file with a new modification time."""
     path.write_text(text)
     stamp = path.stat().st_mtime_ns + 5_000_000_000
-    import os
-
     os.utime(path, ns=(stamp, stamp))
 
 
@@ -306,7 +305,9 @@ def test_a_feed_that_answers_empty_keeps_its_events() -> None:
         return httpx.Response(200, text=bodies.pop(0))
 
     source = IcsUrlSource(
-        "https://cal.example/feed.ics", BERLIN, http=httpx.Client(transport=httpx.MockTransport(answer))
+        "https://cal.example/feed.ics",
+        BERLIN,
+        http=httpx.Client(transport=httpx.MockTransport(answer)),
     )
     first = source.read(None, WINDOW)
     empty = source.read(first.state, WINDOW)
@@ -465,7 +466,7 @@ def test_a_series_over_its_budget_is_skipped_remembered_and_not_read_again(
 def test_a_source_keeps_the_digests_of_slow_series_and_its_cursor_moves(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import providers.ics_source as ics_source
+    from providers import ics_source
 
     path = tmp_path / "calendar.ics"
     path.write_text(calendar(SINGLE_INTERVIEW) + FLOATING_SERIES)

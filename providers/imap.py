@@ -11,7 +11,7 @@ still there. The text (a bounded partial fetch) is read only for inbox mail that
 narrowed on the server to that mail, so its cost follows the interviews, not the mailbox.
 
 Drafts are APPENDed to the Drafts folder with the \\Draft flag (APPENDUID kept when the server
-has UIDPLUS), tagged with X-Mailagent-Key and a Message-ID derived from the key. When Drafts
+has UIDPLUS), known by a Message-ID derived from the key (no header names the key). When Drafts
 changed, the agent's drafts there are read again: present (with a digest of the text, so an
 edit shows), else found in Sent (sent) or gone (deleted). Clients that edit a draft by
 appending a new copy and expunging the old keep the key, so the edit is seen as an edit.
@@ -47,7 +47,7 @@ from mailagent.models import (
     body_digest,
 )
 from mailagent.relevance import MailInterest
-from providers.base import Changes, KnownDraft, Skipped, Window
+from providers.base import Changes, KnownDraft, NotWritten, Skipped, Window
 from providers.calendar_source import CalendarSource
 from providers.mime import DETECTION_HEADERS, draft_message_id, parse_message, render_draft
 
@@ -627,7 +627,11 @@ class ImapProvider:
         try:
             return str(self._retrying("append draft", append))
         except IMAPClientError as exc:
-            raise ProviderError(f"IMAP: could not append the draft: {exc}") from exc
+            # A tagged NO or BAD: the server refused the APPEND (a connection lost before the
+            # answer is retried above, else raised as Transient: an unknown outcome).
+            raise NotWritten(
+                ProviderError(f"IMAP: could not append the draft: {exc}")
+            ) from exc
 
     def _find(self, client: IMAPClient, folder: str, message_id: str) -> str | None:
         status = client.select_folder(folder)
@@ -670,7 +674,11 @@ class ImapProvider:
 
     def _tagged_drafts(self, client: IMAPClient, folder: str) -> dict[str, DraftObservation]:
         status = client.select_folder(folder, readonly=True)
-        uids = client.search(["HEADER", "X-Mailagent-Key", ""])
+        # The key is in the Message-ID (RFC 3501 section 6.4.4: HEADER matches a substring);
+        # drafts written by older versions carry it in an X-Mailagent-Key header instead.
+        uids = client.search(
+            _any_of([["HEADER", "Message-ID", "<mailagent."], ["HEADER", "X-Mailagent-Key", ""]])
+        )
         found: dict[str, DraftObservation] = {}
         validity = int(status[b"UIDVALIDITY"])
         for chunk in _chunks(sorted(uids), 50):

@@ -7,6 +7,10 @@ a failure is caught, logged with the account name and reported, and the others g
 Crash points: the environment variable `MAILAGENT_CRASH_AT=<step>` makes the process exit
 abruptly (os._exit) when it reaches that step, so that tests can prove a kill anywhere is
 followed by a correct sync. The steps are listed in `CRASH_POINTS`.
+
+Exactly once (docs/exactly-once.md): a draft is an intent (`planned`), then `creating` right
+before the provider call, then present; an intent is settled by looking its key up in the
+mailbox, and a first sync on a state adopts the agent's drafts it finds there.
 """
 
 from __future__ import annotations

@@ -152,7 +152,9 @@ AGENT_KEY_HEADER = "x-mailagent-key"
 mail client may send along); still read, so that older drafts are recognised. Providers whose
 API keeps the key elsewhere (Graph's extended property) put it here on the `Message`."""
 
-_AGENT_MESSAGE_ID = re.compile(r"<mailagent\.([A-Za-z0-9_-]{1,64})\.([0-9a-f]{16})@[^<>@\s]{1,255}>")
+_AGENT_MESSAGE_ID = re.compile(
+    r"<mailagent\.([A-Za-z0-9_-]{1,64})\.([0-9a-f]{16})@[^<>@\s]{1,255}>"
+)
 
 
 def key_from_message_id(message_id: str) -> str:

@@ -402,7 +402,9 @@ def _adopt_from_mailbox(
             observation.body_digest,
             now,
         )
-        store.complete_draft(name, observation.key, observation.provider_id, now, observation.status)
+        store.complete_draft(
+            name, observation.key, observation.provider_id, now, observation.status
+        )
         log.info(
             "account %s: draft %s found in the mailbox (%s): adopted",
             name,
@@ -444,9 +446,7 @@ def _refresh_drafts(store: Store, account: Account, now: datetime, result: SyncR
     """Learn what became of the agent's drafts, and settle intents left by a crash, a lost
     answer or a dropped connection (see `Store`): by key, since no provider id was recorded."""
     name = account.name
-    open_drafts = [
-        d for d in store.drafts(name) if d.status in (*INTENTS, "present", "edited")
-    ]
+    open_drafts = [d for d in store.drafts(name) if d.status in (*INTENTS, "present", "edited")]
     if not open_drafts:
         return
     known = [

@@ -629,9 +629,7 @@ class ImapProvider:
         except IMAPClientError as exc:
             # A tagged NO or BAD: the server refused the APPEND (a connection lost before the
             # answer is retried above, else raised as Transient: an unknown outcome).
-            raise NotWritten(
-                ProviderError(f"IMAP: could not append the draft: {exc}")
-            ) from exc
+            raise NotWritten(ProviderError(f"IMAP: could not append the draft: {exc}")) from exc
 
     def _find(self, client: IMAPClient, folder: str, message_id: str) -> str | None:
         status = client.select_folder(folder)

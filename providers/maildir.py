@@ -191,9 +191,7 @@ class MaildirProvider:
             # rename() is atomic: a draft is in cur/ whole or not at all.
             with contextlib.suppress(OSError):
                 tmp.unlink()
-            raise NotWritten(
-                ProviderError(f"could not write draft into {drafts}: {exc}")
-            ) from exc
+            raise NotWritten(ProviderError(f"could not write draft into {drafts}: {exc}")) from exc
         return f"drafts/{unique}"
 
     def find_drafts(self, drafts: Sequence[KnownDraft]) -> list[DraftObservation]:

@@ -553,7 +553,11 @@ class OutlookProvider:
         created = self._graph.send(
             "POST",
             f"/me/messages/{content.reply_to_id}/createReply",
-            json={"message": {"singleValueExtendedProperties": [{"id": TAG_PROPERTY, "value": pending}]}},
+            json={
+                "message": {
+                    "singleValueExtendedProperties": [{"id": TAG_PROPERTY, "value": pending}]
+                }
+            },
             what="create reply draft",
             done_already=lambda: _as_body(self._settle(pending)),
         )

@@ -265,7 +265,9 @@ def _rebuild_case(
     moved aside; a sync once the thank-you window has passed. Returns the panel's keys, the
     drafts, what the rebuilt store says of each panel draft, and what that sync drafted."""
     mailbox.materialize(scenario, PANEL_DONE)
-    first = run_json("--config", str(config), "sync", "--now", PANEL_DONE.isoformat(), env=TOKEN_ENV)
+    first = run_json(
+        "--config", str(config), "sync", "--now", PANEL_DONE.isoformat(), env=TOKEN_ENV
+    )
     made = {d["to"]: d["key"] for d in first[0]["drafted"]}
     assert len(made) == 3, made
     mailbox.send_draft(made["priya.raman@acme.com"], USER_ACTS)
@@ -383,7 +385,11 @@ def test_an_old_draft_with_the_agent_header_is_still_recognised(tmp_path: Path) 
         message = parse_message(data, folder=Folder.DRAFTS, id=path.name)
         old = data.replace(
             message.message_id.encode(), b"<old.0123456789abcdef@example.com>"
-        ).replace(b"MIME-Version: 1.0\r\n", f"X-Mailagent-Key: {message.agent_key}\r\n".encode() + b"MIME-Version: 1.0\r\n", 1)
+        ).replace(
+            b"MIME-Version: 1.0\r\n",
+            f"X-Mailagent-Key: {message.agent_key}\r\n".encode() + b"MIME-Version: 1.0\r\n",
+            1,
+        )
         renamed = path.with_name(f"1763420000.old{message.agent_key[:6]}.host:2,DS")
         renamed.write_bytes(old)
         path.unlink()

@@ -180,7 +180,7 @@ class _Session:
             pending += data
             lines = pending.split(b"\r\n")
             pending = lines.pop()
-            out = []
+            out: list[bytes] = []
             for line in lines:
                 if self.doomed_tag is not None and line.startswith(self.doomed_tag + b" "):
                     with contextlib.suppress(OSError):

@@ -233,6 +233,9 @@ class OutlookProvider:
         self._drafts_gone: set[str] = set()
         self._drafts_listed: set[str] | None = None
         self._sent_keys: dict[str, str] = {}
+        self._all_listed = False
+        """This sync's read listed Drafts and Sent Items in full (a first or restarted round):
+        a key found in neither is in neither, without a look-up per key."""
 
     @property
     def requests(self) -> int:
@@ -414,6 +417,7 @@ class OutlookProvider:
                     key, str(item["id"]), DraftStatus.PRESENT, body_digest(text) if text else ""
                 )
         self._drafts_listed = listed if "drafts" in seen.full else None
+        self._all_listed = {"drafts", "sentitems"} <= seen.full
         for item in seen.items.get("sentitems", ()):
             key = _tag(item)
             if key:
@@ -423,6 +427,16 @@ class OutlookProvider:
         found: list[DraftObservation] = []
         for draft in drafts:
             if not draft.provider_id:
+                if self._all_listed and _unfinished(draft.key) not in self._drafts_seen:
+                    if draft.key in self._drafts_seen:
+                        found.append(self._drafts_seen[draft.key])
+                    elif draft.key in self._sent_keys:
+                        found.append(
+                            DraftObservation(
+                                draft.key, self._sent_keys[draft.key], DraftStatus.SENT
+                            )
+                        )
+                    continue
                 observation = self._lookup(draft.key)
                 if observation is not None:
                     found.append(observation)

@@ -16,6 +16,7 @@ All datetimes are timezone-aware. Addresses are lower-cased at construction by t
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -144,12 +145,30 @@ class Message:
 
     @property
     def agent_key(self) -> str:
-        """The idempotency key the agent stamped on a draft it made (empty for others)."""
-        return self.header(AGENT_KEY_HEADER)
+        """The idempotency key of a draft the agent made (empty for other mail): from the
+        Message-ID derived from the key, or from the header that older drafts carry."""
+        return self.header(AGENT_KEY_HEADER) or key_from_message_id(self.message_id)
 
 
 AGENT_KEY_HEADER = "x-mailagent-key"
-"""Header that tags the agent's drafts. It carries only an opaque hash, nothing private."""
+"""Header that tagged the agent's drafts until the key moved into the Message-ID (a header a
+mail client may send along); still read, so that older drafts are recognised. Providers whose
+API keeps the key elsewhere (Graph's extended property) put it here on the `Message`."""
+
+_AGENT_MESSAGE_ID = re.compile(
+    r"<mailagent\.([A-Za-z0-9_-]{1,64})\.([0-9a-f]{16})@[^<>@\s]{1,255}>"
+)
+
+
+def key_from_message_id(message_id: str) -> str:
+    """The key in a Message-ID the agent derived from it, "<mailagent.KEY.NONCE@host>" where
+    NONCE is the start of sha256(KEY); empty for any other Message-ID (one that only looks
+    like it, or a random nonce, is not the agent's)."""
+    match = _AGENT_MESSAGE_ID.fullmatch(message_id.strip())
+    if match is None:
+        return ""
+    key, nonce = match.groups()
+    return key if hashlib.sha256(key.encode()).hexdigest()[:16] == nonce else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +233,9 @@ class DraftObservation:
     provider_id: str
     status: DraftStatus
     body_digest: str = ""
+    discarded: bool = False
+    """The provider found only an unfinished copy (a reply draft whose text was never set),
+    removed it, and reports that the draft was never written: the runner plans it again."""
 
 
 def body_digest(text: str) -> str:

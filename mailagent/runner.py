@@ -7,6 +7,10 @@ a failure is caught, logged with the account name and reported, and the others g
 Crash points: the environment variable `MAILAGENT_CRASH_AT=<step>` makes the process exit
 abruptly (os._exit) when it reaches that step, so that tests can prove a kill anywhere is
 followed by a correct sync. The steps are listed in `CRASH_POINTS`.
+
+Exactly once (docs/exactly-once.md): a draft is an intent (`planned`), then `creating` right
+before the provider call, then present; an intent is settled by looking its key up in the
+mailbox, and a first sync on a state adopts the agent's drafts it finds there.
 """
 
 from __future__ import annotations
@@ -27,15 +31,27 @@ from mailagent.errors import AuthError, LockedError, MailAgentError
 from mailagent.models import (
     CalendarEvent,
     DraftContent,
+    DraftKind,
     DraftObservation,
     DraftStatus,
+    Interview,
+    InterviewStatus,
     Message,
     body_digest,
 )
-from mailagent.planner import CreateDraft, Note, Observations, Plan, PlannerState, Schedule, plan
+from mailagent.planner import (
+    CreateDraft,
+    Note,
+    Observations,
+    Plan,
+    PlannerState,
+    Schedule,
+    draft_key,
+    plan,
+)
 from mailagent.policy import Policy
-from mailagent.store import CREATING, Store
-from providers.base import KnownDraft, Provider, Skipped, Window
+from mailagent.store import CREATING, INTENTS, PLANNED, Store, StoredDraft
+from providers.base import KnownDraft, NotWritten, Provider, Skipped, Window
 
 log = logging.getLogger("mailagent")
 
@@ -166,6 +182,7 @@ def _sync(
     provider = account.provider
     name = account.name
     store.ensure_account(name, provider.name, account.user.primary.address, now)
+    rebuilding = store.cursor(name) is None
 
     lookback = (
         account.policy.lookback.add_to(
@@ -182,7 +199,7 @@ def _sync(
     if not dry_run:
         # After the read (a provider may answer from what it saw) and before the cursor moves
         # past it, so that a crash in between makes the next sync see the same changes again.
-        _refresh_drafts(store, account, now)
+        _refresh_drafts(store, account, now, result)
     _crash_point("after-resolve")
     if not dry_run:
         store.save_observations(
@@ -208,6 +225,8 @@ def _sync(
     result.interviews = len(interviews)
     if not dry_run:
         store.save_detections(name, detections)
+        if rebuilding:
+            _adopt_from_mailbox(store, account, interviews, now)
     stored = store.drafts(name)
     state = PlannerState(
         drafts={d.key: d.record() for d in stored},
@@ -240,49 +259,171 @@ def _act(
     now: datetime,
     result: SyncResult,
 ) -> None:
+    composed: list[tuple[CreateDraft, DraftContent]] = []
     for create in the_plan.creates:
-        request = create.request
         try:
-            content = composer.compose(request)
+            composed.append((create, composer.compose(create.request)))
         except MailAgentError as exc:
-            log.error("account %s: draft %s not composed: %s", account.name, request.key, exc)
+            log.error(
+                "account %s: draft %s not composed: %s", account.name, create.request.key, exc
+            )
             result.ok, result.error = False, str(exc)
-            continue
-        store.record_intent(
-            account.name,
+    if not composed:
+        return
+    there = _already_in_mailbox(account, [create for create, _ in composed])
+    for create, content in composed:
+        _write(store, account, create, content, there.get(create.request.key), now, result)
+
+
+def _already_in_mailbox(
+    account: Account, creates: Sequence[CreateDraft]
+) -> dict[str, DraftObservation]:
+    """The planned drafts that are in the mailbox already, found by their keys: made by this
+    agent before its state file was lost or replaced, or by another machine syncing the same
+    mailbox. One look-up for the whole plan (drafts are rare)."""
+    wanted = [KnownDraft(c.request.key, "", c.request.to.address) for c in creates]
+    return {
+        o.key: o
+        for o in account.provider.find_drafts(wanted)
+        if o.status is not DraftStatus.DELETED and not o.discarded
+    }
+
+
+def _write(
+    store: Store,
+    account: Account,
+    create: CreateDraft,
+    content: DraftContent,
+    found: DraftObservation | None,
+    now: datetime,
+    result: SyncResult,
+) -> None:
+    """Intent (planned), then `creating` right before the provider call, then present.
+
+    Only a failure that proves nothing was written (invalid content, `NotWritten`) forgets
+    the intent; after any other the draft may exist, and a later sync settles it by its key."""
+    name, request = account.name, create.request
+    digest = body_digest(content.body)
+    store.record_intent(
+        name,
+        request.key,
+        request.interview.id,
+        request.kind,
+        request.step,
+        request.to.address,
+        create.draft_at,
+        create.due_by,
+        create.reason,
+        content.subject,
+        digest,
+        now,
+    )
+    _crash_point("after-intent")
+    if found is not None:
+        status = _observed_status(found, digest)
+        store.complete_draft(name, request.key, found.provider_id, now, status)
+        log.info(
+            "account %s: draft %s is in the mailbox already (%s): adopted, not written again",
+            name,
             request.key,
-            request.interview.id,
-            request.kind,
-            request.step,
-            request.to.address,
-            create.draft_at,
-            create.due_by,
-            create.reason,
-            content.subject,
-            body_digest(content.body),
+            status.value,
+        )
+        return
+    store.mark_writing(name, request.key, now)
+    try:
+        provider_id = account.provider.create_draft(content, request.key)
+    except ValueError as exc:
+        log.error("account %s: draft %s skipped: %s", name, request.key, exc)
+        store.forget_intent(name, request.key)
+        return
+    except NotWritten as exc:
+        store.forget_intent(name, request.key)
+        raise exc.error from exc
+    except Exception:
+        log.warning(
+            "account %s: draft %s: the write may have happened; the next sync looks it up",
+            name,
+            request.key,
+        )
+        raise
+    _crash_point("after-provider-write")
+    store.complete_draft(name, request.key, provider_id, now)
+    _crash_point("after-complete")
+    result.drafted.append(_drafted(create, content, provider_id))
+    log.info(
+        "account %s: drafted %s to %s (%s)",
+        name,
+        request.kind.value,
+        request.to.address,
+        create.reason,
+    )
+
+
+def _adopt_from_mailbox(
+    store: Store, account: Account, interviews: Sequence[Interview], now: datetime
+) -> None:
+    """A first sync on this state (a new or lost state file, a restored backup of another
+    account, a second machine): the agent's drafts already in the mailbox, found by their
+    keys in Drafts and Sent, become its records, so that none is written again, and one whose
+    moment has passed (a thank-you found sent) is settled. A key found nowhere stays unknown:
+    the planner then drafts it only if it is still due (a thank-you past its window is not)."""
+    name = account.name
+    known = {d.key for d in store.drafts(name)}
+    candidates: dict[str, tuple[Interview, DraftKind, int, str]] = {}
+    for interview in interviews:
+        if interview.status is not InterviewStatus.SCHEDULED:
+            continue
+        for person in interview.interviewers:
+            key = draft_key(interview.id, person.address, DraftKind.THANK_YOU, 0)
+            candidates[key] = (interview, DraftKind.THANK_YOU, 0, person.address)
+        for step in range(1, account.policy.follow_up.max + 1):
+            key = draft_key(interview.id, "", DraftKind.FOLLOW_UP, step)
+            candidates[key] = (interview, DraftKind.FOLLOW_UP, step, "")
+        key = draft_key(interview.id, "", DraftKind.REJECTION_REPLY, 0)
+        candidates[key] = (interview, DraftKind.REJECTION_REPLY, 0, "")
+    wanted = [KnownDraft(k, "", c[3]) for k, c in candidates.items() if k not in known]
+    if not wanted:
+        return
+    for observation in account.provider.find_drafts(wanted):
+        if observation.status is DraftStatus.DELETED or observation.key not in candidates:
+            continue
+        interview, kind, step, recipient = candidates[observation.key]
+        store.record_intent(
+            name,
+            observation.key,
+            interview.id,
+            kind,
+            step,
+            recipient,
+            now,
+            now,
+            "found in the mailbox by its key when this state was rebuilt",
+            "",
+            observation.body_digest,
             now,
         )
-        _crash_point("after-intent")
-        try:
-            provider_id = account.provider.create_draft(content, request.key)
-        except ValueError as exc:
-            log.error("account %s: draft %s skipped: %s", account.name, request.key, exc)
-            store.forget_intent(account.name, request.key)
-            continue
-        except Exception:
-            store.forget_intent(account.name, request.key)
-            raise
-        _crash_point("after-provider-write")
-        store.complete_draft(account.name, request.key, provider_id, now)
-        _crash_point("after-complete")
-        result.drafted.append(_drafted(create, content, provider_id))
-        log.info(
-            "account %s: drafted %s to %s (%s)",
-            account.name,
-            request.kind.value,
-            request.to.address,
-            create.reason,
+        store.complete_draft(
+            name, observation.key, observation.provider_id, now, observation.status
         )
+        log.info(
+            "account %s: draft %s found in the mailbox (%s): adopted",
+            name,
+            observation.key,
+            observation.status.value,
+        )
+
+
+def _observed_status(observation: DraftObservation, digest: str) -> DraftStatus:
+    """PRESENT becomes EDITED when the text differs from what the agent wrote."""
+    status = observation.status
+    if (
+        status is DraftStatus.PRESENT
+        and observation.body_digest
+        and digest
+        and observation.body_digest != digest
+    ):
+        return DraftStatus.EDITED
+    return status
 
 
 def _drafted(create: CreateDraft, content: DraftContent, provider_id: str) -> Drafted:
@@ -301,41 +442,79 @@ def _drafted(create: CreateDraft, content: DraftContent, provider_id: str) -> Dr
     )
 
 
-def _refresh_drafts(store: Store, account: Account, now: datetime) -> None:
-    """Learn what became of the agent's drafts, and settle intents left by a crash."""
+def _refresh_drafts(store: Store, account: Account, now: datetime, result: SyncResult) -> None:
+    """Learn what became of the agent's drafts, and settle intents left by a crash, a lost
+    answer or a dropped connection (see `Store`): by key, since no provider id was recorded."""
     name = account.name
-    open_drafts = [d for d in store.drafts(name) if d.status in (CREATING, "present", "edited")]
+    open_drafts = [d for d in store.drafts(name) if d.status in (*INTENTS, "present", "edited")]
     if not open_drafts:
         return
     known = [
-        KnownDraft(d.key, "" if d.status == CREATING else d.provider_id, d.recipient, d.created_at)
+        KnownDraft(d.key, "" if d.status in INTENTS else d.provider_id, d.recipient, d.created_at)
         for d in open_drafts
     ]
     seen: dict[str, DraftObservation] = {o.key: o for o in account.provider.find_drafts(known)}
     for draft in open_drafts:
         observation = seen.get(draft.key)
-        if draft.status == CREATING:
-            if observation is not None and observation.status is not DraftStatus.DELETED:
-                store.complete_draft(name, draft.key, observation.provider_id, now)
-                log.info("account %s: draft %s was written before a crash; kept", name, draft.key)
-            else:
-                store.forget_intent(name, draft.key)
+        if draft.status in INTENTS:
+            _settle_intent(store, name, draft, observation, now, result)
             continue
         if observation is None:
             continue
-        status = observation.status
-        if (
-            status is DraftStatus.PRESENT
-            and observation.body_digest
-            and draft.digest
-            and observation.body_digest != draft.digest
-        ):
-            status = DraftStatus.EDITED
+        status = _observed_status(observation, draft.digest)
         if status.value != draft.status and not (
             draft.status == "edited" and status is DraftStatus.PRESENT
         ):
             store.set_draft_status(name, draft.key, status, now)
             log.info("account %s: draft %s is now %s", name, draft.key, status.value)
+
+
+def _settle_intent(
+    store: Store,
+    name: str,
+    draft: StoredDraft,
+    observation: DraftObservation | None,
+    now: datetime,
+    result: SyncResult,
+) -> None:
+    found = (
+        observation is not None
+        and observation.status is not DraftStatus.DELETED
+        and not observation.discarded
+    )
+    if found and observation is not None:
+        status = _observed_status(observation, draft.digest)
+        store.complete_draft(name, draft.key, observation.provider_id, now, status)
+        log.info("account %s: draft %s was written by an earlier sync; kept", name, draft.key)
+        if draft.status == CREATING:
+            result.drafted.append(_stored_drafted(draft, observation.provider_id))
+    elif draft.status == PLANNED or (observation is not None and observation.discarded):
+        store.forget_intent(name, draft.key)  # never written: planned again
+    else:
+        # The write may have happened, and no draft carries the key: the user deleted it.
+        # Writing it again would bring back what they threw away (issue 10, point 2).
+        store.set_draft_status(name, draft.key, DraftStatus.DELETED, now)
+        log.info(
+            "account %s: draft %s (written, its answer lost) is not in the mailbox: "
+            "taken as deleted by you, not written again",
+            name,
+            draft.key,
+        )
+
+
+def _stored_drafted(draft: StoredDraft, provider_id: str) -> Drafted:
+    return Drafted(
+        draft.key,
+        draft.kind.value,
+        draft.step,
+        draft.interview_id,
+        draft.recipient,
+        draft.subject,
+        draft.draft_at,
+        draft.due_by,
+        draft.reason,
+        provider_id,
+    )
 
 
 def _overlay(

@@ -374,7 +374,8 @@ class MaildirMailbox:
     def _draft_path(self, key: str) -> Path:
         for sub in ("cur", "new"):
             for path in (self.maildir / "Drafts" / sub).iterdir():
-                if key in path.name or f"X-Mailagent-Key: {key}".encode() in path.read_bytes():
+                data = path.read_bytes()
+                if key in path.name or f"<mailagent.{key}.".encode() in data:
                     return path
         raise LookupError(f"no draft with key {key}")
 
@@ -501,7 +502,7 @@ def _check(
 ) -> list[str]:
     failures: list[str] = []
     remaining = list(made)
-    drafts = {m.header("x-mailagent-key"): m for m in mailbox.drafts()}
+    drafts = {m.agent_key: m for m in mailbox.drafts()}
     for want in expected:
         to = scenario.person(want.to).address
         match = next(

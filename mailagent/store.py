@@ -4,10 +4,14 @@ It remembers, per account: the provider cursor, the events and messages observed
 detections, every draft the agent made (by idempotency key), the current schedule, and a
 decision log for `explain`. Crash safety rests on two rules:
 
-- A draft is recorded as an *intent* (status `creating`) in its own committed transaction before
-  the provider is asked to write it, and completed afterwards. An intent found at the start of a
-  sync is resolved by asking the provider for that key (the key is stamped on the draft itself),
-  so a kill between the provider's write and our commit yields neither a duplicate nor a loss.
+- A draft is recorded in two committed steps before the provider is asked to write it: an
+  *intent* (status `planned`), then, right before the call, `creating` ("the write may have
+  happened"); it is completed afterwards. At the start of a sync the provider is asked for the
+  key of each (the key is in the draft's Message-ID or Graph property): one found is completed;
+  a `planned` one not found is forgotten and planned again (the call never started); a
+  `creating` one not found is settled as deleted by the user, never written again. So a kill,
+  a lost answer or a dropped connection anywhere yields neither a duplicate nor a loss, and a
+  draft the user deleted stays deleted. See docs/exactly-once.md.
 - Observations and the cursor that produced them are committed in one transaction, so a kill
   never leaves a cursor pointing past data that was not stored.
 """
@@ -79,8 +83,12 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
+PLANNED = "planned"
+"""Draft status of an intent recorded before the provider was asked: nothing was written."""
 CREATING = "creating"
-"""Draft status of an intent: recorded before the provider call, resolved on the next sync."""
+"""Draft status once the provider is being asked: the draft may exist though no answer came.
+Rows written by earlier versions with this status were also recorded right before the call."""
+INTENTS = (PLANNED, CREATING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +109,7 @@ class StoredDraft:
     created_at: datetime
 
     def record(self) -> DraftRecord:
-        status = DraftStatus.PRESENT if self.status == CREATING else DraftStatus(self.status)
+        status = DraftStatus.PRESENT if self.status in INTENTS else DraftStatus(self.status)
         return DraftRecord(
             self.key,
             self.interview_id,
@@ -334,7 +342,7 @@ class Store:
                     kind.value,
                     step,
                     recipient,
-                    CREATING,
+                    PLANNED,
                     digest,
                     subject,
                     draft_at.isoformat(),
@@ -346,11 +354,28 @@ class Store:
             )
             db.execute("DELETE FROM schedules WHERE account = ? AND key = ?", (account, key))
 
-    def complete_draft(self, account: str, key: str, provider_id: str, now: datetime) -> None:
+    def mark_writing(self, account: str, key: str, now: datetime) -> None:
+        """Committed right before the provider call: from here on the draft may exist."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE drafts SET status = ?, updated_at = ? WHERE account = ? AND key = ? "
+                "AND status = ?",
+                (CREATING, now.isoformat(), account, key, PLANNED),
+            )
+
+    def complete_draft(
+        self,
+        account: str,
+        key: str,
+        provider_id: str,
+        now: datetime,
+        status: DraftStatus = DraftStatus.PRESENT,
+    ) -> None:
+        """The draft exists (`status` present), or was found already edited or sent."""
         with self.transaction() as db:
             db.execute(
                 "UPDATE drafts SET status = ?, provider_id = ?, updated_at = ? WHERE account = ? AND key = ?",
-                (DraftStatus.PRESENT.value, provider_id, now.isoformat(), account, key),
+                (status.value, provider_id, now.isoformat(), account, key),
             )
 
     def set_draft_status(self, account: str, key: str, status: DraftStatus, now: datetime) -> None:
@@ -363,8 +388,8 @@ class Store:
     def forget_intent(self, account: str, key: str) -> None:
         with self.transaction() as db:
             db.execute(
-                "DELETE FROM drafts WHERE account = ? AND key = ? AND status = ?",
-                (account, key, CREATING),
+                "DELETE FROM drafts WHERE account = ? AND key = ? AND status IN (?, ?)",
+                (account, key, *INTENTS),
             )
 
     def drafts(self, account: str) -> list[StoredDraft]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Protocol, runtime_checkable
 
+from mailagent.errors import MailAgentError, ProviderError
 from mailagent.models import CalendarEvent, DraftContent, DraftObservation, Message
 
 
@@ -46,6 +47,18 @@ class Changes:
     """Provider-specific cost of this read (files read, HTTP requests, IMAP commands)."""
 
 
+class NotWritten(ProviderError):
+    """`create_draft` failed in a way that proves no draft was written: the request never left,
+    the server refused it, or a lookup by key right after the failure found nothing (and an
+    unfinished copy, if any, was removed). The runner forgets the intent and plans the draft
+    again. Any other exception from `create_draft` is an unknown outcome: the intent stays
+    until a later sync has looked the draft up by its key. `error` is the failure itself."""
+
+    def __init__(self, error: MailAgentError) -> None:
+        super().__init__(str(error), advice=error.advice)
+        self.error = error
+
+
 @dataclass(frozen=True, slots=True)
 class KnownDraft:
     """A draft the agent made (or was making when it stopped), as its state store knows it.
@@ -76,11 +89,15 @@ class Provider(Protocol):
         ...
 
     def create_draft(self, content: DraftContent, key: str) -> str:
-        """Write a draft tagged with `key`; return its provider id. Never sends."""
+        """Write a draft tagged with `key`; return its provider id. Never sends. Raises
+        ValueError for content that cannot be a draft and `NotWritten` when it is sure that
+        nothing was written; anything else means the draft may exist (see `NotWritten`)."""
         ...
 
     def find_drafts(self, drafts: Sequence[KnownDraft]) -> Sequence[DraftObservation]:
         """What became of these drafts. Called after `read_changes` in the same sync, so a
         provider may answer from what that read saw; a draft it reports nothing about is
-        taken as unchanged (one whose `provider_id` is empty: as never written)."""
+        taken as unchanged. A draft whose `provider_id` is empty is looked up by its key in
+        Drafts and in Sent (a write whose answer was lost, a rebuilt state, a draft another
+        machine made): reporting nothing means none is there."""
         ...

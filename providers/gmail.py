@@ -16,8 +16,9 @@ One read (`read_changes`):
    (`format=full`: text parts inline, attachments left on the server).
 A sync with no changes is one history.list and one events.list call.
 
-Drafts carry `X-Mailagent-Key` and a Message-ID derived from the key, so a draft written just
-before a crash is found again by `rfc822msgid:` search. The provider id of a draft is
+Drafts carry a Message-ID derived from the key (no header names the key: see docs/gmail.md), so
+a draft written just before a crash, a lost answer or a lost state file is found again by an
+`rfc822msgid:` search, in Drafts and in Sent. The provider id of a draft is
 "draftId/threadId": history entries name threads, and a user's edit, send or delete shows up
 as a change in the draft's thread; only those drafts are looked at again.
 """
@@ -45,7 +46,7 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from mailagent.detect import UserIdentity
-from mailagent.errors import NotFound, ParseError, ProviderError
+from mailagent.errors import AuthError, NotFound, ParseError, ProviderError
 from mailagent.models import (
     AGENT_KEY_HEADER,
     DraftContent,
@@ -56,7 +57,7 @@ from mailagent.models import (
     body_digest,
 )
 from mailagent.relevance import MailInterest
-from providers.base import Changes, KnownDraft, Skipped, Window
+from providers.base import Changes, KnownDraft, NotWritten, Skipped, Window
 from providers.google_calendar import SyncTokenExpired, read_calendar
 from providers.google_http import CountingHttp, GoogleCalls
 from providers.mime import (
@@ -460,15 +461,25 @@ class GmailProvider:
                 "gmail drafts.create",
                 done_already=lambda: self._settle_draft(message_id),
             )
+        except AuthError as error:
+            # The token was refused before the call left, or the call was answered 401; an
+            # earlier attempt that failed ambiguously was looked up by `done_already`.
+            raise NotWritten(error) from error
         except ProviderError as error:
-            # The last attempt may have made the draft although its answer was lost.
+            # The last attempt may have made the draft although its answer was lost: a search
+            # by its Message-ID that finds nothing proves it was not; a search that fails
+            # leaves the outcome unknown (the runner keeps the intent for a later sync).
             try:
                 found = self._settle_draft(message_id)
             except ProviderError:
-                found = None
+                looked = False
+            else:
+                looked = True
+            if not looked:
+                raise error from error.__cause__
             if found is not None:
                 return found
-            raise error from error.__cause__
+            raise NotWritten(error) from error
         if isinstance(draft, str):
             return draft
         if self._http.resent != resent:

@@ -11,7 +11,7 @@ still there. The text (a bounded partial fetch) is read only for inbox mail that
 narrowed on the server to that mail, so its cost follows the interviews, not the mailbox.
 
 Drafts are APPENDed to the Drafts folder with the \\Draft flag (APPENDUID kept when the server
-has UIDPLUS), tagged with X-Mailagent-Key and a Message-ID derived from the key. When Drafts
+has UIDPLUS), known by a Message-ID derived from the key (no header names the key). When Drafts
 changed, the agent's drafts there are read again: present (with a digest of the text, so an
 edit shows), else found in Sent (sent) or gone (deleted). Clients that edit a draft by
 appending a new copy and expunging the old keep the key, so the edit is seen as an edit.
@@ -20,6 +20,7 @@ appending a new copy and expunging the old keep the key, so the edit is seen as 
 from __future__ import annotations
 
 import contextlib
+import email
 import imaplib
 import json
 import logging
@@ -45,9 +46,10 @@ from mailagent.models import (
     Folder,
     Message,
     body_digest,
+    key_from_message_id,
 )
 from mailagent.relevance import MailInterest
-from providers.base import Changes, KnownDraft, Skipped, Window
+from providers.base import Changes, KnownDraft, NotWritten, Skipped, Window
 from providers.calendar_source import CalendarSource
 from providers.mime import DETECTION_HEADERS, draft_message_id, parse_message, render_draft
 
@@ -59,6 +61,8 @@ FETCH_CHUNK = 500
 TEXT_BYTES = 262_144
 """The most of a message's text read for classification (a partial fetch)."""
 SEARCH_TERMS = 15
+BULK_LOOKUP = 3
+"""Above this many drafts looked up by key, Sent is searched once for every agent draft."""
 SEQUENCE_SET_CHARS = 4000
 """Long UID sets are sent in parts: servers cap a command line (Dovecot at 64 KB)."""
 FOLDER_NAMES: dict[Folder, tuple[str, ...]] = {
@@ -627,7 +631,9 @@ class ImapProvider:
         try:
             return str(self._retrying("append draft", append))
         except IMAPClientError as exc:
-            raise ProviderError(f"IMAP: could not append the draft: {exc}") from exc
+            # A tagged NO or BAD: the server refused the APPEND (a connection lost before the
+            # answer is retried above, else raised as Transient: an unknown outcome).
+            raise NotWritten(ProviderError(f"IMAP: could not append the draft: {exc}")) from exc
 
     def _find(self, client: IMAPClient, folder: str, message_id: str) -> str | None:
         status = client.select_folder(folder)
@@ -651,6 +657,10 @@ class ImapProvider:
             folders = self._resolve_folders(client)
             present = self._tagged_drafts(client, folders[Folder.DRAFTS])
             found: list[DraftObservation] = []
+            unknown = [d for d in drafts if d.key not in present and d.key not in self._sent_keys]
+            sent_keys: set[str] | None = None
+            if Folder.SENT in folders and len(unknown) > BULK_LOOKUP:
+                sent_keys = self._agent_keys_in(client, folders[Folder.SENT])
             for draft in drafts:
                 if draft.key in present:
                     found.append(present[draft.key])
@@ -658,8 +668,10 @@ class ImapProvider:
                     found.append(
                         DraftObservation(draft.key, self._sent_keys[draft.key], DraftStatus.SENT)
                     )
-                elif Folder.SENT in folders and self._in_folder(
-                    client, folders[Folder.SENT], draft.key
+                elif Folder.SENT in folders and (
+                    draft.key in sent_keys
+                    if sent_keys is not None
+                    else self._in_folder(client, folders[Folder.SENT], draft.key)
                 ):
                     found.append(DraftObservation(draft.key, "sent", DraftStatus.SENT))
                 elif draft.provider_id:
@@ -670,7 +682,11 @@ class ImapProvider:
 
     def _tagged_drafts(self, client: IMAPClient, folder: str) -> dict[str, DraftObservation]:
         status = client.select_folder(folder, readonly=True)
-        uids = client.search(["HEADER", "X-Mailagent-Key", ""])
+        # The key is in the Message-ID (RFC 3501 section 6.4.4: HEADER matches a substring);
+        # drafts written by older versions carry it in an X-Mailagent-Key header instead.
+        uids = client.search(
+            _any_of([["HEADER", "Message-ID", "<mailagent."], ["HEADER", "X-Mailagent-Key", ""]])
+        )
         found: dict[str, DraftObservation] = {}
         validity = int(status[b"UIDVALIDITY"])
         for chunk in _chunks(sorted(uids), 50):
@@ -690,6 +706,28 @@ class ImapProvider:
                         body_digest(message.snippet),
                     )
         return found
+
+    def _agent_keys_in(self, client: IMAPClient, folder: str) -> set[str]:
+        """The keys of every agent draft in `folder` (one SEARCH, one header FETCH): cheaper
+        than a SEARCH per key when many are looked up (a first sync rebuilding its state)."""
+        client.select_folder(folder, readonly=True)
+        uids = client.search(
+            _any_of([["HEADER", "Message-ID", "<mailagent."], ["HEADER", "X-Mailagent-Key", ""]])
+        )
+        keys: set[str] = set()
+        wanted = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID X-MAILAGENT-KEY)]"
+        for chunk in _chunks(sorted(uids), FETCH_CHUNK):
+            for data in client.fetch(chunk, [wanted]).values():
+                raw = next((v for k, v in data.items() if k.startswith(b"BODY[HEADER")), None)
+                if not isinstance(raw, bytes):
+                    continue
+                headers = email.message_from_bytes(raw)
+                key = str(headers.get("X-Mailagent-Key", "")).strip() or key_from_message_id(
+                    str(headers.get("Message-ID", ""))
+                )
+                if key:
+                    keys.add(key)
+        return keys
 
     def _in_folder(self, client: IMAPClient, folder: str, key: str) -> bool:
         client.select_folder(folder, readonly=True)

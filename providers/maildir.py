@@ -13,6 +13,7 @@ whose root is the inbox).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -35,11 +36,12 @@ from mailagent.models import (
     Message,
     Person,
     body_digest,
+    key_from_message_id,
 )
-from providers.base import Changes, KnownDraft, Skipped, Window
+from providers.base import Changes, KnownDraft, NotWritten, Skipped, Window
 from providers.calendar_source import window_day
 from providers.ics_source import IcsFileSource
-from providers.mime import make_message_id, parse_message, render_draft
+from providers.mime import draft_message_id, parse_message, render_draft
 
 log = logging.getLogger(__name__)
 
@@ -167,14 +169,14 @@ class MaildirProvider:
     def create_draft(self, content: DraftContent, key: str) -> str:
         drafts = self._folders[Folder.DRAFTS]
         sender = Person(self.user_name, self.address)
-        domain = self.address.rpartition("@")[2] or "localhost"
         data = render_draft(
             content,
             sender=sender,
             key=key,
             date=self.clock().astimezone(self.timezone),
-            message_id=make_message_id(key, domain),
+            message_id=draft_message_id(key, self.address),
         )
+        # The key is also in the file name: local to this machine, it never goes out.
         unique = f"{int(self.clock().timestamp())}.M{key}P{os.getpid()}.{_hostname()}"
         tmp = drafts / "tmp" / unique
         target = drafts / "cur" / f"{unique}:2,D"
@@ -186,7 +188,10 @@ class MaildirProvider:
                 os.fsync(handle.fileno())
             os.rename(tmp, target)
         except OSError as exc:
-            raise ProviderError(f"could not write draft into {drafts}: {exc}") from exc
+            # rename() is atomic: a draft is in cur/ whole or not at all.
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise NotWritten(ProviderError(f"could not write draft into {drafts}: {exc}")) from exc
         return f"drafts/{unique}"
 
     def find_drafts(self, drafts: Sequence[KnownDraft]) -> list[DraftObservation]:
@@ -262,17 +267,27 @@ def _key_from_name(name: str) -> str | None:
 
 
 def _key_from_headers(path: Path) -> str | None:
-    """The agent key of a message, read from its header block only."""
+    """The agent key of a message, read from its header block only: from its Message-ID, or
+    from the X-Mailagent-Key header that older drafts carry."""
     try:
         with path.open("rb") as handle:
             head = handle.read(16384)
     except OSError:
         return None
     header_block = head.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    for line in header_block.splitlines():
+    lines = header_block.splitlines()
+    for index, line in enumerate(lines):
         name, _, value = line.partition(b":")
-        if name.strip().lower() == AGENT_KEY_HEADER.encode():
+        field_name = name.strip().lower()
+        if field_name == AGENT_KEY_HEADER.encode():
             return value.strip().decode("ascii", "replace")
+        if field_name == b"message-id":
+            folded = value + b"".join(
+                more for more in lines[index + 1 : index + 3] if more[:1] in (b" ", b"\t")
+            )
+            key = key_from_message_id(folded.decode("ascii", "replace").strip())
+            if key:
+                return key
     return None
 
 

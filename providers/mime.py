@@ -867,7 +867,8 @@ def _check_rendered(data: bytes, expected: list[str]) -> None:
 def render_draft(
     content: DraftContent, *, sender: Person, key: str, date: datetime, message_id: str
 ) -> bytes:
-    """The draft as RFC 5322 bytes with CRLF line ends, tagged with `key`.
+    """The draft as RFC 5322 bytes with CRLF line ends. `key` is checked (it is what
+    `message_id` was derived from) but not written: no header of the draft names it.
 
     Names and the subject are sanitised (`sanitize_header_text`; "=?" becomes "= ?", see
     `_header_safe`); references that are not well-formed msg-ids are dropped, and In-Reply-To
@@ -903,7 +904,8 @@ def render_draft(
     if references:
         msg["References"] = " ".join(references)
     msg["MIME-Version"] = "1.0"
-    msg["X-Mailagent-Key"] = clean_key
+    # No X-Mailagent-Key header: some clients send a draft's headers along to the recipient.
+    # The key lives in the Message-ID the caller derived from it (`draft_message_id`).
     body = _SURROGATE.sub("\ufffd", content.body)
     # quoted-printable keeps every line short and the message 7-bit clean whatever the body
     msg.set_content(body, subtype="plain", charset="utf-8", cte="quoted-printable")
@@ -957,7 +959,9 @@ def message_from_fields(
 
 def draft_message_id(key: str, address: str) -> str:
     """The Message-ID of the agent's draft `key` in the mailbox of `address`: derived from the
-    key, so that a draft written just before a crash is found again by it."""
+    key, so that the draft is found again by it (after a lost answer, a crash or a lost state
+    file) and `Message.agent_key` reads the key back from it. It is the only trace of the key
+    a sent draft carries: an opaque hash, like any client's Message-ID."""
     return make_message_id(key, address.rpartition("@")[2] or "localhost", stable=True)
 
 

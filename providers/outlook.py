@@ -14,8 +14,9 @@ fetched with its internet headers in further `$batch`es, so classification reads
 as with the other providers.
 
 Drafts: a thank-you is `POST /me/messages`; a follow-up or a rejection reply is `createReply` on
-the user's last message (Outlook threads it: conversation, In-Reply-To, References), then a
-PATCH sets the body, recipients and subject. Each draft carries the agent's key in a named
+the user's last message (Outlook threads it: conversation, In-Reply-To, References), tagged
+as unfinished, then one PATCH sets the body, recipients and subject and the key's tag together;
+a reply whose PATCH failed is deleted, never left as an empty "RE:" (see `_reply`). Each draft carries the agent's key in a named
 extended property (`TAG_PROPERTY`): a MAPI property, not an internet header, so it does not go
 out with the message to other organisations; its value is an opaque hash. The agent's drafts
 live only in Drafts, which is never read as mail: a draft is never taken for the user's latest
@@ -40,7 +41,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from mailagent.detect import UserIdentity
-from mailagent.errors import NotFound, ParseError, ProviderError, Transient
+from mailagent.errors import AuthError, NotFound, ParseError, ProviderError, Transient
 from mailagent.models import (
     AGENT_KEY_HEADER,
     CalendarEvent,
@@ -52,7 +53,7 @@ from mailagent.models import (
     body_digest,
 )
 from mailagent.relevance import MailInterest
-from providers.base import Changes, KnownDraft, Skipped, Window
+from providers.base import Changes, KnownDraft, NotWritten, Skipped, Window
 from providers.graph_events import event_from_graph
 from providers.graph_http import GRAPH_BASE, GraphClient, GraphRequest, TokenProvider, relative
 from providers.mime import header_lines, message_from_fields
@@ -232,6 +233,9 @@ class OutlookProvider:
         self._drafts_gone: set[str] = set()
         self._drafts_listed: set[str] | None = None
         self._sent_keys: dict[str, str] = {}
+        self._all_listed = False
+        """This sync's read listed Drafts and Sent Items in full (a first or restarted round):
+        a key found in neither is in neither, without a look-up per key."""
 
     @property
     def requests(self) -> int:
@@ -413,6 +417,7 @@ class OutlookProvider:
                     key, str(item["id"]), DraftStatus.PRESENT, body_digest(text) if text else ""
                 )
         self._drafts_listed = listed if "drafts" in seen.full else None
+        self._all_listed = {"drafts", "sentitems"} <= seen.full
         for item in seen.items.get("sentitems", ()):
             key = _tag(item)
             if key:
@@ -422,6 +427,16 @@ class OutlookProvider:
         found: list[DraftObservation] = []
         for draft in drafts:
             if not draft.provider_id:
+                if self._all_listed and _unfinished(draft.key) not in self._drafts_seen:
+                    if draft.key in self._drafts_seen:
+                        found.append(self._drafts_seen[draft.key])
+                    elif draft.key in self._sent_keys:
+                        found.append(
+                            DraftObservation(
+                                draft.key, self._sent_keys[draft.key], DraftStatus.SENT
+                            )
+                        )
+                    continue
                 observation = self._lookup(draft.key)
                 if observation is not None:
                     found.append(observation)
@@ -438,20 +453,28 @@ class OutlookProvider:
         return found
 
     def _lookup(self, key: str) -> DraftObservation | None:
-        """A draft whose creation a crash left unrecorded, found by its tag."""
+        """A draft whose creation went unrecorded (a crash, a lost answer, a lost state file),
+        found by its tag. A reply draft left unfinished (its text never set) is deleted and
+        reported `discarded`, so that the runner writes the reply again."""
         for folder, status in (("drafts", DraftStatus.PRESENT), ("sentitems", DraftStatus.SENT)):
             found = self._tagged(folder, key)
             if found:
                 return DraftObservation(key, found[0], status)
+        orphans = self._tagged("drafts", _unfinished(key))
+        for orphan in orphans:
+            self._delete_orphan(orphan)
+        if orphans:
+            log.warning("outlook: removed an unfinished reply draft for %s", key)
+            return DraftObservation(key, "", DraftStatus.DELETED, discarded=True)
         return None
 
-    def _tagged(self, folder: str, key: str) -> list[str]:
+    def _tagged(self, folder: str, value: str) -> list[str]:
         query = _url(
             f"/me/mailFolders/{folder}/messages",
             **{
                 "$select": "id",
                 "$filter": f"singleValueExtendedProperties/Any(ep: ep/id eq '{TAG_PROPERTY}'"
-                f" and ep/value eq '{key}')",
+                f" and ep/value eq '{value}')",
             },
         )
         response = self._graph.send("GET", query, what=f"find draft in {folder}")
@@ -459,30 +482,63 @@ class OutlookProvider:
             raise Transient(f"find draft in {folder}: HTTP {response.status}")
         return sorted(str(m["id"]) for m in response.body.get("value", ()))
 
-    def _settle(self, key: str) -> str | None:
-        """The draft tagged `key`, if one was made; copies that a lost answer caused, beyond
+    def _settle(self, value: str) -> str | None:
+        """The draft tagged `value`, if one was made; copies that a lost answer caused, beyond
         the first, are deleted."""
-        found = self._tagged("drafts", key)
+        found = self._tagged("drafts", value)
         for extra in found[1:]:
             log.warning("outlook: deleting a duplicate of draft %s", found[0])
             with contextlib.suppress(NotFound):
                 self._graph.send("DELETE", f"/me/messages/{extra}", what="delete duplicate draft")
         return found[0] if found else None
 
+    def _delete_orphan(self, draft_id: str) -> None:
+        """Deletes an unfinished reply draft (the agent's own, never shown as finished)."""
+        with contextlib.suppress(NotFound):
+            response = self._graph.send(
+                "DELETE", f"/me/messages/{draft_id}", what="delete unfinished reply draft"
+            )
+            if response.status >= 300:
+                raise Transient(f"delete unfinished reply draft: HTTP {response.status}")
+
     def create_draft(self, content: DraftContent, key: str) -> str:
+        """POST /me/messages, or createReply + PATCH for a reply. A failure whose outcome a
+        look-up by tag settles at once (nothing there) raises `NotWritten`; one it cannot
+        settle is left to the runner's next sync."""
+        try:
+            return self._create(content, key)
+        except AuthError as error:  # refused before anything was made (see GraphClient)
+            raise NotWritten(error) from error
+        except NotWritten:
+            raise
+        except ProviderError as error:
+            try:
+                found = self._settle(key)
+                if found is None:
+                    for orphan in self._tagged("drafts", _unfinished(key)):
+                        self._delete_orphan(orphan)
+                looked = True
+            except ProviderError:
+                found, looked = None, False
+            if found is not None:
+                return found
+            if looked:
+                raise NotWritten(error) from error
+            raise
+
+    def _create(self, content: DraftContent, key: str) -> str:
         recipients = [{"emailAddress": {"name": p.name, "address": p.address}} for p in content.to]
-        tag = [{"id": TAG_PROPERTY, "value": key}]
         body = {"contentType": "text", "content": content.body}
         if content.reply_to_id:
             try:
-                return self._reply(content, key, recipients, tag, body)
+                return self._reply(content, key, recipients, body)
             except NotFound:
                 log.warning("outlook: the message a reply answers is gone; drafting a new one")
         message = {
             "subject": content.subject,
             "body": body,
             "toRecipients": recipients,
-            "singleValueExtendedProperties": tag,
+            "singleValueExtendedProperties": [{"id": TAG_PROPERTY, "value": key}],
         }
         return self._created(
             self._graph.send(
@@ -500,31 +556,56 @@ class OutlookProvider:
         content: DraftContent,
         key: str,
         recipients: list[dict[str, Any]],
-        tag: list[dict[str, str]],
         body: dict[str, str],
     ) -> str:
+        """createReply tags the new draft as unfinished; the PATCH that sets its text, subject
+        and recipients tags it with the key in the same request. A draft never carries the
+        key without its text, so no empty "RE:" is ever taken for the agent's finished draft.
+        When the PATCH fails the unfinished draft is deleted (`NotWritten`: written again at
+        the next sync); when that fails too, the next sync's look-up by key deletes it."""
+        pending = _unfinished(key)
         created = self._graph.send(
             "POST",
             f"/me/messages/{content.reply_to_id}/createReply",
-            json={"message": {"singleValueExtendedProperties": tag}},
+            json={
+                "message": {
+                    "singleValueExtendedProperties": [{"id": TAG_PROPERTY, "value": pending}]
+                }
+            },
             what="create reply draft",
-            done_already=lambda: _as_body(self._settle(key)),
+            done_already=lambda: _as_body(self._settle(pending)),
         )
         draft_id = self._created(created, key)
-        patched = self._graph.send(
-            "PATCH",
-            f"/me/messages/{draft_id}",
-            json={"subject": content.subject, "body": body, "toRecipients": recipients},
-            what="set the reply draft's text",
-        )
-        if patched.status >= 300:
-            raise Transient(f"set the reply draft's text: HTTP {patched.status}")
+        try:
+            patched = self._graph.send(
+                "PATCH",
+                f"/me/messages/{draft_id}",
+                json={
+                    "subject": content.subject,
+                    "body": body,
+                    "toRecipients": recipients,
+                    "singleValueExtendedProperties": [{"id": TAG_PROPERTY, "value": key}],
+                },
+                what="set the reply draft's text",
+            )
+            if patched.status >= 300:
+                raise Transient(f"set the reply draft's text: HTTP {patched.status}")
+        except ProviderError as error:
+            if self._settle(key) is not None:  # the PATCH was applied, its answer lost
+                return draft_id
+            self._delete_orphan(draft_id)
+            raise NotWritten(error) from error
         return draft_id
 
     def _created(self, response: Any, key: str) -> str:
         if response.status >= 300 or not isinstance(response.body, Mapping):
             raise ProviderError(f"draft {key}: Graph answered HTTP {response.status}")
         return str(response.body["id"])
+
+
+def _unfinished(key: str) -> str:
+    """The tag of a reply draft whose text is not set yet."""
+    return f"{key}.unfinished"
 
 
 def _as_body(draft_id: str | None) -> dict[str, str] | None:

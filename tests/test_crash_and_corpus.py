@@ -28,12 +28,8 @@ def _mailbox_at(root: Path, moment: str) -> Path:
 
 
 def _draft_keys(root: Path) -> list[str]:
-    keys = []
-    for path in (root / "Mail" / "Drafts" / "cur").iterdir():
-        for line in path.read_bytes().split(b"\r\n"):
-            if line.startswith(b"X-Mailagent-Key: "):
-                keys.append(line.split(b": ", 1)[1].decode())
-    return sorted(keys)
+    """The agent keys of the drafts (read back from their Message-IDs)."""
+    return sorted(m.agent_key for m in MaildirMailbox(root).drafts())
 
 
 @pytest.mark.parametrize("step", CRASH_POINTS)

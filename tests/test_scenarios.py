@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from mailagent.demo import write_config
+from mailagent.models import Folder
 from mailagent.scenario import MaildirMailbox, load_scenario, play
+from providers.mime import parse_message
 
 from .conftest import DEMO, SCENARIOS, cli_sync, run_cli, run_json
 
@@ -47,7 +49,7 @@ def test_the_demo_runs_and_drafts_what_its_script_says(tmp_path: Path) -> None:
     sent_by_user = [
         p
         for p in (tmp_path / "demo" / "Mail" / "Sent" / "cur").iterdir()
-        if b"X-Mailagent-Key" in p.read_bytes()
+        if parse_message(p.read_bytes(), folder=Folder.SENT, id=p.name).agent_key
     ]
     assert len(drafts) == 3  # the scripted user sent the five thank-yous
     assert len(sent_by_user) == 5

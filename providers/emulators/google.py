@@ -174,6 +174,11 @@ class GoogleEmulator(LoopbackEmulator[Backend]):
         with self.lock:
             self._backend.faults.append(Fault(kind, method, times, retry_after))
 
+    def clear_faults(self) -> None:
+        """Forget every fault not met yet (a test's or the chaos campaign's next round)."""
+        with self.lock:
+            self._backend.faults.clear()
+
     def faults_pending(self) -> list[Fault]:
         with self.lock:
             return list(self._backend.faults)

@@ -17,7 +17,14 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from mailagent.models import Attendee, CalendarEvent, Folder, Message, ResponseStatus
+from mailagent.models import (
+    Attendee,
+    CalendarEvent,
+    Folder,
+    Message,
+    ResponseStatus,
+    key_from_message_id,
+)
 from mailagent.scenario import MessageSpec, Scenario
 from providers.emulators.gmail_mime import Facts, raw_headers
 from providers.emulators.google import GoogleEmulator
@@ -145,6 +152,8 @@ class GoogleScenarioMailbox(EmulatorScenarioMailbox[GoogleEmulator]):
         for draft_id, raw in self.emulator.drafts():
             for name, value in raw_headers(raw):
                 if name.lower() == "x-mailagent-key" and value.strip() == key:
+                    return draft_id
+                if name.lower() == "message-id" and key_from_message_id(value) == key:
                     return draft_id
         raise LookupError(f"no draft with key {key}")
 

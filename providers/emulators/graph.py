@@ -141,6 +141,11 @@ class GraphEmulator(LoopbackEmulator[Backend]):
         with self.lock:
             self._backend.faults.append(Fault(kind, path_contains, operation, times, retry_after))
 
+    def clear_faults(self) -> None:
+        """Forget every fault not met yet (a test's or the chaos campaign's next round)."""
+        with self.lock:
+            self._backend.faults.clear()
+
     def faults_pending(self) -> list[Fault]:
         with self.lock:
             return list(self._backend.faults)

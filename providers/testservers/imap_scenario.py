@@ -22,7 +22,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from mailagent.models import AGENT_KEY_HEADER, CalendarEvent, Folder, Message
+from mailagent.models import (
+    AGENT_KEY_HEADER,
+    CalendarEvent,
+    Folder,
+    Message,
+    key_from_message_id,
+)
 from providers.emulators.gmail_mime import append_text, replace_header
 from providers.mime import parse_message
 
@@ -107,11 +113,27 @@ class ImapScenarioMailbox:
         """Select Drafts (read-write) and find the draft carrying `key` (RFC 3501 section
         6.4.4, SEARCH HEADER); LookupError when there is none."""
         client.select_folder(self.drafts_folder)
-        uids = client.search(["HEADER", AGENT_KEY_HEADER, key, "NOT", "DELETED"])
+        uids = client.search(
+            [
+                "OR",
+                "HEADER",
+                "Message-ID",
+                f"<mailagent.{key}.",
+                "HEADER",
+                AGENT_KEY_HEADER,
+                key,
+                "NOT",
+                "DELETED",
+            ]
+        )
         fetched = client.fetch(uids, ["BODY.PEEK[]"]) if uids else {}
         for uid, item in sorted(fetched.items(), reverse=True):  # SEARCH matches substrings
             raw: bytes = item[b"BODY[]"]
-            if str(email.message_from_bytes(raw).get(AGENT_KEY_HEADER, "")).strip() == key:
+            headers = email.message_from_bytes(raw)
+            if (
+                str(headers.get(AGENT_KEY_HEADER, "")).strip() == key
+                or key_from_message_id(str(headers.get("Message-ID", ""))) == key
+            ):
                 return uid, raw
         raise LookupError(f"no draft with key {key}")
 

@@ -26,13 +26,13 @@ import re
 import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from itertools import islice
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.message import Message as MimePart
 from email.utils import format_datetime, parsedate_to_datetime
 from html import unescape
+from itertools import islice
 from typing import Any
 
 from mailagent.errors import ParseError
@@ -634,8 +634,8 @@ class _HtmlText:
             self.start_tag(tag)
             if tag in _HTML_RAW_TEXT and not html.endswith("/>", 0, rest.end()):
                 self.lower = self.lower or html.lower()
-                close = self.lower.find(f"</{tag}", rest.end())
-                return close  # its content is skipped, its end tag read next
+                # its content is skipped, its end tag read next (-1: none, the end)
+                return self.lower.find(f"</{tag}", rest.end())
             return rest.end()
         if html.startswith("</", lt):
             name = _HTML_TAG_NAME.match(html, lt + 2)

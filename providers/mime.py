@@ -455,7 +455,11 @@ def _date(msg: MimePart) -> datetime | None:
 _SNIPPET_JUNK = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _LEADING_BLANK = re.compile(r"\A(?:[ \t]*\n)+")
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_META_CHARSET = re.compile(
+    rb"""<meta[^<>]{0,300}?charset[ \t\n]{0,20}=[ \t\n]{0,20}["']?([A-Za-z0-9_.:-]{1,40})""",
+    re.IGNORECASE,
+)
+"""Stops at '<': a tag that never closes costs its own length, not the rest of the part."""
 
 
 def _content_type(part: MimePart) -> str:
@@ -822,6 +826,7 @@ def parse_message(
 def _parse(data: bytes, *, folder: Folder, id: str, fallback_date: datetime | None) -> Message:
     if not data.strip():
         raise ParseError("empty message")
+    data = data[:MAX_MESSAGE_BYTES]
     lead = _LEADING_BLANK_LINES.match(data)  # white-space-only lines before the headers
     bounded = _bounded(data[lead.end() if lead else 0 :])
     msg = email.message_from_bytes(bounded, policy=email.policy.default)

@@ -13,6 +13,7 @@ whose root is the inbox).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -131,7 +132,7 @@ class MaildirProvider:
                 try:
                     message = guard.run(
                         f"{folder.value}/{unique}",
-                        lambda path=path, folder=folder: _read(path, folder),
+                        functools.partial(_read, path, folder),
                     )
                 except (ParseError, OSError) as exc:
                     skipped.append(Skipped(str(path), str(exc)))

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from mailagent.models import (
+    SNIPPET_LIMIT,
     CalendarEvent,
     Detection,
     EventStatus,
@@ -195,8 +196,10 @@ ROLE_PATTERNS: tuple[re.Pattern[str], ...] = (
         r"\binterview for (?:the )?(?P<role>[^|\-–—:\n(]{3,80}?)(?: (?:role|position))?(?: at | with |\s*[|\-–—:(]|$)",
         re.I,
     ),
+    # Words are at most 41 characters: unbounded, a long word cost every position after it a
+    # scan to its end (a 40 KB title took 23 s); possessive, since a word ends at a space anyway.
     re.compile(
-        r"(?P<role>[A-Z][\w/&+.]*(?: [A-Z][\w/&+.]*){0,5} (?:Engineer|Developer|Designer|Manager|Scientist|Analyst|Architect|Lead|Director|Consultant|Specialist|Administrator|Researcher|Coordinator|Recruiter|Writer|Intern|Product Manager|PM|SRE))\b"
+        r"(?P<role>[A-Z][\w/&+.]{0,40}+(?: [A-Z][\w/&+.]{0,40}+){0,5} (?:Engineer|Developer|Designer|Manager|Scientist|Analyst|Architect|Lead|Director|Consultant|Specialist|Administrator|Researcher|Coordinator|Recruiter|Writer|Intern|Product Manager|PM|SRE))\b"
     ),
 )
 
@@ -207,6 +210,15 @@ COMPANY_PATTERNS: tuple[re.Pattern[str], ...] = (
     ),
     re.compile(r"^(?P<company>[A-Z][\w&.'-]*(?: [A-Z][\w&.'-]*){0,2})\s*[|\-–—:/]\s"),
 )
+
+THREAD_WORDS = re.compile(r"interview|screen|call|chat", re.I)
+TOKEN = re.compile(r"[a-z0-9]{3,}")
+ROLE_TRAILER = re.compile(r"\b(?:interview|phone screen|onsite|round)\b.*", re.I | re.S)
+"""What follows the role in "Engineer interview - round 2" (the role is one line of 80)."""
+
+TITLE_LIMIT = 1_000
+"""Characters of an event title the patterns read (a real title is under 200; the
+description is already cut to SNIPPET_LIMIT by the providers)."""
 
 ROUND_PATTERNS = re.compile(
     r"\b(phone screen|recruiter (?:call|screen)|hiring manager|technical(?: interview| screen)?|"
@@ -271,12 +283,14 @@ def detect_event(
     """
     signals: list[Signal] = []
     names_interview = False
+    title = event.title[:TITLE_LIMIT]
+    description = event.description[:SNIPPET_LIMIT]
     for name, pattern, weight, is_naming in TITLE_RULES:
-        match = pattern.search(event.title)
+        match = pattern.search(title)
         if match:
             signals.append(Signal(name, f'"{match.group(0)}" in the title', weight))
             names_interview = names_interview or is_naming
-    haystack = " ".join((event.description, event.location, *event.conference_urls))
+    haystack = " ".join((description, event.location[:TITLE_LIMIT], *event.conference_urls))
     if event.organizer:
         haystack += " " + event.organizer.address
     for name, pattern in FINGERPRINTS:
@@ -284,7 +298,7 @@ def detect_event(
             signals.append(Signal("scheduling tool", f"{name} fingerprint", 2))
             names_interview = True
             break
-    described = DESCRIPTION_INTERVIEW.search(event.description)
+    described = DESCRIPTION_INTERVIEW.search(description)
     if described:
         match = described
         signals.append(Signal("description", f'"{match.group(0)}" in the description', 1))
@@ -300,7 +314,7 @@ def detect_event(
     if event.conference_urls:
         signals.append(Signal("video link", event.conference_urls[0].split("?")[0], 1))
 
-    text = f"{event.title}\n{event.description}"
+    text = f"{title}\n{description}"
     for name, pattern in LOOKALIKES:
         match = pattern.search(text)
         if match:
@@ -333,7 +347,7 @@ def detect_event(
         role=_role(event),
         interviewers=tuple(interviewers),
         status=_status(event, user),
-        round_label=_round_label(event.title),
+        round_label=_round_label(title),
         signals=tuple(signals),
         aliases=tuple(interview_id_for(alias) for alias in event.aliases),
     )
@@ -361,7 +375,7 @@ def _rejection_verdict(signals: Sequence[Signal], score: int, names_interview: b
 
 
 def _user_is_interviewer(event: CalendarEvent, user: UserIdentity, others: Sequence[object]) -> str:
-    match = INTERVIEWER_SIDE.search(f"{event.title}\n{event.description}")
+    match = INTERVIEWER_SIDE.search(f"{event.title[:TITLE_LIMIT]}\n{event.description}")
     if match:
         return f'"{match.group(0)}" is interviewer-side wording'
     organizer = event.organizer.address if event.organizer else ""
@@ -431,7 +445,7 @@ def _thread_people(
     event: CalendarEvent, user: UserIdentity, messages: Sequence[Message]
 ) -> list[Person]:
     """People of the mail thread that set the interview up, for events without attendees."""
-    tokens = significant_tokens(event.title)
+    tokens = significant_tokens(event.title[:TITLE_LIMIT])
     urls = {u.split("?")[0] for u in event.conference_urls}
     earliest = event.start - timedelta(days=45)
     found: dict[str, Person] = {}
@@ -441,10 +455,10 @@ def _thread_people(
         sender = message.sender
         if user.is_user(sender.address) or not is_human_address(sender.address):
             continue
-        text = f"{message.subject}\n{message.snippet}"
+        text = f"{message.subject[:TITLE_LIMIT]}\n{message.snippet[:SNIPPET_LIMIT]}"
         mentions_url = any(u and u in text for u in urls)
-        overlap = tokens & significant_tokens(message.subject)
-        if mentions_url or (overlap and re.search(r"interview|screen|call|chat", text, re.I)):
+        overlap = tokens & significant_tokens(message.subject[:TITLE_LIMIT])
+        if mentions_url or (overlap and THREAD_WORDS.search(text)):
             found.setdefault(sender.address, Person(_clean_name(sender.name), sender.address))
     return list(found.values())
 
@@ -508,7 +522,7 @@ COMPANY_TRAILERS = frozenset(
 
 
 def significant_tokens(text: str) -> set[str]:
-    return {t for t in re.findall(r"[a-z0-9]{3,}", text.lower()) if t not in STOPWORDS}
+    return {t for t in TOKEN.findall(text.lower()) if t not in STOPWORDS}
 
 
 def _clean_name(name: str) -> str:
@@ -540,7 +554,7 @@ def _company_domains(
 
 def _company_name(event: CalendarEvent, domains: Sequence[str]) -> str:
     for pattern in COMPANY_PATTERNS:
-        match = pattern.search(event.title)
+        match = pattern.search(event.title[:TITLE_LIMIT])
         if match:
             words = match.group("company").strip(" .-").split()
             while words and words[-1].lower().strip(":") in COMPANY_TRAILERS:
@@ -569,14 +583,12 @@ def company_from_domain(domain: str) -> str:
 
 
 def _role(event: CalendarEvent) -> str:
-    for text in (event.title, event.description):
+    for text in (event.title[:TITLE_LIMIT], event.description[:SNIPPET_LIMIT]):
         for pattern in ROLE_PATTERNS:
             match = pattern.search(text)
             if match:
                 role = " ".join(match.group("role").split()).strip(" .,-–—:")
-                role = re.sub(
-                    r"\b(interview|phone screen|onsite|round)\b.*$", "", role, flags=re.I
-                ).strip(" -–—:")
+                role = ROLE_TRAILER.sub("", role).strip(" -–—:")
                 if 3 <= len(role) <= 80:
                     return role
     return ""

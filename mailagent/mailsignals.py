@@ -70,6 +70,7 @@ _ATTRIBUTION_LINES = (
     r"(?<!\S)Em\s[^\n]{1,200}?(?:\n[^\n]{0,200}?)?\sescreveu\s?:",
 )
 _ATTRIBUTION = re.compile("|".join(_ATTRIBUTION_LINES))
+_ATTRIBUTION_SENDER = re.compile(r"\d|@")
 """An attribution line counts only if it holds a digit or an address (a date or a sender), so
 that "On Friday, as I wrote: ..." in a sender's own text is kept."""
 
@@ -91,7 +92,13 @@ _QUOTE_STARTS = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _QUOTED_LINE = re.compile(r"^[ \t]*>.*(?:\n|$)", re.MULTILINE)
-_TRAILING_RULE = re.compile(r"(?:\n[ \t]*(?:_{5,}|-{5,})?[ \t]*)+\Z")
+_TRAILING_RULE = re.compile(r"[ \t]*+(?:(?:_{5,}+|-{5,}+)[ \t]*+)?")
+"""A line that is blank or a rule ("_____", "-----"): what a reply leaves above the quote.
+Used per line with `fullmatch`: as one pattern over all the trailing lines it backtracked
+exponentially on blank lines before a last word."""
+
+TEXT_LIMIT = 20_000
+"""Characters of a subject or body these rules read (snippets hold 4,000)."""
 
 
 _LINE_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
@@ -102,17 +109,19 @@ def strip_quoted(text: str) -> str:
     """The sender's own text: quoted lines ('>') and everything after a reply attribution
     ("On ... wrote:", "-----Original Message-----", an Outlook From/Sent block, "Le ... a
     écrit :"...) removed. Forwarded messages are kept: the sender chose to send them."""
-    text = _LINE_BREAKS.sub("\n", text.replace("\r\n", "\n"))
+    text = _LINE_BREAKS.sub("\n", text[:TEXT_LIMIT].replace("\r\n", "\n"))
     cut = len(text)
     for found in _ATTRIBUTION.finditer(text):
-        if re.search(r"\d|@", found.group(0)):
+        if _ATTRIBUTION_SENDER.search(found.group(0)):
             cut = min(cut, found.start())
             break
     starts = _QUOTE_STARTS.search(text)
     if starts is not None:
         cut = min(cut, starts.start())
-    own = _QUOTED_LINE.sub("", text[:cut])
-    return _TRAILING_RULE.sub("", "\n" + own).strip()
+    lines = _QUOTED_LINE.sub("", text[:cut]).split("\n")
+    while lines and _TRAILING_RULE.fullmatch(lines[-1]):
+        lines.pop()
+    return "\n".join(lines).strip()
 
 
 # --- phrase tables ----------------------------------------------------------------------------
@@ -280,12 +289,16 @@ _REPLY_PREFIX = re.compile(
 )
 
 
+_DSN_REPORT_TYPE = re.compile(r"report-type\s*=\s*\"?delivery-status")
+_CLAUSE_END = re.compile(r"[.!?;:]")
+_SPACE = re.compile(r"\s+")
+
 # --- reading ----------------------------------------------------------------------------------
 
 
 def _flat(text: str) -> str:
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u00a0", " ")
-    return re.sub(r"\s+", " ", text).strip()
+    return _SPACE.sub(" ", text).strip()
 
 
 def _quote(text: str) -> str:
@@ -296,7 +309,7 @@ def _quote(text: str) -> str:
 def _hedged(text: str, start: int, hedges: re.Pattern[str]) -> bool:
     """True when the clause before `start` makes the phrase conditional."""
     before = text[max(0, start - 60) : start]
-    clause = re.split(r"[.!?;:]", before)[-1]
+    clause = _CLAUSE_END.split(before)[-1]
     return hedges.search(clause) is not None
 
 
@@ -340,19 +353,19 @@ def _next_round(text: str) -> list[str]:
 def _bounce(message: Message) -> list[str]:
     evidence: list[str] = []
     content_type = message.header("content-type").lower()
-    if content_type.strip().startswith("multipart/report") and re.search(
-        r"report-type\s*=\s*\"?delivery-status", content_type
+    if content_type.strip().startswith("multipart/report") and _DSN_REPORT_TYPE.search(
+        content_type
     ):
         evidence.append(f"header content-type: {_quote(message.header('content-type'))}")
     if "x-failed-recipients" in message.headers:
         evidence.append("header x-failed-recipients")
     local = message.sender.address.partition("@")[0].lower()
-    subject = _BOUNCE_SUBJECT.search(message.subject)
+    subject = _BOUNCE_SUBJECT.search(message.subject[:TEXT_LIMIT])
     if subject is not None:
         if local.startswith(_BOUNCE_SENDERS):
             evidence.append(f"sender {message.sender.address}")
             evidence.append(f'subject "{_quote(message.subject)}"')
-        elif (body := _BOUNCE_BODY.search(message.snippet)) is not None:
+        elif (body := _BOUNCE_BODY.search(message.snippet[:TEXT_LIMIT])) is not None:
             evidence.append(f'subject "{_quote(message.subject)}"')
             evidence.append(f'phrase "{_quote(body.group(0))}"')
     return evidence
@@ -374,7 +387,7 @@ def _auto_reply(message: Message, text: str, in_pipeline: bool) -> list[str]:
         strong.append("header precedence: auto_reply")
     if "mailbox rules agent" in message.header("x-ms-exchange-generated-message-source").lower():
         weak.append("header x-ms-exchange-generated-message-source: Mailbox Rules Agent")
-    if _AUTO_SUBJECT.search(message.subject) is not None:
+    if _AUTO_SUBJECT.search(message.subject[:TEXT_LIMIT]) is not None:
         strong.append(f'subject "{_quote(message.subject)}"')
     away = _phrases(text, _OUT_OF_OFFICE, _NO_HEDGE)
     acknowledged = _phrases(text, _ACKNOWLEDGEMENT, _NO_HEDGE)
@@ -392,7 +405,8 @@ def _auto_reply(message: Message, text: str, in_pipeline: bool) -> list[str]:
 def _own_text(message: Message) -> str:
     """The sender's own words: the subject unless it is inherited, and the unquoted body."""
     body = strip_quoted(message.snippet)
-    subject = "" if _REPLY_PREFIX.match(message.subject) else message.subject
+    subject = message.subject[:TEXT_LIMIT]
+    subject = "" if _REPLY_PREFIX.match(subject) else subject
     return _flat(f"{subject}\n{body}")
 
 
@@ -409,7 +423,7 @@ def read_message(message: Message) -> MailReading:
 
     auto = _auto_reply(message, text, bool(rejection or offer or next_round))
     if auto:
-        full = _flat(f"{message.subject}\n{strip_quoted(message.snippet)}")
+        full = _flat(f"{message.subject[:TEXT_LIMIT]}\n{strip_quoted(message.snippet)}")
         back_on = find_return_date(full, message.date)
         if back_on is not None:
             auto.append(f"back on {back_on.date().isoformat()}")

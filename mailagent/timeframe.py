@@ -231,13 +231,20 @@ _WEEKDAY_NAMED = (
     rf"(?:(?P<rel>this\s+coming|this|coming|next)\s+)?(?P<wd>{_WD})(?:,?\s+(?P<nw>next\s+week))?"
 )
 
+_SPACE = re.compile(r"\s+")
+_CLOCK = re.compile(r"(\d{1,2})(?::(\d\d))?\s?([ap])?")
+
 # --- small date helpers -----------------------------------------------------------------------
+
+
+TEXT_LIMIT = 20_000
+"""Characters of a message these rules read (a snippet holds 4,000): bounds their time."""
 
 
 def _flatten(text: str) -> str:
     """One line, typographic quotes made plain, so phrases match across line wraps."""
-    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
-    return re.sub(r"\s+", " ", text).strip()
+    text = text[:TEXT_LIMIT].replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+    return _SPACE.sub(" ", text).strip()
 
 
 def _at(day: date, at: time | None, sent_at: datetime) -> datetime:
@@ -261,7 +268,7 @@ def _parse_time(text: str | None) -> time | None:
         return time(12, 0)
     if lowered.startswith("midnight"):
         return END_OF_DAY
-    found = re.match(r"(\d{1,2})(?::(\d\d))?\s?([ap])?", lowered)
+    found = _CLOCK.match(lowered)
     if found is None:
         return None
     hour, minute = int(found.group(1)), int(found.group(2) or 0)

@@ -14,6 +14,7 @@ whose root is the inbox).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -39,9 +40,15 @@ from mailagent.models import (
     key_from_message_id,
 )
 from providers.base import Changes, KnownDraft, NotWritten, Skipped, Window
+from providers.budget import DEFAULT_BUDGET, Budget, ItemBudget, OverBudget
 from providers.calendar_source import window_day
 from providers.ics_source import IcsFileSource
-from providers.mime import draft_message_id, parse_message, render_draft
+from providers.mime import (
+    MAX_MESSAGE_BYTES,
+    draft_message_id,
+    parse_message,
+    render_draft,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +74,8 @@ class MaildirProvider:
     folder_names: dict[Folder, str] = field(default_factory=dict)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     """The runner passes its `now` so that simulated syncs date their drafts consistently."""
+    budget: Budget = DEFAULT_BUDGET
+    """What reading one message may cost; one over it is skipped and remembered in the cursor."""
 
     name: ClassVar[str] = "maildir"
 
@@ -109,6 +118,7 @@ class MaildirProvider:
         files_read = 0
         skipped: list[Skipped] = []
         messages: list[Message] = []
+        guard = ItemBudget(self.budget, state.get("over_budget"))
         for folder in (Folder.INBOX, Folder.SENT):
             previous = state.get(folder.value, {})
             stamps = _dir_stamps(self._folders[folder])
@@ -123,18 +133,19 @@ class MaildirProvider:
                 if delivered is not None and delivered < window.start - TIMESTAMP_SLACK:
                     continue
                 current.append(unique)
-                if unique in seen:
+                if unique in seen or guard.is_remembered(f"{folder.value}/{unique}"):
                     continue
                 files_read += 1
                 try:
-                    message = parse_message(
-                        path.read_bytes(),
-                        folder=folder,
-                        id=f"{folder.value}/{unique}",
-                        fallback_date=datetime.fromtimestamp(path.stat().st_mtime, UTC),
+                    message = guard.run(
+                        f"{folder.value}/{unique}",
+                        functools.partial(_read, path, folder),
                     )
                 except (ParseError, OSError) as exc:
                     skipped.append(Skipped(str(path), str(exc)))
+                    continue
+                if isinstance(message, OverBudget):
+                    skipped.append(Skipped(str(path), message.reason))
                     continue
                 if message.date >= window.start:
                     messages.append(message)
@@ -146,6 +157,8 @@ class MaildirProvider:
         skipped.extend(calendar_skips)
         new_state["calendar"] = calendar_state
         new_state["window_start"] = window.start.isoformat()
+        if guard.remembered:
+            new_state["over_budget"] = guard.remembered
         return Changes(
             cursor=json.dumps(new_state, sort_keys=True),
             events=events,
@@ -223,6 +236,19 @@ class MaildirProvider:
             for key in missing - found.keys():
                 found[key] = DraftObservation(key, "", DraftStatus.DELETED)
         return [found[k] for k in keys if k in found]
+
+
+def _read(path: Path, folder: Folder) -> Message:
+    """One message file, at most `MAX_MESSAGE_BYTES` of it (the parser sees no more)."""
+    with path.open("rb") as handle:
+        data = handle.read(MAX_MESSAGE_BYTES)
+        mtime = os.fstat(handle.fileno()).st_mtime
+    return parse_message(
+        data,
+        folder=folder,
+        id=f"{folder.value}/{_unique_name(path.name)}",
+        fallback_date=datetime.fromtimestamp(mtime, UTC),
+    )
 
 
 def _maildir_files(folder: Path) -> Iterator[Path]:

@@ -32,7 +32,7 @@ from email.message import EmailMessage
 from email.message import Message as MimePart
 from email.utils import format_datetime, parsedate_to_datetime
 from html import unescape
-from html.parser import HTMLParser
+from itertools import islice
 from typing import Any
 
 from mailagent.errors import ParseError
@@ -88,6 +88,32 @@ _MAX_DEPTH = 32
 
 _HTML_FEED_LIMIT = 2_000_000
 """Characters of one HTML part we convert; a snippet needs far less, this bounds the time."""
+
+# Bounds on what the stdlib parsers see (issue 10). `email`'s feedparser, its header registry and
+# `html.parser` are fine on real mail but superlinear on hostile input: a subject of 560 KB of
+# encoded words took 10.7 GB, 500 KB of Content-Type parameters 60 s, 100k MIME parts 25 s. So
+# every message is cut down to these sizes BEFORE it is parsed (`_bounded`), and what is cut is
+# what no classification reads: the tail of a huge field, attachments past the first few MB.
+MAX_MESSAGE_BYTES = 4 * 2**20
+"""Bytes of one message the parser sees; text parts come first in real mail, the rest is
+attachments (a snippet keeps 4,000 characters)."""
+MAX_LINES = 100_000
+"""Lines of one message the parser sees (it keeps each line as an object)."""
+MAX_PARTS = 100
+"""MIME parts (boundary lines and nested part headers) the parser sees; real mail has a few."""
+MAX_FIELDS = 500
+"""Header fields per header section (a long Received chain has 30)."""
+MAX_FIELD_BYTES = 16_384
+"""Bytes of one header field, folded lines together (References of a long thread fit)."""
+MAX_CONTENT_FIELD_BYTES = 512
+"""Bytes of one Content-* field: the header registry parses it several times per part, at a
+cost that grows faster than its length; real ones are under 300 bytes."""
+MAX_SECTION_BYTES = 256 * 1024
+"""Bytes of one header section."""
+_POLICY_PARSE_LIMIT = 2_000
+"""Longer header values skip the stdlib header parser for our own linear RFC 2047 decoder."""
+MAX_TEXT_CHARS = 64 * SNIPPET_LIMIT
+"""Characters of API-given text (`message_from_fields`) read; the snippet keeps 4,000."""
 
 # --- sanitising ------------------------------------------------------------------------------
 
@@ -246,7 +272,7 @@ def _header_text(msg: MimePart, raw: str, name: str) -> str:
     """One header value as sanitised text. The policy parser is tried first; when it raises
     (malformed header), leaves an encoded word undecoded, or the value has raw 8-bit bytes (it
     would turn them into U+FFFD), the raw value is decoded here instead."""
-    if not _SURROGATE.search(raw):
+    if len(raw) <= _POLICY_PARSE_LIMIT and not _SURROGATE.search(raw):
         try:
             text = sanitize_header_text(str(msg.policy.header_fetch_parse(name, raw)))
         except Exception:  # noqa: S110 - the stdlib header parsers raise many types; fall back
@@ -429,7 +455,11 @@ def _date(msg: MimePart) -> datetime | None:
 _SNIPPET_JUNK = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _LEADING_BLANK = re.compile(r"\A(?:[ \t]*\n)+")
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_META_CHARSET = re.compile(
+    rb"""<meta[^<>]{0,300}?charset[ \t\n]{0,20}=[ \t\n]{0,20}["']?([A-Za-z0-9_.:-]{1,40})""",
+    re.IGNORECASE,
+)
+"""Stops at '<': a tag that never closes costs its own length, not the rest of the part."""
 
 
 def _content_type(part: MimePart) -> str:
@@ -496,104 +526,141 @@ def _delivery_status_text(part: MimePart) -> str:
     return "\n".join(lines)
 
 
-class _HTMLText(HTMLParser):
-    """Visible text of an HTML document: no tags, scripts or styles; entities unescaped."""
+_HTML_SKIP = frozenset({"script", "style", "title", "template", "head"})
+_HTML_RAW_TEXT = frozenset({"script", "style"})
+"""Elements whose content is text up to their end tag, tags included (html.parser's
+CDATA_CONTENT_ELEMENTS; HTML Living Standard 13.1.2, raw text elements)."""
+_HTML_BLOCK = frozenset(
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "tr",
+        "ul",
+        "body",
+    ]
+)
+_HTML_SPACE = re.compile(r"\s+")
+_HTML_TAG_NAME = re.compile(r"[a-zA-Z][^\t\n\r\f />\x00]*")
+"""html.parser's `tagfind_tolerant`."""
+_HTML_TAG_REST = re.compile(r"""(?:[^>"'=]++|=\s*+(?:"[^"]*+"|'[^']*+')?+|["'])*+>""")
+"""The rest of a tag up to its '>', a '>' inside a quoted attribute value included. Possessive
+quantifiers: each character is looked at once, and a tag that never closes fails in one pass."""
 
-    _SKIP = frozenset({"script", "style", "title", "template", "head"})
-    _BLOCK = frozenset(
-        [
-            "address",
-            "article",
-            "aside",
-            "blockquote",
-            "br",
-            "dd",
-            "div",
-            "dl",
-            "dt",
-            "fieldset",
-            "figcaption",
-            "figure",
-            "footer",
-            "form",
-            "h1",
-            "h2",
-            "h3",
-            "h4",
-            "h5",
-            "h6",
-            "header",
-            "hr",
-            "li",
-            "main",
-            "nav",
-            "ol",
-            "p",
-            "pre",
-            "section",
-            "table",
-            "tr",
-            "ul",
-            "body",
-        ]
-    )
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
+class _HtmlText:
+    """Visible text of an HTML document: no tags, comments, scripts or styles; entities
+    unescaped; a line break around block elements and a space around table cells.
+
+    A linear scanner instead of `html.parser`, which is quadratic on markup that does not close
+    ("<a <a <a ...": 100 KB took 99 s). Every search moves forward from where the last one
+    ended; a search that finds nothing ends the document (an unclosed tag, comment or script
+    holds no visible text), so no character is scanned twice."""
+
+    def __init__(self, html: str) -> None:
+        self.html = html
+        self.lower = ""
         self.parts: list[str] = []
         self.size = 0
-        self._skip = 0
+        self.skip = 0
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self._skip += 1
-        elif tag == "body":  # a <head> someone forgot to close ends here
-            self._skip = 0
-        if tag in self._BLOCK or tag in {"td", "th"}:
-            self.parts.append("\n" if tag in self._BLOCK else " ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP:
-            self._skip = max(0, self._skip - 1)
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
+    def text(self, data: str) -> None:
+        if data and not self.skip:
+            data = unescape(data)
             self.parts.append(_HTML_SPACE.sub(" ", data))
             self.size += len(data)
 
+    def start_tag(self, tag: str) -> None:
+        if tag in _HTML_SKIP:
+            self.skip += 1
+        elif tag == "body":  # a <head> someone forgot to close ends here
+            self.skip = 0
+        if tag in _HTML_BLOCK or tag in {"td", "th"}:
+            self.parts.append("\n" if tag in _HTML_BLOCK else " ")
 
-_HTML_SPACE = re.compile(r"\s+")
-_HTML_INVISIBLE = re.compile(r"<(script|style|title|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_HTML_BLOCK_TAG = re.compile(
-    r"</?(?:br|p|div|tr|li|h[1-6]|table|blockquote|ul|ol|pre|section|article)\b[^>]*>",
-    re.IGNORECASE,
-)
-_HTML_CELL_TAG = re.compile(r"</?t[dh]\b[^>]*>", re.IGNORECASE)
-_HTML_TAG = re.compile(r"<[^>]*>")
+    def end_tag(self, tag: str) -> None:
+        if tag in _HTML_SKIP:
+            self.skip = max(0, self.skip - 1)
+        elif tag in _HTML_BLOCK:
+            self.parts.append("\n")
 
+    def run(self, limit: int) -> str:
+        html = self.html
+        pos = 0
+        while pos < len(html) and self.size <= limit:
+            lt = html.find("<", pos)
+            if lt < 0:
+                self.text(html[pos:])
+                break
+            self.text(html[pos:lt])
+            after = self._markup(lt)
+            if after < 0:
+                break
+            pos = after
+        return "".join(self.parts)
 
-def _crude_html_text(html: str) -> str:
-    """Tag stripping by pattern, for markup that `html.parser` gives up on."""
-    text = _HTML_INVISIBLE.sub(" ", _HTML_SPACE.sub(" ", html))
-    text = _HTML_CELL_TAG.sub(" ", _HTML_BLOCK_TAG.sub("\n", text))
-    return unescape(_HTML_TAG.sub("", text))
+    def _markup(self, lt: int) -> int:
+        """Handle the markup at `lt` ('<'); return where text resumes, or -1 for the end."""
+        html = self.html
+        name = _HTML_TAG_NAME.match(html, lt + 1)
+        if name is not None:  # a start tag
+            rest = _HTML_TAG_REST.match(html, name.end())
+            if rest is None:
+                return -1
+            tag = name.group(0).lower()
+            self.start_tag(tag)
+            if tag in _HTML_RAW_TEXT and not html.endswith("/>", 0, rest.end()):
+                self.lower = self.lower or html.lower()
+                # its content is skipped, its end tag read next (-1: none, the end)
+                return self.lower.find(f"</{tag}", rest.end())
+            return rest.end()
+        if html.startswith("</", lt):
+            name = _HTML_TAG_NAME.match(html, lt + 2)
+            end = html.find(">", lt + 2)
+            if end < 0:
+                return -1
+            if name is not None:
+                self.end_tag(name.group(0).lower())
+            return end + 1
+        if html.startswith("<!--", lt):
+            end = html.find("-->", lt + 4)
+            return -1 if end < 0 else end + 3
+        if html.startswith(("<!", "<?"), lt):  # declaration, CDATA, processing instruction
+            end = html.find(">", lt + 2)
+            return -1 if end < 0 else end + 1
+        self.text("<")  # "<" not starting markup is text ("a < b", "<3")
+        return lt + 1
 
 
 def _html_to_text(html: str) -> str:
-    parser = _HTMLText()
-    html = html[:_HTML_FEED_LIMIT]
-    try:
-        for start in range(0, len(html), 65536):
-            parser.feed(html[start : start + 65536])
-            if parser.size > 4 * SNIPPET_LIMIT:
-                break  # enough text; close() would flush a half-read tag as text
-        else:
-            parser.close()
-        text = "".join(parser.parts)
-    except Exception:  # html.parser raises AssertionError on some malformed markup
-        text = _crude_html_text(html)
+    text = _HtmlText(html[:_HTML_FEED_LIMIT]).run(4 * SNIPPET_LIMIT)
     lines = (" ".join(line.split()) for line in text.split("\n"))
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
@@ -639,6 +706,105 @@ def _snippet(msg: MimePart) -> str:
 # --- parse -----------------------------------------------------------------------------------
 
 _LEADING_BLANK_LINES = re.compile(rb"(?:[ \t]*\r?\n)+")
+_LONE_CR = re.compile(rb"\r(?!\n)")
+_BLANK_LINE = re.compile(rb"\n\r?\n")
+_PART_START = re.compile(rb"^(?:--|content-)", re.MULTILINE | re.IGNORECASE)
+_HEADER_START = re.compile(rb"From |[\x21-\x39\x3b-\x7e]*:")
+"""A line the feedparser takes as a header field (its `headerRE`, less continuation lines)."""
+
+
+def _nth_index(data: bytes, needle: bytes, count: int) -> int:
+    """Index of the `count`-th `needle` in `data` (1-based), or -1."""
+    index = -1
+    for _ in range(count):
+        index = data.find(needle, index + 1)
+        if index < 0:
+            return -1
+    return index
+
+
+def _bounded(data: bytes) -> bytes:
+    """`data` cut to what the parsers may see (see `MAX_MESSAGE_BYTES` and the limits after
+    it), in one linear pass. A lone CR becomes LF (the feedparser splits lines there too), so
+    that a message of lone CRs is bounded as well; CRLF stays (a QP "=0D" before it counts). Header sections are found where the
+    feedparser finds them: at the top, after lines starting "--" (any of them may be a boundary)
+    and at lines starting "Content-" (the header of an attached message or a part); each field
+    in them is capped, and fields past the section's caps are dropped. Past `MAX_PARTS` such
+    sections the message ends."""
+    data = _LONE_CR.sub(b"\n", data[:MAX_MESSAGE_BYTES])
+    if data.count(b"\n") > MAX_LINES:
+        data = data[: _nth_index(data, b"\n", MAX_LINES) + 1]
+    out: list[bytes] = []
+    pos, _ = _bounded_header(data, 0, out)
+    parts = 0
+    while pos < len(data):
+        found = _PART_START.search(data, pos)
+        start = found.start() if found else len(data)
+        out.append(data[pos:start])
+        if found is None:
+            break
+        if parts >= MAX_PARTS:
+            break
+        if data.startswith(b"--", start):  # a boundary line (RFC 2046 keeps them under 70)
+            end = data.find(b"\n", start)
+            end = len(data) if end < 0 else end + 1
+            out.append(_cut_line(data[start:end], 998))
+            pos, section = _bounded_header(data, end, out)
+        else:
+            pos, section = _bounded_header(data, start, out)
+            if not section:  # "Content-wise, ..." in text: not a header, keep the line
+                end = data.find(b"\n", start)
+                pos = len(data) if end < 0 else end + 1
+                out.append(data[start:pos])
+        parts += section
+    return b"".join(out)
+
+
+def _bounded_header(data: bytes, pos: int, out: list[bytes]) -> tuple[int, bool]:
+    """Copy the header section at `pos` into `out` with its fields capped; return where the
+    section's body starts (after its blank line, or at its first line that is not a header),
+    and whether there was a section (a header field or the blank line) at all."""
+    fields = section = 0
+    limit = kept = 0
+    while pos < len(data):
+        end = data.find(b"\n", pos)
+        end = len(data) if end < 0 else end + 1
+        line = data[pos:end]
+        if line in (b"\n", b"\r\n"):
+            out.append(line)
+            return end, True
+        if line[:1] in (b" ", b"\t") and fields:
+            room = min(limit - kept, MAX_SECTION_BYTES - section)
+        elif _HEADER_START.match(line):
+            fields += 1
+            if fields > MAX_FIELDS or section >= MAX_SECTION_BYTES:
+                return _skip_section(data, pos), True
+            content = line[:8].lower() == b"content-"
+            limit = MAX_CONTENT_FIELD_BYTES if content else MAX_FIELD_BYTES
+            kept = 0
+            room = min(limit, MAX_SECTION_BYTES - section)
+        else:
+            return pos, fields > 0  # not a header line: the feedparser starts the body here
+        if room > 0:
+            piece = _cut_line(line, room)
+            out.append(piece)
+            kept += len(piece)
+            section += len(piece)
+        pos = end
+    return pos, fields > 0
+
+
+def _skip_section(data: bytes, pos: int) -> int:
+    """Where the body of the header section holding `pos` starts (after its blank line)."""
+    blank = _BLANK_LINE.search(data, max(pos - 1, 0))
+    return len(data) if blank is None else blank.end()
+
+
+def _cut_line(line: bytes, size: int) -> bytes:
+    """`line` cut to `size` bytes, its line end kept."""
+    if len(line) <= size:
+        return line
+    return line[:size].rstrip(b"\r\n") + (b"\r\n" if line.endswith(b"\r\n") else b"\n")
 
 
 def parse_message(
@@ -660,8 +826,10 @@ def parse_message(
 def _parse(data: bytes, *, folder: Folder, id: str, fallback_date: datetime | None) -> Message:
     if not data.strip():
         raise ParseError("empty message")
+    data = data[:MAX_MESSAGE_BYTES]
     lead = _LEADING_BLANK_LINES.match(data)  # white-space-only lines before the headers
-    msg = email.message_from_bytes(data[lead.end() if lead else 0 :], policy=email.policy.default)
+    bounded = _bounded(data[lead.end() if lead else 0 :])
+    msg = email.message_from_bytes(bounded, policy=email.policy.default)
 
     senders = _people(msg, "from") or _people(msg, "sender") or _people(msg, "return-path")
     if not senders:
@@ -943,10 +1111,18 @@ def message_from_fields(
     """A `Message` from header fields and plain text that an API gives apart (Gmail's metadata,
     Graph's properties), read by the same parser as whole messages. The original Content-Type
     stays in `headers` (a delivery report is known by it) though the text is plain."""
-    pairs = [(str(n), str(v)) for n, v in fields]
-    content_type = next((" ".join(v.split()) for n, v in pairs if n.lower() == "content-type"), "")
+    # the same bounds as `_bounded` applies to whole messages, before anything is joined
+    pairs = [(str(n)[:200], str(v)[:MAX_FIELD_BYTES]) for n, v in islice(fields, MAX_FIELDS)]
+    content_type = next(
+        (
+            " ".join(v[:MAX_CONTENT_FIELD_BYTES].split())
+            for n, v in pairs
+            if n.lower() == "content-type"
+        ),
+        "",
+    )
     data = "\r\n".join(
-        [*header_lines(pairs), "Content-Type: text/plain; charset=utf-8", "", text]
+        [*header_lines(pairs), "Content-Type: text/plain; charset=utf-8", "", text[:MAX_TEXT_CHARS]]
     ).encode()
     message = parse_message(data, folder=folder, id=id, fallback_date=fallback_date)
     headers = dict(message.headers)

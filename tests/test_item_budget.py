@@ -1,0 +1,142 @@
+"""A time budget per item: one over it is skipped with its reason, remembered, and not read
+again; the others are read and the cursor moves (issue 10, point 9)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from mailagent.models import Folder
+from providers.base import Window
+from providers.budget import Budget, ItemBudget, OverBudget
+from providers.maildir import MaildirProvider
+
+NOW = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+WINDOW = Window(NOW - timedelta(days=30), NOW + timedelta(days=30))
+
+
+def good(n: int) -> bytes:
+    return (
+        f"From: Rita <rita@acme.example>\r\nTo: me@example.com\r\nSubject: Interview {n}\r\n"
+        f"Date: Thu, 29 Feb 2024 10:0{n}:00 +0000\r\nMessage-ID: <m{n}@acme.example>\r\n\r\n"
+        f"Thanks for your time, {n}.\r\n"
+    ).encode()
+
+
+def hostile() -> bytes:
+    """The costliest message the bounds still let through: 4 MB in 100 parts whose
+    Content-Type fields are as long as allowed."""
+    part = (
+        b"--b\r\nContent-Type: text/plain" + b"; a=b" * 100 + b"\r\n\r\n" + b"x" * 40_000 + b"\r\n"
+    )
+    return (
+        b"From: x@evil.example\r\nDate: Thu, 29 Feb 2024 10:00:00 +0000\r\nSubject: x\r\n"
+        b"Content-Type: multipart/mixed; boundary=b\r\n\r\n" + part * 120
+    )
+
+
+def deliver(root: Path, name: str, data: bytes) -> None:
+    (root / "INBOX" / "new" / name).write_bytes(data)
+
+
+def maildir(tmp_path: Path, budget: Budget) -> MaildirProvider:
+    for folder in ("INBOX", "Sent", "Drafts"):
+        for sub in ("cur", "new", "tmp"):
+            (tmp_path / folder / sub).mkdir(parents=True, exist_ok=True)
+    return MaildirProvider(
+        root=tmp_path,
+        calendar=None,
+        address="me@example.com",
+        timezone=ZoneInfo("UTC"),
+        clock=lambda: NOW,
+        budget=budget,
+    )
+
+
+def test_a_message_over_budget_is_skipped_remembered_and_not_read_again(tmp_path: Path) -> None:
+    provider = maildir(tmp_path, Budget(seconds=0.04))
+    stamp = int(NOW.timestamp()) - 3600
+    deliver(tmp_path, f"{stamp}.a.host", good(1))
+    deliver(tmp_path, f"{stamp + 1}.bad.host", hostile())
+    deliver(tmp_path, f"{stamp + 2}.b.host", good(2))
+
+    first = provider.read_changes(None, WINDOW)
+
+    assert sorted(m.subject for m in first.messages) == ["Interview 1", "Interview 2"]
+    assert [s.item.rpartition("/")[2] for s in first.skipped] == [f"{stamp + 1}.bad.host"]
+    assert "over the 0.04 s budget" in first.skipped[0].reason
+    assert json.loads(first.cursor)["over_budget"] == {
+        f"{Folder.INBOX.value}/{stamp + 1}.bad.host": first.skipped[0].reason
+    }
+
+    time.sleep(0.01)  # a new message changes the folder: the next sync lists it again
+    deliver(tmp_path, f"{stamp + 3}.c.host", good(3))
+    second = provider.read_changes(first.cursor, WINDOW)
+    assert [m.subject for m in second.messages] == ["Interview 3"]
+    assert second.skipped == []
+    assert second.requests == 1  # only the new file was opened
+    assert "over_budget" in json.loads(second.cursor)
+
+    # even a cursor that forgot which files it has seen does not parse the bad one again
+    state = json.loads(second.cursor)
+    state[Folder.INBOX.value] = {}
+    third = provider.read_changes(json.dumps(state), WINDOW)
+    assert sorted(m.subject for m in third.messages) == [f"Interview {n}" for n in (1, 2, 3)]
+    assert third.skipped == []
+    assert third.requests == 3
+
+
+def test_the_same_messages_are_all_read_within_the_default_budget(tmp_path: Path) -> None:
+    provider = maildir(tmp_path, Budget())
+    stamp = int(NOW.timestamp()) - 3600
+    deliver(tmp_path, f"{stamp}.a.host", good(1))
+    deliver(tmp_path, f"{stamp + 1}.bad.host", hostile())
+    changes = provider.read_changes(None, WINDOW)
+    assert len(changes.messages) == 2
+    assert changes.skipped == []
+    assert {m.folder for m in changes.messages} == {Folder.INBOX}
+
+
+def test_the_hard_stop_interrupts_a_runaway_parse_in_the_main_thread() -> None:
+    guard = ItemBudget(Budget(seconds=0.05, hard_seconds=0.2))
+
+    def runaway() -> str:
+        try:
+            while True:
+                pass
+        except Exception:  # a parser's broad fallback must not swallow the stop
+            return "swallowed"
+
+    started = time.perf_counter()
+    result = guard.run("k", runaway)
+    assert isinstance(result, OverBudget)
+    assert time.perf_counter() - started < 2
+    assert "stopped after 0.2 s" in result.reason
+    assert guard.is_remembered("k")
+
+
+def test_in_a_worker_thread_the_budget_is_measured_and_remembered() -> None:
+    guard = ItemBudget(Budget(seconds=0.01, hard_seconds=0.01))
+    results: list[object] = []
+
+    def slow() -> str:
+        time.sleep(0.05)
+        return "parsed"
+
+    worker = threading.Thread(
+        target=lambda: results.extend([guard.run("k", slow), guard.run("j", lambda: "ok")])
+    )
+    worker.start()
+    worker.join()
+    assert isinstance(results[0], OverBudget)
+    assert results[1] == "ok"
+    assert guard.remembered == {"k": results[0].reason}
+
+
+def test_a_remembered_item_comes_back_from_a_cursor_and_junk_is_ignored() -> None:
+    assert ItemBudget(Budget(), {"a": "why"}).reason("a") == "why"
+    assert ItemBudget(Budget(), ["not", "a", "mapping"]).remembered == {}  # type: ignore[arg-type]

@@ -298,7 +298,9 @@ def _thank_you(
         ]
     draft_at = rule.draft_after.add_to(interview.end, calendar)
     deadline = rule.due_within.add_to(interview.end, calendar)
-    due_by = calendar.last_working_moment_at_or_before(deadline, not_before=draft_at)
+    due_by = calendar.last_working_moment_at_or_before(deadline, not_before=draft_at).astimezone(
+        calendar.tz
+    )  # shown in the user's zone
     sent = ctx.user_messages_to_company(interview.start)
     actions: list[Action] = []
     for person in people:

@@ -55,3 +55,36 @@ def test_explain_strips_terminal_escapes_from_event_titles(tmp_path: Path) -> No
     for output in (synced.stdout, status.stdout, explained.stdout):
         assert not ESCAPE.search(output), output
     assert "[2J[31mAcme Onsite" in explained.stdout or "Acme Onsite" in explained.stdout
+
+
+# -- 14: demo --keep never deletes what it did not make ------------------------------------------
+
+
+def test_demo_keep_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    mine = tmp_path / "checkout"
+    (mine / "src").mkdir(parents=True)
+    (mine / "notes.txt").write_text("my notes", encoding="utf-8")
+    (mine / "src" / "main.py").write_text("print(1)", encoding="utf-8")
+    result = run_cli("demo", "--keep", str(mine), check=False)
+    _assert_clear_error(result, 2, str(mine), "not empty")
+    assert (mine / "notes.txt").read_text(encoding="utf-8") == "my notes"
+    assert (mine / "src" / "main.py").exists()
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt", "src"]
+
+
+def test_demo_keep_reuses_its_own_folder_and_keeps_other_files(tmp_path: Path) -> None:
+    demo = tmp_path / "demo"
+    run_cli("demo", "--keep", str(demo))
+    (demo / "mine.txt").write_text("keep me", encoding="utf-8")
+    again = run_json("demo", "--keep", str(demo))
+    assert again["failures"] == []
+    assert len(again["drafts"]) == 8  # a fresh mailbox and state, not added to the old ones
+    assert (demo / "mine.txt").read_text(encoding="utf-8") == "keep me"
+
+
+def test_demo_keep_refuses_a_file(tmp_path: Path) -> None:
+    target = tmp_path / "a-file"
+    target.write_text("data", encoding="utf-8")
+    result = run_cli("demo", "--keep", str(target), check=False)
+    _assert_clear_error(result, 2, str(target))
+    assert target.read_text(encoding="utf-8") == "data"

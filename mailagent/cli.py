@@ -83,6 +83,11 @@ def main_options(
     )
 
 
+NOW_RANGE = (datetime(1970, 1, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC))
+"""Moments `--now` accepts: policies reach ten years either way of it (the look-back, the
+longest duration), which datetime arithmetic near year 1 or 9999 cannot (OverflowError)."""
+
+
 def parse_now(value: str | None) -> datetime:
     if value is None:
         return datetime.now(UTC)
@@ -93,7 +98,13 @@ def parse_now(value: str | None) -> datetime:
             f"--now {value!r} is not an ISO 8601 moment",
             advice="write it like 2026-11-17T09:00-05:00",
         ) from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if not NOW_RANGE[0] <= moment < NOW_RANGE[1]:
+        raise ConfigError(
+            f"--now {value!r} is outside the years {NOW_RANGE[0].year} to {NOW_RANGE[1].year - 1}",
+            advice="give a moment near your interviews, like 2026-11-17T09:00-05:00",
+        )
+    return moment
 
 
 def shown(value: object, limit: int = 1000) -> str:

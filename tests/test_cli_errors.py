@@ -7,6 +7,8 @@ import re
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from mailagent.demo import write_config
 from mailagent.scenario import MaildirMailbox, load_scenario
 
@@ -88,3 +90,19 @@ def test_demo_keep_refuses_a_file(tmp_path: Path) -> None:
     result = run_cli("demo", "--keep", str(target), check=False)
     _assert_clear_error(result, 2, str(target))
     assert target.read_text(encoding="utf-8") == "data"
+
+
+# -- 11: errors, not tracebacks ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["sync", "status"])
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+00:00", "9999-12-31T23:00:00+00:00"])
+def test_now_far_outside_any_calendar_is_a_clear_error(
+    tmp_path: Path, command: str, moment: str
+) -> None:
+    config = _mailbox_at(tmp_path)
+    result = run_cli("--config", str(config), command, "--now", moment, check=False)
+    _assert_clear_error(result, 2, "--now")
+    assert not (tmp_path / "Mail" / "Drafts" / "cur").exists() or not any(
+        (tmp_path / "Mail" / "Drafts" / "cur").iterdir()
+    )

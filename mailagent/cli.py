@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mailagent import serialize
+from mailagent import serialize, statefile
 from mailagent.compose import TemplateComposer, clean_text
 from mailagent.config import Config, load_config
 from mailagent.errors import ConfigError, MailAgentError
@@ -306,6 +307,8 @@ def status(
                     f"{s.due_by:%a %m-%d %H:%M}",
                 )
             out.print(drafts_table)
+    except sqlite3.Error as exc:  # damage that opening the state could not see
+        _fail(statefile.sqlite_error(exc, config.state))
     finally:
         store.close()
     if as_json:
@@ -393,6 +396,8 @@ def explain(
             )
     except MailAgentError as exc:
         _fail(exc)
+    except sqlite3.Error as exc:  # damage that opening the state could not see
+        _fail(statefile.sqlite_error(exc, config.state))
     finally:
         store.close()
 

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from mailagent import statefile
 from mailagent.compose import Composer
 from mailagent.detect import UserIdentity, detect_all
 from mailagent.errors import AuthError, LockedError, MailAgentError
@@ -101,8 +102,11 @@ def _crash_point(step: str) -> None:
 @contextmanager
 def state_lock(path: Path, *, wait: bool = False) -> Iterator[None]:
     """One sync at a time per state file: an overlapping run fails fast (or waits)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:  # a read-only or full folder, a link planted at the name
+        raise statefile.os_error(exc, path) from exc
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))

@@ -3,7 +3,14 @@ terminal escapes from calendars, no user file touched (issue 10, points 3 and 11
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import sqlite3
+import stat
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -106,3 +113,146 @@ def test_now_far_outside_any_calendar_is_a_clear_error(
     assert not (tmp_path / "Mail" / "Drafts" / "cur").exists() or not any(
         (tmp_path / "Mail" / "Drafts" / "cur").iterdir()
     )
+
+
+# -- 3, 11, 12: the state file -------------------------------------------------------------------
+
+
+def _drafts(root: Path) -> list[str]:
+    folder = root / "Mail" / "Drafts" / "cur"
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def _synced(root: Path) -> Path:
+    """A mailbox synced once at PANEL_DONE: a real state file beside it."""
+    config = _mailbox_at(root)
+    run_cli("--config", str(config), "sync", "--now", PANEL_DONE)
+    return config
+
+
+def _other_sqlite(path: Path) -> None:
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
+    db.execute("INSERT INTO notes (text) VALUES ('my notes')")
+    db.commit()
+    db.close()
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        pytest.param(lambda p: p.write_bytes(b""), "empty", id="zero-bytes"),
+        pytest.param(lambda p: p.write_bytes(b"\x00\xffgarbage" * 500), "not a mailagent", id="garbage"),
+        pytest.param(_other_sqlite, "not a mailagent", id="another-programs-database"),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("command", ["sync", "status"])
+def test_a_state_file_that_is_not_a_mailagent_database_is_refused(
+    tmp_path: Path, make: Callable[[Path], None], says: str, command: str
+) -> None:
+    config = _mailbox_at(tmp_path)
+    state = tmp_path / "state.db"
+    make(state)
+    before = state.read_bytes()
+    result = run_cli("--config", str(config), command, "--now", PANEL_DONE, check=False)
+    _assert_clear_error(result, 4, str(state), says, "backup")
+    assert "rebuilds state from the mailbox" not in result.stderr  # the old, untrue advice
+    assert state.read_bytes() == before  # not converted, not written
+    assert _drafts(tmp_path) == []
+
+
+@pytest.mark.parametrize("damage", ["truncated", "header-only", "overwritten-page"])
+def test_a_damaged_state_file_is_refused(tmp_path: Path, damage: str) -> None:
+    config = _synced(tmp_path)
+    drafts = _drafts(tmp_path)
+    state = tmp_path / "state.db"
+    data = state.read_bytes()
+    assert len(data) > 8 * 4096
+    if damage == "truncated":
+        state.write_bytes(data[: len(data) // 2])
+    elif damage == "header-only":
+        state.write_bytes(data[:60])
+    else:
+        state.write_bytes(data[: 2 * 4096] + b"\xa5" * 4096 + data[3 * 4096 :])
+    for command in ("sync", "status"):
+        result = run_cli("--config", str(config), command, "--now", PANEL_DONE, check=False)
+        _assert_clear_error(result, 4, str(state), "backup")
+    assert _drafts(tmp_path) == drafts
+
+
+def test_a_symlinked_state_file_is_refused_and_its_target_untouched(tmp_path: Path) -> None:
+    config = _synced(tmp_path / "box")
+    elsewhere = tmp_path / "elsewhere.db"
+    (tmp_path / "box" / "state.db").rename(elsewhere)
+    elsewhere.chmod(0o644)
+    (tmp_path / "box" / "state.db").symlink_to(elsewhere)
+    before = elsewhere.read_bytes()
+    for command in ("sync", "status"):
+        result = run_cli("--config", str(config), command, "--now", PANEL_DONE, check=False)
+        _assert_clear_error(result, 4, "symbolic link")
+    assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o644
+    assert elsewhere.read_bytes() == before
+
+
+def test_a_dangling_state_symlink_creates_nothing_at_its_target(tmp_path: Path) -> None:
+    config = _mailbox_at(tmp_path / "box")
+    target = tmp_path / "victim.db"
+    (tmp_path / "box" / "state.db").symlink_to(target)
+    result = run_cli("--config", str(config), "sync", "--now", PANEL_DONE, check=False)
+    _assert_clear_error(result, 4, "symbolic link")
+    assert not target.exists()
+    assert _drafts(tmp_path / "box") == []
+
+
+@contextmanager
+def _tmpfs(where: Path, size: str) -> Iterator[Path]:
+    """A real small file system (root only: `mount -t tmpfs`); skips the test elsewhere."""
+    where.mkdir(parents=True)
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(where)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr!r}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def _state_config(config: Path, state: Path) -> None:
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace('state = "state.db"', f'state = "{state}"'), encoding="utf-8")
+
+
+@pytest.mark.parametrize("existing", [True, False], ids=["existing-state", "new-state"])
+def test_a_read_only_state_folder_is_a_clear_error(tmp_path: Path, existing: bool) -> None:
+    config = _mailbox_at(tmp_path / "box")
+    with _tmpfs(tmp_path / "ro", "1m") as folder:
+        _state_config(config, folder / "state.db")
+        if existing:
+            run_cli("--config", str(config), "sync", "--now", PANEL_DONE)
+        drafts = _drafts(tmp_path / "box")
+        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+        for command in ("sync", "status"):
+            result = run_cli("--config", str(config), command, "--now", PANEL_DONE, check=False)
+            _assert_clear_error(result, 4, "read-only", str(folder))
+        assert _drafts(tmp_path / "box") == drafts
+
+
+def test_a_full_disk_while_creating_the_state_is_a_clear_error(tmp_path: Path) -> None:
+    config = _mailbox_at(tmp_path / "box")
+    with _tmpfs(tmp_path / "small", "64k") as folder:
+        _state_config(config, folder / "state.db")
+        filler = os.open(folder / "filler", os.O_CREAT | os.O_WRONLY, 0o600)
+        with contextlib.suppress(OSError):
+            while True:
+                os.write(filler, b"x" * 4096)
+        os.close(filler)
+        result = run_cli("--config", str(config), "sync", "--now", PANEL_DONE, check=False)
+        _assert_clear_error(result, 4, "no space", str(folder))
+        assert _drafts(tmp_path / "box") == []
+        assert not (folder / "state.db").exists()  # no half-made state left to trip on

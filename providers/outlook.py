@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from mailagent.addresses import require_valid
 from mailagent.detect import UserIdentity
 from mailagent.errors import NotFound, ParseError, ProviderError, Transient
 from mailagent.models import (
@@ -470,7 +471,10 @@ class OutlookProvider:
         return found[0] if found else None
 
     def create_draft(self, content: DraftContent, key: str) -> str:
-        recipients = [{"emailAddress": {"name": p.name, "address": p.address}} for p in content.to]
+        recipients = [
+            {"emailAddress": {"name": p.name, "address": require_valid(p.address)}}
+            for p in content.to
+        ]  # require_valid: the planner checked already; Graph takes any string (defence in depth)
         tag = [{"id": TAG_PROPERTY, "value": key}]
         body = {"contentType": "text", "content": content.body}
         if content.reply_to_id:

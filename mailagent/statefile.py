@@ -215,7 +215,11 @@ def _private(path: Path, *, missing_ok: bool = False) -> os.stat_result | None:
 
 
 def _check_file(path: Path) -> None:
-    """The state file is a regular file, private, and starts like an SQLite database."""
+    """The state file is a regular file, private, and starts like an SQLite database; its
+    -wal and -shm files (which SQLite opens by name) are no links either."""
+    for suffix in ("-wal", "-shm"):
+        if Path(f"{path}{suffix}").is_symlink():
+            raise symlink_error(Path(f"{path}{suffix}"))
     info = _private(path)
     size = info.st_size if info else 0
     with open(os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC), "rb") as file:

@@ -34,9 +34,11 @@ def _mailbox_at(root: Path, moment: str = PANEL_DONE) -> Path:
     return config
 
 
-def _assert_clear_error(result: object, code: int, *needles: str) -> None:
-    stderr = result.stderr  # type: ignore[attr-defined]
-    assert result.returncode == code, (result.returncode, stderr)  # type: ignore[attr-defined]
+def _assert_clear_error(result: subprocess.CompletedProcess[str], code: int, *needles: str) -> None:
+    """What the user sees is a message and advice (`error:` / `fix:`) and the exit code of
+    the error class (2 config, 4 state), never a traceback."""
+    stderr = result.stderr
+    assert result.returncode == code, (result.returncode, stderr)
     assert "Traceback" not in stderr, stderr
     assert stderr.startswith("error: "), stderr
     assert "\nfix: " in stderr, stderr
@@ -256,3 +258,15 @@ def test_a_full_disk_while_creating_the_state_is_a_clear_error(tmp_path: Path) -
         _assert_clear_error(result, 4, "no space", str(folder))
         assert _drafts(tmp_path / "box") == []
         assert not (folder / "state.db").exists()  # no half-made state left to trip on
+
+
+def test_a_symlinked_wal_file_is_refused(tmp_path: Path) -> None:
+    config = _synced(tmp_path / "box")
+    target = tmp_path / "victim"
+    target.write_bytes(b"precious")
+    target.chmod(0o644)
+    (tmp_path / "box" / "state.db-wal").symlink_to(target)
+    result = run_cli("--config", str(config), "status", "--now", PANEL_DONE, check=False)
+    _assert_clear_error(result, 4, "symbolic link", "state.db-wal")
+    assert target.read_bytes() == b"precious"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644

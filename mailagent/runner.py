@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -142,6 +143,10 @@ def sync_account(
     except MailAgentError as exc:
         result.ok, result.error, result.advice = False, str(exc), exc.advice
         log.error("account %s: %s", account.name, exc)
+    except sqlite3.Error as exc:  # the state's disk filled up, or it became read-only
+        problem = statefile.sqlite_error(exc, store.path)
+        result.ok, result.error, result.advice = False, str(problem), problem.advice
+        log.error("account %s: %s", account.name, problem)
     except Exception as exc:
         result.ok, result.error = False, f"unexpected {type(exc).__name__}: {exc}"
         log.exception("account %s: sync failed", account.name)

@@ -89,6 +89,10 @@ def sqlite_error(exc: sqlite3.Error, path: Path) -> StateError:
     https://sqlite.org/rescode.html)."""
     code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
     text = str(exc)
+    if code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN) and _disk_full(
+        path.parent
+    ):  # SQLite reports a full disk as "disk I/O error" when it hits it creating -shm or -wal
+        return os_error(OSError(errno.ENOSPC, text), path)
     if code == sqlite3.SQLITE_READONLY or "readonly" in text:
         return os_error(OSError(errno.EROFS, text), path)
     if code == sqlite3.SQLITE_CANTOPEN:
@@ -110,6 +114,13 @@ def sqlite_error(exc: sqlite3.Error, path: Path) -> StateError:
         advice="check the disk and the folder's permissions; if the file is damaged, "
         + LOST_STATE_ADVICE,
     )
+
+
+def _disk_full(folder: Path) -> bool:
+    try:
+        return os.statvfs(folder).f_bavail == 0
+    except OSError:
+        return False
 
 
 def _read_only_mount(folder: Path) -> bool:

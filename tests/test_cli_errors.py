@@ -270,3 +270,24 @@ def test_a_symlinked_wal_file_is_refused(tmp_path: Path) -> None:
     _assert_clear_error(result, 4, "symbolic link", "state.db-wal")
     assert target.read_bytes() == b"precious"
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
+
+
+def test_a_disk_that_fills_up_under_an_existing_state_is_a_clear_error(tmp_path: Path) -> None:
+    config = _mailbox_at(tmp_path / "box")
+    with _tmpfs(tmp_path / "small", "1m") as folder:
+        _state_config(config, folder / "state.db")
+        run_cli("--config", str(config), "sync", "--now", "2026-11-16T18:00:00-05:00")
+        drafts = _drafts(tmp_path / "box")
+        filler = os.open(folder / "filler", os.O_CREAT | os.O_WRONLY, 0o600)
+        with contextlib.suppress(OSError):
+            while True:
+                os.write(filler, b"x" * 4096)
+        os.close(filler)
+        result = run_cli("--config", str(config), "sync", "--now", PANEL_DONE, check=False)
+        assert result.returncode != 0
+        assert "Traceback" not in result.stderr, result.stderr
+        assert "no space left" in result.stderr, result.stderr
+        assert "free some space" in result.stderr, result.stderr
+        os.unlink(folder / "filler")
+        run_cli("--config", str(config), "sync", "--now", PANEL_DONE)
+        assert len(_drafts(tmp_path / "box")) > len(drafts)

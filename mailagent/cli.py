@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -14,8 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mailagent import serialize
-from mailagent.compose import TemplateComposer
+from mailagent import serialize, statefile
+from mailagent.compose import TemplateComposer, clean_text
 from mailagent.config import Config, load_config
 from mailagent.errors import ConfigError, MailAgentError
 from mailagent.policy import check_policy_file, shipped_policies
@@ -83,6 +84,11 @@ def main_options(
     )
 
 
+NOW_RANGE = (datetime(1970, 1, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC))
+"""Moments `--now` accepts: policies reach ten years either way of it (the look-back, the
+longest duration), which datetime arithmetic near year 1 or 9999 cannot (OverflowError)."""
+
+
 def parse_now(value: str | None) -> datetime:
     if value is None:
         return datetime.now(UTC)
@@ -93,7 +99,20 @@ def parse_now(value: str | None) -> datetime:
             f"--now {value!r} is not an ISO 8601 moment",
             advice="write it like 2026-11-17T09:00-05:00",
         ) from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if not NOW_RANGE[0] <= moment < NOW_RANGE[1]:
+        raise ConfigError(
+            f"--now {value!r} is outside the years {NOW_RANGE[0].year} to {NOW_RANGE[1].year - 1}",
+            advice="give a moment near your interviews, like 2026-11-17T09:00-05:00",
+        )
+    return moment
+
+
+def shown(value: object, limit: int = 1000) -> str:
+    """Untrusted text (titles, names, reasons quoting them) as one printable line: the
+    composer's `clean_text` drops the control characters a terminal would act on (ESC starting
+    a screen clear or a colour, CSI, BEL). JSON output needs none of this: json.dumps escapes."""
+    return clean_text(str(value), limit=limit)
 
 
 def _fail(exc: MailAgentError) -> NoReturn:
@@ -167,9 +186,9 @@ def sync(
 def _print_result(result: SyncResult) -> None:
     head = f"{result.account}" + (" (dry run)" if result.dry_run else "")
     if not result.ok:
-        err.print(f"{head}: failed: {result.error}")
+        err.print(f"{head}: failed: {shown(result.error)}")
         if result.advice:
-            err.print(f"  fix: {result.advice}")
+            err.print(f"  fix: {shown(result.advice)}")
         return
     out.print(
         f"{head}: {result.interviews} interview(s), {len(result.drafted)} draft(s) created, "
@@ -179,9 +198,11 @@ def _print_result(result: SyncResult) -> None:
         out.print(
             f"  drafted {drafted.kind.replace('_', '-')} to {drafted.to}: {drafted.subject!r}"
         )
-        out.print(f"    why: {drafted.reason}; send by {drafted.due_by:%a %Y-%m-%d %H:%M %Z}")
+        out.print(
+            f"    why: {shown(drafted.reason)}; send by {drafted.due_by:%a %Y-%m-%d %H:%M %Z}"
+        )
     for note in result.notes:
-        out.print(f"  note: {note.text}")
+        out.print(f"  note: {shown(note.text)}")
 
 
 @app.command()
@@ -257,35 +278,37 @@ def status(
                 continue
             out.print(f"{account.name} <{account.address}> as of {moment:%Y-%m-%d %H:%M %Z}")
             if problem:
-                out.print(f"  {problem[0]}\n  {problem[1]}")
+                out.print(f"  {shown(problem[0])}\n  {shown(problem[1])}")
             table = Table("interview", "when", "company", "status", "interviewers")
             for i in interviews:
                 table.add_row(
                     i.id,
                     f"{i.start:%a %Y-%m-%d %H:%M}",
-                    i.company or "?",
+                    shown(i.company or "?"),
                     i.status.value,
-                    ", ".join(p.address for p in i.interviewers) or "-",
+                    shown(", ".join(p.address for p in i.interviewers) or "-"),
                 )
             out.print(table)
             drafts_table = Table("draft", "to", "status", "subject", "send by")
             for d in drafts:
                 drafts_table.add_row(
                     f"{d.kind.value.replace('_', '-')} {d.step or ''}".strip(),
-                    d.recipient,
+                    shown(d.recipient),
                     d.status,
-                    d.subject,
+                    shown(d.subject),
                     f"{d.due_by:%a %m-%d %H:%M}",
                 )
             for s in schedules:
                 drafts_table.add_row(
                     f"{s.kind.value.replace('_', '-')} {s.step or ''}".strip(),
-                    s.recipient,
+                    shown(s.recipient),
                     f"drafted {s.draft_at:%a %m-%d %H:%M}",
                     "(scheduled)",
                     f"{s.due_by:%a %m-%d %H:%M}",
                 )
             out.print(drafts_table)
+    except sqlite3.Error as exc:  # damage that opening the state could not see
+        _fail(statefile.sqlite_error(exc, config.state))
     finally:
         store.close()
     if as_json:
@@ -336,32 +359,36 @@ def explain(
                     )
                     continue
                 event = detection.event
-                out.print(f"{event.title} ({event.start:%a %Y-%m-%d %H:%M} - {event.end:%H:%M})")
-                out.print(f"verdict: {detection.verdict}")
+                out.print(
+                    f"{shown(event.title)} ({event.start:%a %Y-%m-%d %H:%M} - {event.end:%H:%M})"
+                )
+                out.print(f"verdict: {shown(detection.verdict)}")
                 out.print("signals:")
                 for signal in detection.signals:
-                    out.print(f"  {signal}")
+                    out.print(f"  {shown(signal)}")
                 if detection.interview:
                     iv = detection.interview
+                    domains = ", ".join(iv.company_domains) or "no domain"
                     out.print(
-                        f"company: {iv.company or '?'} ({', '.join(iv.company_domains) or 'no domain'}); "
-                        f"role: {iv.role or '?'}"
+                        shown(f"company: {iv.company or '?'} ({domains}); role: {iv.role or '?'}")
                     )
-                    out.print(
-                        "interviewers: "
-                        + (", ".join(f"{p.name} <{p.address}>" for p in iv.interviewers) or "none")
-                    )
+                    people = ", ".join(f"{p.name} <{p.address}>" for p in iv.interviewers)
+                    out.print(shown(f"interviewers: {people or 'none'}", limit=2000))
                 for d in drafts:
                     out.print(
-                        f"draft {d.kind.value} {d.step or ''} to {d.recipient}: {d.status}; {d.reason}"
+                        shown(
+                            f"draft {d.kind.value} {d.step or ''} to {d.recipient}: {d.status}; {d.reason}"
+                        )
                     )
                 for s in schedules:
                     out.print(
-                        f"scheduled {s.kind.value} {s.step or ''} to {s.recipient} for "
-                        f"{s.draft_at:%a %Y-%m-%d %H:%M}: {s.reason}"
+                        shown(
+                            f"scheduled {s.kind.value} {s.step or ''} to {s.recipient} for "
+                            f"{s.draft_at:%a %Y-%m-%d %H:%M}: {s.reason}"
+                        )
                     )
                 for decision in decisions:
-                    out.print(f"decision ({decision.at:%Y-%m-%d %H:%M}): {decision.text}")
+                    out.print(shown(f"decision ({decision.at:%Y-%m-%d %H:%M}): {decision.text}"))
         if not found:
             raise ConfigError(
                 f"no interview or event {interview!r} in the state",
@@ -369,6 +396,8 @@ def explain(
             )
     except MailAgentError as exc:
         _fail(exc)
+    except sqlite3.Error as exc:  # damage that opening the state could not see
+        _fail(statefile.sqlite_error(exc, config.state))
     finally:
         store.close()
 

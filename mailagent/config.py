@@ -26,11 +26,18 @@ class FolderNames(BaseModel):
     inbox: str | None = None
     sent: str | None = None
     drafts: str | None = None
+    absent: tuple[Literal["inbox", "sent", "drafts"], ...] = ()
+    """maildir: folders this mailbox does not have. mailagent reads an absent INBOX or Sent as
+    empty (so it cannot see a thank-you you sent yourself) and creates an absent Drafts;
+    without this, a missing folder is a configuration error."""
 
     def by_folder(self) -> dict[Folder, str]:
         """The names the config sets, by folder."""
         names = {Folder.INBOX: self.inbox, Folder.SENT: self.sent, Folder.DRAFTS: self.drafts}
         return {folder: name for folder, name in names.items() if name}
+
+    def absent_folders(self) -> frozenset[Folder]:
+        return frozenset(Folder(name) for name in self.absent)
 
 
 class AccountConfig(BaseModel):
@@ -108,6 +115,8 @@ class AccountConfig(BaseModel):
             raise ValueError("`google_endpoint` is for gmail accounts")
         if self.provider != "outlook" and self.graph_endpoint:
             raise ValueError("`graph_endpoint` is for outlook accounts")
+        if self.provider != "maildir" and self.folders.absent:
+            raise ValueError("`folders.absent` is for maildir accounts")
         return self
 
 

@@ -14,6 +14,7 @@ from rich.console import Console
 from mailagent import serialize
 from mailagent.compose import TemplateComposer
 from mailagent.config import load_config
+from mailagent.errors import ConfigError
 from mailagent.runner import SyncResult, sync_account
 from mailagent.scenario import DraftMade, MaildirMailbox, Scenario, load_scenario, play
 from mailagent.store import Store
@@ -46,13 +47,47 @@ def write_config(scenario: Scenario, root: Path, policy: str | None = None) -> P
     return config
 
 
+MARKER = ".mailagent-demo"
+"""Written into a `--keep` folder: only a folder holding it is one the demo may rebuild."""
+
+DEMO_ENTRIES = ("Mail", "calendar.ics", "mailagent.toml", "state.db", "state.db-wal",
+                "state.db-shm", "state.db.lock")  # fmt: skip
+"""What the demo writes into its folder, and all that a rebuild removes."""
+
+
+def prepare_keep_folder(keep: Path) -> None:
+    """Make `keep` ready for a fresh demo without deleting anything the demo did not make.
+
+    An empty or missing folder is used as it is; a folder the demo made before (it holds
+    `MARKER`) loses the demo's own entries only; anything else is refused, so that
+    `--keep .` in a checkout deletes nothing."""
+    if keep.exists() and not keep.is_dir():
+        raise ConfigError(f"--keep {keep}: not a folder", advice="name a new or empty folder")
+    if keep.is_dir() and any(keep.iterdir()):
+        if not (keep / MARKER).is_file():
+            raise ConfigError(
+                f"--keep {keep}: the folder is not empty and is not a demo folder",
+                advice="name a new or empty folder (nothing in this one was touched)",
+            )
+        for name in DEMO_ENTRIES:
+            entry = keep / name
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            elif entry.exists() or entry.is_symlink():
+                entry.unlink()
+    keep.mkdir(parents=True, exist_ok=True)
+    (keep / MARKER).write_text(
+        "Made by `mailagent demo --keep`; the next one may rebuild Mail/, calendar.ics,\n"
+        "mailagent.toml and state.db here (and nothing else).\n",
+        encoding="utf-8",
+    )
+
+
 def run_demo(out: Console, *, keep: Path | None = None, as_json: bool = False) -> int:
     scenario = load_scenario(demo_scenario_path())
-    root = keep or Path(tempfile.mkdtemp(prefix="mailagent-demo-"))
     if keep is not None:
-        if keep.exists() and any(keep.iterdir()):
-            shutil.rmtree(keep)
-        keep.mkdir(parents=True, exist_ok=True)
+        prepare_keep_folder(keep)
+    root = keep or Path(tempfile.mkdtemp(prefix="mailagent-demo-"))
     config_path = write_config(scenario, root)
     config = load_config(config_path)
     mailbox = MaildirMailbox(root)

@@ -30,6 +30,12 @@ ACCEPTED_FORMS = "30m, 24h, 7d, 2w, 5 business days"
 _MAX_NOMINAL = timedelta(days=3660)
 """Ten years: longer is surely a typo, and keeps datetime arithmetic far from overflow."""
 
+_MAX_AMOUNT = 10**7
+"""Ten years in minutes is 5,259,600: any amount over this is longer than `_MAX_NOMINAL`."""
+
+_MAX_DIGITS = 12
+"""Longer numbers are not read as ints at all (Python refuses over 4,300 digits anyway)."""
+
 _UNIT_WORDS: dict[str, Unit] = {
     "m": "minutes",
     "min": "minutes",
@@ -71,7 +77,9 @@ class Duration:
             raise TypeError(f"duration amount must be an int, not {type(self.amount).__name__}")
         if self.amount < 0:
             raise ValueError(f"a duration cannot be negative ({self.amount})")
-        if self.nominal() > _MAX_NOMINAL:
+        # A huge amount would overflow timedelta (OverflowError, not a ValueError) before
+        # it could be compared: the amount is bounded first, the exact length second.
+        if self.amount > _MAX_AMOUNT or self.nominal() > _MAX_NOMINAL:
             raise ValueError(f"{self} is longer than ten years; use forms like {ACCEPTED_FORMS}")
 
     def __str__(self) -> str:
@@ -128,4 +136,9 @@ def parse_duration(text: str) -> Duration:
         unit = _UNIT_WORDS.get(word)
     if match is None or unit is None:
         raise ValueError(f'"{text}" is not a duration; use forms like {ACCEPTED_FORMS}')
-    return Duration(int(match["amount"]), unit)
+    digits = match["amount"].lstrip("0") or "0"
+    if len(digits) > _MAX_DIGITS:
+        raise ValueError(
+            f'"{text[:40]}..." is longer than ten years; use forms like {ACCEPTED_FORMS}'
+        )
+    return Duration(int(digits), unit)

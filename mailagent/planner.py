@@ -19,6 +19,8 @@ Invariants (checked by property-based tests in tests/test_planner_properties.py)
    sent follow-up n.
 5. The agent's own drafts never count as the user's messages: only messages in the Sent folder
    are the user's.
+6. A draft goes only to an address `addresses.is_valid_address` accepts (one plain addr-spec);
+   any other attendee or correspondent gets a note instead, on every provider.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from mailagent.addresses import address_problem, is_valid_address
 from mailagent.detect import UserIdentity
 from mailagent.mailsignals import MailKind, MailReading, read_message
 from mailagent.models import (
@@ -323,11 +326,16 @@ def _thank_you(
         people = people[:MAX_INTERVIEWERS]
     draft_at = rule.draft_after.add_to(interview.end, calendar)
     deadline = rule.due_within.add_to(interview.end, calendar)
-    due_by = calendar.last_working_moment_at_or_before(deadline, not_before=draft_at)
+    due_by = calendar.last_working_moment_at_or_before(deadline, not_before=draft_at).astimezone(
+        calendar.tz
+    )  # shown in the user's zone
     sent = ctx.user_messages_to_company(interview.start)
     for person in people:
         key = draft_key(interview.id, person.address, DraftKind.THANK_YOU, 0)
         if key in state.drafts:
+            continue
+        if unusable := _unusable_recipient(interview, "thank-you", person):
+            actions.append(unusable)
             continue
         thanked = next(
             (m for m in sent if any(p.address == person.address for p in m.recipients)), None
@@ -417,6 +425,8 @@ def _rejection_reply(
     key = draft_key(interview.id, "", DraftKind.REJECTION_REPLY, 0)
     if key in state.drafts:
         return [note]
+    if unusable := _unusable_recipient(interview, "rejection reply", sender):
+        return [note, unusable]
     answered = [
         m
         for m in ctx.user_messages_to_company(rejection.message.date)
@@ -550,12 +560,13 @@ def _follow_up(  # noqa: PLR0915 - one rule per paragraph, top to bottom
             draft_at = back_on
             reasons = [f"an out-of-office said they are back on {_local(back_on, ctx.timezone)}"]
         due_by = calendar.add_business_days(draft_at, 1)
+        usable = [p for p in reply_to.to if is_valid_address(p.address)]
         recipient = next(
-            (p for p in reply_to.to if ctx.is_company(p.address)),
-            reply_to.to[0] if reply_to.to else None,
+            (p for p in usable if ctx.is_company(p.address)), usable[0] if usable else None
         )
         if recipient is None:
-            return []
+            unusable = [_unusable_recipient(interview, "follow-up", p) for p in reply_to.to[:1]]
+            return [n for n in unusable if n is not None]
         request = DraftRequest(
             key,
             DraftKind.FOLLOW_UP,
@@ -625,6 +636,20 @@ def _draft_or_schedule(
         draft_at,
         due_by,
         reason,
+    )
+
+
+def _unusable_recipient(interview: Interview, what: str, person: Person) -> Note | None:
+    """A note instead of a draft when `person`'s address is not one a draft may go to
+    (an attendee "a@x.com, b@y.com", a header with a line break in it): `addresses`, the one
+    check for every provider. The address is quoted with repr, so no line break reaches a log."""
+    problem = address_problem(person.address)
+    if not problem:
+        return None
+    return Note(
+        interview.id,
+        f"unusable:{what}:{person.address[:80]!r}",
+        f"no {what} drafted to {person.address[:80]!r}: {problem}",
     )
 
 

@@ -471,11 +471,71 @@ _PolicyLoader.add_implicit_resolver(
 )
 
 
+MAX_POLICY_BYTES = 64 * 1024
+"""A policy is a few dozen lines (the shipped ones are under 3 KB)."""
+
+MAX_DEPTH = 12
+"""Levels of nesting; a policy uses three (follow_up: calendar: working_days: [...])."""
+
+MAX_NODES = 2000
+"""YAML values once aliases are expanded; a policy has well under a hundred. An alias bomb
+("billion laughs": each level repeating the previous one) expands exponentially, and every
+walk over the tree (duplicate keys, validation) would pay for the expansion."""
+
+
+def _check_shape(path: Path, text: str) -> None:
+    """Refuse a file too large, too deep or expanding too far, before building anything.
+
+    The depth is measured on the event stream (PyYAML's parser is iterative, its composer is
+    recursive and would hit Python's recursion limit); the expansion on the composed node
+    tree, where an alias is the same node object again, so counting visits counts the
+    expansion without making it."""
+    if len(text) > MAX_POLICY_BYTES:
+        raise PolicyError(
+            f"{path}: the file is larger than {MAX_POLICY_BYTES // 1024} KB; a policy is a few "
+            "dozen lines",
+            advice="Check that this is the policy file you meant. " + _ADVICE,
+        )
+    depth = 0
+    for event in yaml.parse(text, Loader=_PolicyLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark else 1
+                raise PolicyError(
+                    f"{path}:{line}: nested deeper than {MAX_DEPTH} levels; a policy needs three",
+                    advice=_ADVICE,
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _check_expansion(path: Path, node: yaml.Node | None) -> None:
+    budget = MAX_NODES
+    stack: list[yaml.Node] = [node] if node is not None else []
+    while stack:
+        current = stack.pop()
+        budget -= 1
+        if budget < 0:
+            raise PolicyError(
+                f"{path}: more than {MAX_NODES} values once its aliases (*name) are expanded; "
+                "a policy has a few dozen",
+                advice="Write the values out instead of repeating aliases. " + _ADVICE,
+            )
+        if isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                stack += (key, value)
+        elif isinstance(current, yaml.SequenceNode):
+            stack += current.value
+
+
 def _read_yaml(path: Path, text: str) -> tuple[Any, yaml.Node | None, list[tuple[int, str]]]:
     """The document, its node tree (for line numbers) and duplicate-key errors."""
     loader = _PolicyLoader(text)
     try:
+        _check_shape(path, text)
         node = loader.get_single_node()
+        _check_expansion(path, node)
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

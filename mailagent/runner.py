@@ -18,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from mailagent import statefile
 from mailagent.compose import Composer
 from mailagent.detect import UserIdentity, detect_all
 from mailagent.errors import AuthError, LockedError, MailAgentError
@@ -117,8 +119,11 @@ def _crash_point(step: str) -> None:
 @contextmanager
 def state_lock(path: Path, *, wait: bool = False) -> Iterator[None]:
     """One sync at a time per state file: an overlapping run fails fast (or waits)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:  # a read-only or full folder, a link planted at the name
+        raise statefile.os_error(exc, path) from exc
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
@@ -154,6 +159,10 @@ def sync_account(
     except MailAgentError as exc:
         result.ok, result.error, result.advice = False, str(exc), exc.advice
         log.error("account %s: %s", account.name, exc)
+    except sqlite3.Error as exc:  # the state's disk filled up, or it became read-only
+        problem = statefile.sqlite_error(exc, store.path)
+        result.ok, result.error, result.advice = False, str(problem), problem.advice
+        log.error("account %s: %s", account.name, problem)
     except Exception as exc:
         result.ok, result.error = False, f"unexpected {type(exc).__name__}: {exc}"
         log.exception("account %s: sync failed", account.name)

@@ -19,7 +19,6 @@ decision log for `explain`. Crash safety rests on two rules:
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,10 +26,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from mailagent import serialize
+from mailagent import serialize, statefile
 from mailagent.errors import StateError
 from mailagent.models import CalendarEvent, Detection, DraftKind, DraftStatus, Interview, Message
 from mailagent.planner import DraftRecord, Note, Schedule
+from mailagent.statefile import open_state
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: initial schema
@@ -131,28 +131,19 @@ class Decision:
 
 class Store:
     def __init__(self, path: Path | str) -> None:
+        """Open (or make) the state; a file that is not mailagent's state, a damaged one, a
+        link, or a folder that cannot be written raises `StateError` (see `statefile`)."""
         self.path = Path(path)
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            if not self.path.exists():
-                fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
-                os.close(fd)
-            os.chmod(self.path, 0o600)
-        try:
-            self._db = sqlite3.connect(str(path), isolation_level=None, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+        if str(path) == ":memory:":
+            self._db = sqlite3.connect(":memory:", isolation_level=None)
             self._db.execute("PRAGMA foreign_keys=ON")
-        except sqlite3.DatabaseError as exc:
-            raise StateError(
-                f"{path}: not a usable state file ({exc})",
-                advice="move it aside; the next sync rebuilds state from the mailbox",
-            ) from exc
-        for suffix in ("-wal", "-shm"):
-            side = Path(str(self.path) + suffix)
-            if side.exists():
-                os.chmod(side, 0o600)
-        self._migrate()
+        else:
+            self._db = open_state(self.path)
+        try:
+            self._migrate()
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise statefile.sqlite_error(exc, self.path) from exc
 
     def close(self) -> None:
         self._db.close()

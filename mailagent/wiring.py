@@ -38,6 +38,7 @@ def build_provider(
             timezone=ZoneInfo(config.timezone),
             user_name=config.user_name,
             folder_names=config.folders.by_folder(),
+            absent=config.folders.absent_folders(),
             clock=clock,
         )
     raise ConfigError(f"account {config.name}: unknown provider {config.provider!r}")

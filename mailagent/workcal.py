@@ -11,7 +11,8 @@ Design notes:
 - Holidays come from the `holidays` package, built lazily once per (country, subdivision, year)
   because building a country's table is the slow part. Observed days (a Saturday holiday moved
   to Friday) count as holidays: the office is closed on them.
-- Pure: no clock reads. Every datetime given must be aware; results are in the calendar's zone.
+- Pure: no clock reads. Every datetime given must be aware; results are in the calendar's zone,
+  except a deadline `last_working_moment_at_or_before` leaves as it is (returned as given).
 """
 
 from __future__ import annotations
@@ -177,16 +178,21 @@ class WorkCalendar:
         `moment` if it is working time; else the close of the latest working window that ends
         at or before `moment`; but if that is earlier than `not_before` (or there is none in
         between), `moment` unchanged. The result is never later than `moment`.
+
+        A deadline that stays is returned as given, not converted to the calendar's zone: a
+        wall time inside a DST gap of its own zone (02:00 on a Lord Howe spring-forward night)
+        compares unequal to the same instant in any other zone (PEP 495 interzone rule), so a
+        converted copy would read as "moved" to every caller that asks `result != moment`.
         """
         _aware(not_before, "not_before")
         if self.is_working_time(moment):
-            return moment.astimezone(self.tz)
+            return moment
         first = self._local_date(not_before)
         d = self._local_date(moment)
         while d >= first:
             window = self._window(d)
             if window is not None and window[1] <= moment:
                 closes = window[1]
-                return closes if closes >= not_before else moment.astimezone(self.tz)
+                return closes if closes >= not_before else moment
             d -= _ONE_DAY
-        return moment.astimezone(self.tz)
+        return moment

@@ -8,7 +8,9 @@ modification times of the `new/` and `cur/` folders and of the calendar files.
 
 Both layouts are understood: plain folders under one root (`INBOX/`, `Sent/`, `Drafts/`, as
 mbsync writes them) and Maildir++ (`.Sent/`, `.Drafts/` beside the root's own cur/new/tmp,
-whose root is the inbox).
+whose root is the inbox). A missing INBOX, Sent or Drafts is a configuration error naming the
+folders that are there, unless the config lists it in `folders.absent`: a root one level too
+high (mbsync's per-account layout) must not quietly get a Drafts folder no client shows.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ class MaildirProvider:
     timezone: ZoneInfo
     user_name: str = ""
     folder_names: dict[Folder, str] = field(default_factory=dict)
+    absent: frozenset[Folder] = frozenset()
+    """Folders the config says this mailbox lacks: INBOX or Sent read as empty, Drafts made."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     """The runner passes its `now` so that simulated syncs date their drafts consistently."""
     budget: Budget = DEFAULT_BUDGET
@@ -97,15 +101,17 @@ class MaildirProvider:
             for candidate in (self.root / name, self.root / ("." + name.replace("/", "."))):
                 if (candidate / "cur").is_dir() or (candidate / "new").is_dir():
                     return candidate
-        if folder is Folder.INBOX and (self.root / "cur").is_dir():
+        if folder is Folder.INBOX and not configured and _is_maildir(self.root):
             return self.root  # Maildir++: the root is the inbox
-        if configured or folder is Folder.DRAFTS:
-            path = self.root / (configured or "Drafts")
+        if folder not in self.absent:
+            raise _missing_folder(self.root, folder, configured)
+        path = self.root / (configured or FOLDER_ALIASES[folder][0])
+        if folder is Folder.DRAFTS:
             for sub in ("cur", "new", "tmp"):
                 (path / sub).mkdir(parents=True, exist_ok=True)
-            return path
-        log.info("maildir %s: no %s folder; treating it as empty", self.root, folder.value)
-        return self.root / FOLDER_ALIASES[folder][0]
+        else:
+            log.info("maildir %s: no %s folder (absent, says the config)", self.root, folder.value)
+        return path
 
     def folder_path(self, folder: Folder) -> Path:
         return self._folders[folder]
@@ -319,3 +325,53 @@ def _key_from_headers(path: Path) -> str | None:
 
 def _hostname() -> str:
     return socket.gethostname().replace("/", "\\057").replace(":", "\\072") or "localhost"
+
+
+def _is_maildir(path: Path) -> bool:
+    return (path / "cur").is_dir() or (path / "new").is_dir()
+
+
+_LISTED = 20
+"""Folders named in a missing-folder error; a mailbox of hundreds is cut short."""
+
+
+def _missing_folder(root: Path, folder: Folder, configured: str | None) -> ConfigError:
+    """A missing INBOX, Sent or Drafts, with the folders that are there and the likely fix.
+
+    A sync into the wrong level would put drafts where no mail client shows them and, reading
+    no Sent folder, thank people again whom the user already thanked: so it is refused."""
+    found = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("tmp"))
+    listed = ", ".join(found[:_LISTED]) + (
+        f" and {len(found) - _LISTED} more" if len(found) > _LISTED else ""
+    )
+    wanted = f'"{configured}"' if configured else " or ".join(FOLDER_ALIASES[folder][:3])
+    accounts = [
+        name
+        for name in found
+        if any(_is_maildir(root / name / n) for n in FOLDER_ALIASES[Folder.INBOX])
+    ]
+    key = folder.value
+    if accounts:
+        advice = (
+            f"{root} looks like a folder of accounts ({', '.join(accounts[:5])} each hold an "
+            f"INBOX, as mbsync's per-account layout writes them): set `maildir` to one of "
+            f"them, like {root / accounts[0]}"
+        )
+    elif configured:
+        advice = f"set [accounts.folders] {key} to one of the folders found, or remove it"
+    else:
+        advice = (
+            f'name yours with [accounts.folders] {key} = "...", or set `maildir` to the folder '
+            f"that holds INBOX, Sent and Drafts; if this mailbox has no such folder, say so "
+            f'with [accounts.folders] absent = ["{key}"]'
+            + (
+                " (mailagent then cannot see the thank-yous you sent yourself)"
+                if folder is Folder.SENT
+                else ""
+            )
+        )
+    return ConfigError(
+        f"maildir {root}: no {folder.value} folder {wanted} (nor Maildir++ .{FOLDER_ALIASES[folder][0]}); "
+        f"folders found: {listed or 'none'}",
+        advice=advice,
+    )

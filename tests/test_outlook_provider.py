@@ -323,3 +323,55 @@ def test_the_standalone_emulator_serves_a_scenario_that_mailagent_syncs(tmp_path
     printed = standalone_emulator_then_sync("providers.emulators.graph", tmp_path)
     assert printed
     assert "graph_endpoint" in (tmp_path / "mailagent.toml").read_text(encoding="utf-8")
+
+
+HOSTILE_ATTENDEES = {
+    "marco": "marco.rossi@acme.com, evil@x.com",
+    "dana": "dana.lee@acme.com\r\nbcc: evil@x.com",
+}
+
+
+def test_an_attendee_that_is_not_one_plain_address_gets_no_draft(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    demo = load_scenario(DEMO)
+    people = dict(demo.spec.people)
+    for who, address in HOSTILE_ATTENDEES.items():
+        people[who] = people[who].model_copy(update={"address": address})
+    scenario = without_clock(type(demo)(demo.spec.model_copy(update={"people": people}), demo.path))
+    moment = datetime.fromisoformat("2026-11-17T18:00:00-05:00")
+    with GraphEmulator(user_address=scenario.spec.user.address) as emulator:
+        GraphScenarioMailbox(emulator).materialize(scenario, moment)
+        run = LibraryRun(scenario, emulator, tmp_path / "s.db")
+        with caplog.at_level("INFO"):
+            result = run.run(moment)
+        assert result.ok, result.error
+        recipients = [to for _, to, _ in _drafts(emulator)]
+        assert "priya.raman@acme.com" in recipients  # the valid panellist is thanked
+        assert not any("evil" in to or "marco" in to or "dana" in to for to in recipients)
+        skips = [
+            n.text for n in result.notes if "not a plain" in n.text or "not one plain" in n.text
+        ]
+        assert len(skips) == 2, result.notes
+        logged = [
+            r.getMessage() for r in caplog.records if "not one plain address" in r.getMessage()
+        ]
+        assert len(logged) == 2
+        assert all("\r" not in line and "\n" not in line for line in logged)
+
+
+@pytest.mark.parametrize("address", list(HOSTILE_ATTENDEES.values()))
+def test_the_outlook_provider_itself_refuses_such_a_recipient(tmp_path: Path, address: str) -> None:
+    from mailagent.models import DraftContent, Person
+
+    scenario = without_clock(load_scenario(DEMO))
+    with GraphEmulator(user_address=scenario.spec.user.address) as emulator:
+        run = LibraryRun(scenario, emulator, tmp_path / "s.db")
+        provider = run.account(datetime.fromisoformat("2026-11-17T18:00:00-05:00")).provider
+        content = DraftContent("Thank you", "Hello", (Person("Marco", address),))
+        try:
+            with pytest.raises(ValueError, match="not one plain address"):
+                provider.create_draft(content, "key-1")
+        finally:
+            close_provider(provider)
+        assert emulator.drafts() == []

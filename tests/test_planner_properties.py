@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mailagent.addresses import is_valid_address
 from mailagent.detect import UserIdentity
 from mailagent.mailsignals import MailKind, read_message
 from mailagent.models import (
@@ -33,6 +34,8 @@ ZONE = ZoneInfo("America/New_York")
 START = datetime(2026, 11, 16, 10, 0, tzinfo=ZONE)
 USER = UserIdentity("alex@example.com", "Alex Kim")
 PANEL = (Person("Priya Raman", "priya@acme.com"), Person("Marco Rossi", "marco@acme.com"))
+HOSTILE = Person("Dana Lee", "dana@acme.com,\r\nbcc: evil@x.com")
+"""An attendee string that is not one address: on the interview, never a draft's recipient."""
 
 COMPANY_TEXTS = {
     "reply": ("Re: Thank you", "Thanks Alex, happy to answer: the team uses Spark. Talk soon.", {}),
@@ -110,7 +113,7 @@ def test_planner_invariants_hold_over_random_histories(
         company="Acme",
         company_domains=("acme.com",),
         role="Data Engineer",
-        interviewers=PANEL,
+        interviewers=(*PANEL, HOSTILE),
     )
     world = World()
     now = START
@@ -146,6 +149,8 @@ def _sync_and_check(world: World, interview: Interview, policy: object, now: dat
     readings = [(m, read_message(m)) for m in world.messages if m.folder is Folder.INBOX]
     for create in result.creates:
         request = create.request
+        # 6: a draft goes only to one plain address
+        assert is_valid_address(request.to.address)
         # 1: never two drafts for one (interview, person, kind, step)
         assert request.key not in world.drafts
         # 2: nothing drafted before it is due

@@ -401,3 +401,56 @@ def test_country_and_subdivision_are_normalised(tmp_path: Path) -> None:
 
 def test_policy_type_is_what_load_returns() -> None:
     assert isinstance(load_policy("standard"), Policy)
+
+
+# -- hostile files: an error in bounded time, never a traceback or a stall ----------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["999999999 weeks", "99999999999999999999 days", "9" * 5000 + " minutes"]
+)
+def test_a_duration_too_large_for_a_datetime_is_an_error(tmp_path: Path, text: str) -> None:
+    found = problems(write(tmp_path, f"lookback: {text}\n"))
+    assert len(found) == 1
+    assert "lookback" in found[0]
+    assert "longer than ten years" in found[0]
+
+
+def _alias_bomb(levels: int = 10) -> str:
+    lines = ["name: bomb", 'lol0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, levels):
+        lines.append(f"lol{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 8) + "]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        pytest.param(_alias_bomb(), "aliases", id="billion-laughs"),
+        pytest.param("lookback: " + "[" * 20_000 + "]" * 20_000 + "\n", "nested", id="deep-list"),
+        pytest.param(
+            "thank_you: " + "{a: " * 5_000 + "1" + "}" * 5_000 + "\n", "nested", id="deep-map"
+        ),
+        pytest.param("name: x\n" + "# padding\n" * 20_000, "larger", id="huge"),
+    ],
+)
+def test_a_yaml_bomb_is_refused_quickly(tmp_path: Path, text: str, says: str) -> None:
+    import time as clock
+
+    path = write(tmp_path, text)
+    started = clock.monotonic()
+    with pytest.raises(PolicyError) as caught:
+        check_policy_file(path)
+    assert clock.monotonic() - started < 2
+    assert says in str(caught.value)
+    assert str(path) in str(caught.value)
+    assert caught.value.advice
+
+
+def test_a_small_alias_is_still_fine(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "follow_up:\n  after: &week [7d, 14d]\n  max: 2\n"
+        "thank_you: {draft_after: 30m, due_within: 24h}\n",
+    )
+    assert [str(d) for d in check_policy_file(path).follow_up.after] == ["7d", "14d"]

@@ -7,7 +7,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mailagent.durations import Duration, parse_duration
@@ -229,6 +229,18 @@ def test_next_working_moment_is_working_time_and_not_earlier(
         assert not cal.is_working_time(moment)
 
 
+# 02:00 on 4 Oct 2020 does not exist in Lord Howe (clocks go from 02:00 to 02:30): a moment in
+# a DST gap of its own zone compares unequal to every other zone's datetime (PEP 495).
+@example(
+    WorkCalendar(NEW_YORK, frozenset(range(6)), time(0, 0), time(12, 0)),
+    datetime(2020, 10, 4, 2, 0, tzinfo=ZoneInfo("Australia/Lord_Howe")),
+    timedelta(0),
+)
+@example(
+    WorkCalendar(NEW_YORK, frozenset({0}), time(0, 0), time(1, 0)),
+    datetime(2020, 10, 4, 2, 0, tzinfo=ZoneInfo("Australia/Lord_Howe")),
+    timedelta(0),
+)
 @settings(max_examples=300, deadline=None)
 @given(calendars(), moments, st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=20)))
 def test_last_working_moment_stays_within_bounds(

@@ -24,16 +24,17 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from providers.testservers.chaos import (  # noqa: E402 (after the path set-up)
+from providers.testservers.chaos import (
     DEFAULT_BUDGET,
     RunReport,
     reproduce_command,
     run_seed,
 )
-from providers.testservers.chaos_rigs import RIGS  # noqa: E402
+from providers.testservers.chaos_rigs import RIGS
 
 PROVIDERS = tuple(RIGS)
 
@@ -70,7 +71,8 @@ def _campaign(provider: str, args: argparse.Namespace) -> dict[str, object]:
     started = time.perf_counter()
     slowest = 0.0
     rig = RIGS[provider]()
-    workdir = Path("/dev/shm") if Path("/dev/shm").is_dir() else None
+    shm = Path("/dev/shm")  # noqa: S108 (tmpfs: a run's SQLite syncs cost nothing there)
+    workdir = shm if shm.is_dir() else None
     try:
         with tempfile.TemporaryDirectory(prefix="mailagent-chaos-", dir=workdir) as tmp:
             for index, seed in enumerate(seeds, start=1):
@@ -122,13 +124,12 @@ def _print(summary: dict[str, object]) -> None:
         f"{summary['provider']}: {summary['runs']} runs in {summary['seconds']} s "
         f"({summary['seconds_per_run']} s per run)"
     )
-    faults = summary["faults"]
-    assert isinstance(faults, dict)
+    faults = cast("dict[str, int]", summary["faults"])
     print("  faults injected: " + ", ".join(f"{k} {v}" for k, v in faults.items()))
-    violations = summary["violations"]
-    assert isinstance(violations, list)
-    print(f"  violations: {len(violations)} in {len(summary['violating_seeds'])} run(s)")  # type: ignore[arg-type]
-    for kind, number in dict(summary["violations_by_kind"]).items():  # type: ignore[call-overload]
+    violations = cast("list[dict[str, object]]", summary["violations"])
+    seeds = cast("list[int]", summary["violating_seeds"])
+    print(f"  violations: {len(violations)} in {len(seeds)} run(s)")
+    for kind, number in cast("dict[str, int]", summary["violations_by_kind"]).items():
         print(f"    {kind}: {number}")
     for item in violations:
         print(f"  seed {item['seed']} {item['kind']}: {item['detail']}")

@@ -155,7 +155,14 @@ class _Play:
 
 class _Player:
     def __init__(
-        self, rig: Rig, script: Script, root: Path, report: RunReport, *, faulty: bool, budget: float
+        self,
+        rig: Rig,
+        script: Script,
+        root: Path,
+        report: RunReport,
+        *,
+        faulty: bool,
+        budget: float,
     ) -> None:
         self.rig, self.script, self.root, self.report = rig, script, root, report
         self.faulty, self.budget = faulty, budget
@@ -199,7 +206,9 @@ class _Player:
                 if self.play.stopped:
                     break
                 if not ok:
-                    self.problem("failed", "", f"{moment.isoformat()}: still failing without faults")
+                    self.problem(
+                        "failed", "", f"{moment.isoformat()}: still failing without faults"
+                    )
         finally:
             arm_kill(None)
             self.rig.end()
@@ -324,7 +333,9 @@ class _Player:
                 self.play.kinds[drafted.key] = (drafted.kind, drafted.to)
                 self.play.due[drafted.key] = drafted.due_by
         if outcome == "over budget" or elapsed > self.budget:
-            self.problem("slow", "", f"{moment.isoformat()}: a sync took {elapsed:.1f} s ({outcome})")
+            self.problem(
+                "slow", "", f"{moment.isoformat()}: a sync took {elapsed:.1f} s ({outcome})"
+            )
             self.play.stopped = True
         self._record(moment, before, rig.snapshot())
         return outcome == "ok"
@@ -351,7 +362,9 @@ class _Player:
                 continue
             done = play.user_done.get(seen.key)
             if present_before[seen.key] or sum(1 for s in new if s.key == seen.key) > 1:
-                self.problem("duplicate", seen.key, f"{when}: {seen.key} written again while in Drafts")
+                self.problem(
+                    "duplicate", seen.key, f"{when}: {seen.key} written again while in Drafts"
+                )
             elif done is not None and done[0] in ("send", "delete"):
                 if done[0] == "send" or not self._excused(seen.key, done[1], moment):
                     self.problem(
@@ -365,7 +378,9 @@ class _Player:
         for seen in after:
             edited = play.edited.get(seen.key)
             if edited is not None and seen.id == edited[0] and seen.fingerprint != edited[1]:
-                self.problem("overwritten", seen.key, f"{when}: the user's edit of {seen.key} changed")
+                self.problem(
+                    "overwritten", seen.key, f"{when}: the user's edit of {seen.key} changed"
+                )
 
     def _hostile_recipient(self, seen: Seen) -> bool:
         return any(set(seen.to) & h.addresses for h in self.hostile)

@@ -149,7 +149,7 @@ class Rig:
 
     def __init__(self) -> None:
         self.composer = ChaosComposer()
-        self.scenario: Scenario | None = None
+        self._scenario: Scenario | None = None
         self.root = Path()
         self.extra_ics = b""
         self.blank_calendar = False
@@ -163,17 +163,22 @@ class Rig:
 
     def begin(self, scenario: Scenario, root: Path) -> None:
         """A fresh, empty mailbox for one run (its files under `root`)."""
-        self.scenario, self.root = scenario, root
+        self._scenario, self.root = scenario, root
         self.extra_ics, self.blank_calendar, self.lost_answer = b"", False, 0
         self._events = []
         self.composer.reset()
+
+    @property
+    def scenario(self) -> Scenario:
+        if self._scenario is None:
+            raise RuntimeError("no run begun")
+        return self._scenario
 
     @property
     def mailbox(self) -> ScenarioMailbox:
         raise NotImplementedError
 
     def materialize(self, moment: datetime) -> None:
-        assert self.scenario is not None
         self.mailbox.materialize(self.scenario, moment)
 
     def provider(self, now: datetime, zone: str) -> Provider:
@@ -187,7 +192,6 @@ class Rig:
         raise NotImplementedError
 
     def identity(self) -> UserIdentity:
-        assert self.scenario is not None
         user = self.scenario.spec.user
         return UserIdentity(user.address.lower(), user.name)
 
@@ -284,7 +288,6 @@ class MaildirRig(Rig):
         return self._mailbox
 
     def materialize(self, moment: datetime) -> None:
-        assert self.scenario is not None
         self._mailbox.materialize(self._mail_only, moment)
         self.write_calendar(self.scenario.events_at(moment))
 
@@ -412,7 +415,7 @@ class GmailRig(Rig):
     def clear_faults(self) -> None:
         super().clear_faults()
         with self.emulator.lock:
-            self.emulator._backend.faults.clear()  # noqa: SLF001 (the emulator's fault list)
+            self.emulator._backend.faults.clear()
 
     def end(self) -> None:
         if self.emulator is not None:
@@ -477,11 +480,12 @@ class GraphRig(Rig):
         return self._mailbox
 
     def _build(self, now: datetime, zone: ZoneInfo) -> Provider:
-        from providers.outlook import OutlookProvider
-
         import httpx
 
-        assert self.tokens is not None
+        from providers.outlook import OutlookProvider
+
+        if self.tokens is None:
+            raise RuntimeError("no run begun")
         if self._http is not None:
             self._http.close()
         # A client per sync, as the CLI has, sharing one TLS context (httpx loads the CA
@@ -525,7 +529,7 @@ class GraphRig(Rig):
     def clear_faults(self) -> None:
         super().clear_faults()
         with self.emulator.lock:
-            self.emulator._backend.faults.clear()  # noqa: SLF001 (the emulator's fault list)
+            self.emulator._backend.faults.clear()
 
     def end(self) -> None:
         if self._http is not None:

@@ -149,7 +149,9 @@ class Script:
         return policy
 
 
-def make_script(seed: int, *, hostile_kinds: tuple[str, ...] = (), hostile_rate: float = 0.0) -> Script:
+def make_script(
+    seed: int, *, hostile_kinds: tuple[str, ...] = (), hostile_rate: float = 0.0
+) -> Script:
     """The script of run `seed`. `hostile_kinds` are the hostile items the provider can carry;
     one of them is added to the faulty run's world with probability `hostile_rate`."""
     rng = rng_for(seed, "world")
@@ -158,93 +160,11 @@ def make_script(seed: int, *, hostile_kinds: tuple[str, ...] = (), hostile_rate:
     start = (BASE + timedelta(days=rng.randint(0, 6))).replace(tzinfo=zone)
     end = start + timedelta(days=DAYS)
     user = UserSpec(name="Alex Kim", address="alex.kim@example.org", timezone=zone_name)
-    people: dict[str, PersonSpec] = {}
-    events: list[EventSpec] = []
-    messages: list[MessageSpec] = []
-    interviewers: dict[str, int] = {}
-    moments: set[datetime] = set()
+    world = _World(people={}, events=[], messages=[], interviewers={}, moments=set())
     for index, (company, domain) in enumerate(rng.sample(_COMPANIES, rng.randint(2, 4))):
-        role = rng.choice(_ROLES)
-        panel = []
-        for _ in range(rng.randint(1, 3)):
-            first, last = rng.choice(_FIRST), rng.choice(_LAST)
-            ref = f"{first.lower()}.{last.lower()}.{index}"
-            if ref in people:
-                continue
-            people[ref] = PersonSpec(name=f"{first} {last}", address=f"{ref}@{domain}")
-            panel.append(ref)
-        day = start.replace(hour=rng.randint(9, 16), minute=rng.choice((0, 30)))
-        begin = day + timedelta(days=rng.randint(1, 9))
-        finish = begin + timedelta(minutes=rng.choice((30, 45, 60, 90)))
-        changes: list[EventChange] = []
-        fate = rng.random()
-        if fate < 0.3:
-            shift = timedelta(days=rng.randint(1, 3))
-            changes.append(
-                EventChange(at=begin - timedelta(hours=20), start=begin + shift, end=finish + shift)
-            )
-            begin, finish = begin + shift, finish + shift
-        cancelled = 0.3 <= fate < 0.38
-        if cancelled:
-            changes.append(EventChange(at=begin - timedelta(hours=10), status="cancelled"))
-        events.append(
-            EventSpec(
-                id=f"{domain.split('.')[0]}-{index}",
-                title=rng.choice(_TITLES).format(company=company, role=role),
-                start=begin,
-                end=finish,
-                organizer=panel[0],
-                attendees=tuple(panel),
-                description=f"Scheduled via Greenhouse.\nRole: {role}",
-                conference=f"https://zoom.us/j/55500{seed % 1000:03d}{index}",
-                appears=start - timedelta(days=1),
-                changes=tuple(changes),
-            )
-        )
-        if not cancelled:
-            for ref in panel:
-                address = people[ref].address
-                interviewers[address] = interviewers.get(address, 0) + 1
-        moments.add(finish + timedelta(minutes=rng.randint(35, 120)))
-        if not cancelled and rng.random() < 0.15:  # thanked by hand
-            messages.append(
-                MessageSpec.model_validate(
-                    {
-                        "id": f"hand-{index}",
-                        "folder": "sent",
-                        "from": "user",
-                        "to": [panel[0]],
-                        "date": finish + timedelta(minutes=20),
-                        "subject": f"Thank you, {people[panel[0]].name.split()[0]}",
-                        "body": "Thank you for your time today.",
-                    }
-                )
-            )
-        answer = rng.random()
-        when = finish + timedelta(days=rng.randint(2, 6), hours=rng.randint(0, 6))
-        if not cancelled and when < end and answer < 0.5:
-            rejection = answer < 0.25
-            messages.append(
-                MessageSpec.model_validate(
-                    {
-                        "id": f"answer-{index}",
-                        "folder": "inbox",
-                        "from": panel[0],
-                        "to": ["user"],
-                        "date": when,
-                        "subject": f"Your application at {company}"
-                        if rejection
-                        else f"Re: {role} at {company}",
-                        "body": (
-                            "Hi Alex, thank you for your time. Unfortunately, we have decided "
-                            "to move forward with other candidates."
-                            if rejection
-                            else "Hi Alex, thanks for your note! We will get back to you "
-                            "within two weeks."
-                        ),
-                    }
-                )
-            )
+        _add_interview(rng, seed, world, index, company, domain, start, end)
+    people, events, messages = world.people, world.events, world.messages
+    interviewers, moments = world.interviewers, world.moments
     day = start
     while day < end:
         moments.add(day.replace(hour=rng.randint(7, 21), minute=rng.choice((5, 20, 45))))
@@ -254,7 +174,8 @@ def make_script(seed: int, *, hostile_kinds: tuple[str, ...] = (), hostile_rate:
     if rng.random() < 0.4:
         account.append(
             AccountChange(
-                at=rng.choice(ordered[2:]), timezone=rng.choice([z for z in ZONES if z != zone_name])
+                at=rng.choice(ordered[2:]),
+                timezone=rng.choice([z for z in ZONES if z != zone_name]),
             )
         )
     if rng.random() < 0.3:
@@ -301,6 +222,112 @@ def make_script(seed: int, *, hostile_kinds: tuple[str, ...] = (), hostile_rate:
     return script
 
 
+@dataclass
+class _World:
+    people: dict[str, PersonSpec]
+    events: list[EventSpec]
+    messages: list[MessageSpec]
+    interviewers: dict[str, int]
+    moments: set[datetime]
+
+
+def _add_interview(
+    rng: random.Random,
+    seed: int,
+    world: _World,
+    index: int,
+    company: str,
+    domain: str,
+    start: datetime,
+    end: datetime,
+) -> None:
+    """One company's interview (maybe moved or cancelled), maybe thanked by hand, maybe
+    answered by a reply or a rejection; and a sync soon after it ends."""
+    people, events, messages = world.people, world.events, world.messages
+    interviewers, moments = world.interviewers, world.moments
+    role = rng.choice(_ROLES)
+    panel = []
+    for _ in range(rng.randint(1, 3)):
+        first, last = rng.choice(_FIRST), rng.choice(_LAST)
+        ref = f"{first.lower()}.{last.lower()}.{index}"
+        if ref in people:
+            continue
+        people[ref] = PersonSpec(name=f"{first} {last}", address=f"{ref}@{domain}")
+        panel.append(ref)
+    day = start.replace(hour=rng.randint(9, 16), minute=rng.choice((0, 30)))
+    begin = day + timedelta(days=rng.randint(1, 9))
+    finish = begin + timedelta(minutes=rng.choice((30, 45, 60, 90)))
+    changes: list[EventChange] = []
+    fate = rng.random()
+    if fate < 0.3:
+        shift = timedelta(days=rng.randint(1, 3))
+        changes.append(
+            EventChange(at=begin - timedelta(hours=20), start=begin + shift, end=finish + shift)
+        )
+        begin, finish = begin + shift, finish + shift
+    cancelled = 0.3 <= fate < 0.38
+    if cancelled:
+        changes.append(EventChange(at=begin - timedelta(hours=10), status="cancelled"))
+    events.append(
+        EventSpec(
+            id=f"{domain.split('.', maxsplit=1)[0]}-{index}",
+            title=rng.choice(_TITLES).format(company=company, role=role),
+            start=begin,
+            end=finish,
+            organizer=panel[0],
+            attendees=tuple(panel),
+            description=f"Scheduled via Greenhouse.\nRole: {role}",
+            conference=f"https://zoom.us/j/55500{seed % 1000:03d}{index}",
+            appears=start - timedelta(days=1),
+            changes=tuple(changes),
+        )
+    )
+    if not cancelled:
+        for ref in panel:
+            address = people[ref].address
+            interviewers[address] = interviewers.get(address, 0) + 1
+    moments.add(finish + timedelta(minutes=rng.randint(35, 120)))
+    if not cancelled and rng.random() < 0.15:  # thanked by hand
+        messages.append(
+            MessageSpec.model_validate(
+                {
+                    "id": f"hand-{index}",
+                    "folder": "sent",
+                    "from": "user",
+                    "to": [panel[0]],
+                    "date": finish + timedelta(minutes=20),
+                    "subject": f"Thank you, {people[panel[0]].name.split()[0]}",
+                    "body": "Thank you for your time today.",
+                }
+            )
+        )
+    answer = rng.random()
+    when = finish + timedelta(days=rng.randint(2, 6), hours=rng.randint(0, 6))
+    if not cancelled and when < end and answer < 0.5:
+        rejection = answer < 0.25
+        messages.append(
+            MessageSpec.model_validate(
+                {
+                    "id": f"answer-{index}",
+                    "folder": "inbox",
+                    "from": panel[0],
+                    "to": ["user"],
+                    "date": when,
+                    "subject": f"Your application at {company}"
+                    if rejection
+                    else f"Re: {role} at {company}",
+                    "body": (
+                        "Hi Alex, thank you for your time. Unfortunately, we have decided "
+                        "to move forward with other candidates."
+                        if rejection
+                        else "Hi Alex, thanks for your note! We will get back to you "
+                        "within two weeks."
+                    ),
+                }
+            )
+        )
+
+
 @dataclass(frozen=True)
 class _Extra:
     events: tuple[EventSpec, ...] = ()
@@ -322,7 +349,9 @@ ENCODED_SUBJECT = 24_000
 """Bytes of encoded words in one Subject (issue 10, point 7; memory grows fast with it)."""
 
 
-def _hostile(kind: str, at: datetime, start: datetime, rng: random.Random) -> tuple[Hostile, _Extra]:
+def _hostile(
+    kind: str, at: datetime, start: datetime, rng: random.Random
+) -> tuple[Hostile, _Extra]:
     begin = at + timedelta(hours=rng.randint(2, 30))
     finish = begin + timedelta(hours=1)
     if kind == "panel":
@@ -340,9 +369,9 @@ def _hostile(kind: str, at: datetime, start: datetime, rng: random.Random) -> tu
             conference="https://zoom.us/j/999000111",
             appears=at,
         )
-        return Hostile(
-            kind, at, frozenset(p.address for p in people.values()), PANEL_CAP
-        ), _Extra(events=(event,), people=people)
+        return Hostile(kind, at, frozenset(p.address for p in people.values()), PANEL_CAP), _Extra(
+            events=(event,), people=people
+        )
     if kind == "long-title":
         event = EventSpec(
             id="hostile-title",

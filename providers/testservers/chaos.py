@@ -140,6 +140,8 @@ class _Play:
     kinds: dict[str, tuple[str, str]] = field(default_factory=dict)
     """key -> (kind, recipient) from the sync results."""
     due: dict[str, datetime] = field(default_factory=dict)
+    recipients: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """key -> recipients of its first copy, as the Drafts folder showed it."""
     first_seen: dict[str, datetime] = field(default_factory=dict)
     user_done: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     """key -> (what the user last did: "edit", "send" or "delete"; when)."""
@@ -355,6 +357,7 @@ class _Player:
                 continue
             if self._hostile_recipient(seen):
                 play.hostile_writes += 1
+            play.recipients.setdefault(seen.key, seen.to)
             writes = play.writes.setdefault(seen.key, [])
             writes.append(moment)
             play.first_seen.setdefault(seen.key, moment)
@@ -455,8 +458,8 @@ def _judge(script: Script, provider: str, clean: _Play, faulty: _Play) -> list[V
         add("missing", f"{kind} to {to} ({key}) never written")
     hostile = script.hostile[0] if script.hostile else None
     for key in sorted(faulty.writes.keys() - clean.writes.keys()):
-        kind, to = faulty.kinds.get(key, ("?", "?"))
-        if hostile is not None and to in hostile.addresses:
+        kind, to = faulty.kinds.get(key, ("?", ",".join(faulty.recipients.get(key, ()))))
+        if hostile is not None and set(faulty.recipients.get(key, (to,))) & hostile.addresses:
             continue
         add("extra", f"{kind} to {to} ({key}) not in the clean run")
     if hostile is not None and faulty.hostile_writes > hostile.cap:

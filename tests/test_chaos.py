@@ -88,9 +88,9 @@ def test_the_oracle_sees_a_provider_that_writes_every_draft_twice(tmp_path: Path
 
 def test_the_command_prints_one_json_object_per_provider() -> None:
     script = Path(__file__).resolve().parent.parent / "benchmarks" / "chaos.py"
+    arguments = ["--provider", "maildir", "--runs", "2", "--seed", "1", "--json"]
     done = subprocess.run(
-        [sys.executable, str(script), "--provider", "maildir", "--runs", "2", "--seed", "1"]
-        + ["--json", "--budget", str(BUDGET)],
+        [sys.executable, str(script), *arguments, "--budget", str(BUDGET)],
         capture_output=True,
         text=True,
         timeout=120,

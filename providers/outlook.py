@@ -503,11 +503,35 @@ class OutlookProvider:
                 raise Transient(f"delete unfinished reply draft: HTTP {response.status}")
 
     def create_draft(self, content: DraftContent, key: str) -> str:
+        """POST /me/messages, or createReply + PATCH for a reply. A failure whose outcome a
+        look-up by tag settles at once (nothing there) raises `NotWritten`; one it cannot
+        settle is left to the runner's next sync."""
+        try:
+            return self._create(content, key)
+        except AuthError as error:  # refused before anything was made (see GraphClient)
+            raise NotWritten(error) from error
+        except NotWritten:
+            raise
+        except ProviderError as error:
+            try:
+                found = self._settle(key)
+                if found is None:
+                    for orphan in self._tagged("drafts", _unfinished(key)):
+                        self._delete_orphan(orphan)
+                looked = True
+            except ProviderError:
+                found, looked = None, False
+            if found is not None:
+                return found
+            if looked:
+                raise NotWritten(error) from error
+            raise
+
+    def _create(self, content: DraftContent, key: str) -> str:
         recipients = [
             {"emailAddress": {"name": p.name, "address": require_valid(p.address)}}
             for p in content.to
         ]  # require_valid: the planner checked already; Graph takes any string (defence in depth)
-        tag = [{"id": TAG_PROPERTY, "value": key}]
         body = {"contentType": "text", "content": content.body}
         if content.reply_to_id:
             try:

@@ -7,10 +7,13 @@ How the bounds are kept, in order:
    bytes, fields, parts and lines (`providers.mime.MAX_MESSAGE_BYTES` and the limits beside it),
    so its time and memory are bounded by construction. Memory is bounded only this way: a
    reader never holds more than the capped input and what the parser builds from it.
-2. **A measured budget** (`ItemBudget.run`): the parse runs, its wall-clock time is measured, and
+2. **A measured budget** (`ItemBudget.run`): the parse runs, its CPU time is measured, and
    an item over `Budget.seconds` is *skipped* (its result dropped, a `Skipped` with the reason
    returned) and *remembered* by its key. The caller stores `ItemBudget.remembered` with its
    cursor and passes it back next time, so the item is never parsed again while its key stays.
+   The measure is the thread's CPU time, not the wall clock: an item is skipped for good, so
+   it must be charged for its own cost only, never for a machine busy with other work (a
+   legitimate message skipped on a loaded worker would be lost to the user).
 3. **A hard stop in the main thread**: when running in the main thread with no other timer set,
    a SIGALRM timer interrupts a parse that passes `Budget.hard_seconds` (signals are delivered
    to the main thread only, so worker threads rely on 1 and 2). The interruption is a
@@ -82,7 +85,7 @@ class ItemBudget:
         self,
         budget: Budget = DEFAULT_BUDGET,
         remembered: Mapping[str, str] | None = None,
-        clock: Callable[[], float] = time.perf_counter,
+        clock: Callable[[], float] = time.thread_time,
     ) -> None:
         self.budget = budget
         self._clock = clock

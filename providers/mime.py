@@ -21,6 +21,7 @@ import binascii
 import codecs
 import email
 import email.policy
+import functools
 import hashlib
 import re
 import secrets
@@ -823,13 +824,33 @@ def parse_message(
         raise ParseError(f"unreadable message ({type(exc).__name__})") from exc
 
 
+@functools.lru_cache(maxsize=256)
+def _parsed_header(name: str, value: str) -> Any:
+    return email.policy.default.header_fetch_parse(name, value)
+
+
+class _ReadPolicy(email.policy.EmailPolicy):
+    """`email.policy.default`, with each header parsed once. The standard parser asks for a
+    part's Content-Type four times while it splits a multipart, and the default policy parses
+    the field anew each time: a long parameter list in each of many parts made one message
+    cost seconds. Parsed headers are immutable, so sharing them between lookups is safe."""
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        if hasattr(value, "name"):
+            return value
+        return _parsed_header(name, value)
+
+
+_READ_POLICY = _ReadPolicy()
+
+
 def _parse(data: bytes, *, folder: Folder, id: str, fallback_date: datetime | None) -> Message:
     if not data.strip():
         raise ParseError("empty message")
     data = data[:MAX_MESSAGE_BYTES]
     lead = _LEADING_BLANK_LINES.match(data)  # white-space-only lines before the headers
     bounded = _bounded(data[lead.end() if lead else 0 :])
-    msg = email.message_from_bytes(bounded, policy=email.policy.default)
+    msg = email.message_from_bytes(bounded, policy=_READ_POLICY)
 
     senders = _people(msg, "from") or _people(msg, "sender") or _people(msg, "return-path")
     if not senders:

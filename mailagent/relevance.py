@@ -16,12 +16,30 @@ from dataclasses import dataclass
 
 from mailagent.detect import (
     PUBLIC_MAIL_DOMAINS,
+    TOKEN,
     UserIdentity,
     is_human_address,
     is_scheduling_domain,
     significant_tokens,
 )
 from mailagent.models import CalendarEvent, Message
+
+SEARCH_WORD_LIMIT = 40
+"""Longest title word searched for: a longer one is no word a subject repeats, and its
+characters would go into every later server search (a 40 KB title made each Gmail query
+40 KB long)."""
+SEARCH_WORDS_PER_EVENT = 12
+"""Title words searched per event: a real title has a handful."""
+SEARCH_LINK_LIMIT = 300
+SEARCH_ADDRESS_LIMIT = 254
+"""RFC 5321's longest address path."""
+
+
+def _title_words(title: str) -> set[str]:
+    """The title's first significant words, in the order they come."""
+    kept = significant_tokens(title)
+    words = [w for w in TOKEN.findall(title.lower()) if w in kept and len(w) <= SEARCH_WORD_LIMIT]
+    return set(list(dict.fromkeys(words))[:SEARCH_WORDS_PER_EVENT])
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +68,19 @@ class MailInterest:
                 and not is_scheduling_domain(p.rpartition("@")[2].lower())
             ]
             for address in others:
+                if len(address) > SEARCH_ADDRESS_LIMIT:
+                    continue
                 addresses.add(address)
                 domain = address.rpartition("@")[2]
                 if domain not in PUBLIC_MAIL_DOMAINS and domain not in user.own_domains:
                     domains.add(domain)
             if not others:
-                tokens |= significant_tokens(event.title)
-                links |= {u.split("?")[0] for u in event.conference_urls if u}
+                tokens |= _title_words(event.title)
+                links |= {
+                    u.split("?")[0]
+                    for u in event.conference_urls
+                    if u and len(u.split("?")[0]) <= SEARCH_LINK_LIMIT
+                }
         return cls(frozenset(addresses), frozenset(domains), frozenset(tokens), frozenset(links))
 
     def __bool__(self) -> bool:
@@ -121,10 +145,16 @@ class MailInterest:
     def from_json(cls, data: object) -> MailInterest:
         if not isinstance(data, dict):
             return cls()
+        limits = {
+            "addresses": SEARCH_ADDRESS_LIMIT,
+            "domains": SEARCH_ADDRESS_LIMIT,
+            "subject_tokens": SEARCH_WORD_LIMIT,  # a cursor from before the bound
+            "links": SEARCH_LINK_LIMIT,
+        }
         return cls(
             *(
-                frozenset(str(v) for v in data.get(name, ()))
-                for name in ("addresses", "domains", "subject_tokens", "links")
+                frozenset(str(v) for v in data.get(name, ()) if len(str(v)) <= limit)
+                for name, limit in limits.items()
             )
         )
 

@@ -208,6 +208,20 @@ def test_profile_and_list_with_query_and_paging(emu: GoogleEmulator, client: Fac
     assert sorted(ids) == ids  # ids grow with insertion
 
 
+def test_a_query_too_long_for_a_url_is_sent_as_a_form_and_served(
+    emu: GoogleEmulator, client: Factory
+) -> None:
+    """Google's client turns a GET whose URL passes 2,048 characters into a POST with
+    X-HTTP-Method-Override: GET, and Google serves it; so must the emulator."""
+    wanted = emu.add_message(mail(1), ["INBOX"])
+    emu.add_message(mail(2, sender="news@techweekly.io", subject="Digest"), ["INBOX"])
+    others = " OR ".join(f"from:person{n}@elsewhere.example" for n in range(120))
+    q = f"{{{others} OR from:acme.com}}"
+    assert len(q) > 3000
+    found = client().users().messages().list(userId="me", q=q).execute()
+    assert [m["id"] for m in found["messages"]] == [wanted]
+
+
 def test_list_labels_spam_trash_and_drafts(emu: GoogleEmulator, client: Factory) -> None:
     inbox = emu.add_message(mail(1), ["INBOX", "UNREAD"])
     spam = emu.add_message(mail(2, subject="Prize"), ["SPAM"])

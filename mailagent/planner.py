@@ -87,6 +87,10 @@ class PlannerState:
     drafts: Mapping[str, DraftRecord] = field(default_factory=dict)
     scheduled: frozenset[str] = frozenset()
     """Keys the previous plan scheduled and did not draft yet."""
+    since: datetime | None = None
+    """When this state began keeping the account (a new, lost or replaced state file). A
+    draft whose window closed before then is taken as settled: the user may have sent or
+    deleted it, and nothing in the mailbox says which (issue 10, point 3)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +99,10 @@ class Observations:
     interviews: Sequence[Interview]
     messages: Sequence[Message]
     timezone: str
+    calendar_stale: str = ""
+    """Why the calendar could not be read as it is now (empty: it was). The interviews are
+    then the stored ones and may be out of date (cancelled, moved since), so no draft is
+    written this sync: each waits for a sync that reads the calendar."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +194,10 @@ def plan(state: PlannerState, observed: Observations, policy: Policy, now: datet
             _rejection_reply(context, state, policy, calendar, now, rejection_replied_companies)
         )
         actions.extend(_follow_up(context, state, policy, calendar, now))
+    if state.since is not None:
+        actions = [_settled_before(a, state.since, observed.timezone) for a in actions]
+    if observed.calendar_stale:
+        actions = [_held(a, observed.calendar_stale) for a in actions]
     titles = {i.id: i.title for i in interviews}
     actions = [
         Note(a.interview_id, a.topic, a.text, titles.get(a.interview_id, ""))
@@ -202,6 +214,33 @@ def plan(state: PlannerState, observed: Observations, policy: Policy, now: datet
                 Cancel(key, "no longer due: the interview or the mail it depended on changed")
             )
     return Plan(tuple(actions))
+
+
+def _settled_before(action: Action, since: datetime, timezone: str) -> Action:
+    """A draft due before the state began becomes a note (see `PlannerState.since`)."""
+    if not isinstance(action, CreateDraft) or action.due_by >= since:
+        return action
+    request = action.request
+    return Note(
+        request.interview.id,
+        f"settled:{request.key}",
+        f"{request.kind.value.replace('_', '-')} to {_who(request.to)} not drafted: it was due "
+        f"by {_local(action.due_by, timezone)}, before this state began "
+        f"({_local(since, timezone)}); you may have sent or deleted it already",
+    )
+
+
+def _held(action: Action, why: str) -> Action:
+    """A draft due now waits for a good calendar read (see `Observations.calendar_stale`)."""
+    if not isinstance(action, CreateDraft):
+        return action
+    request = action.request
+    return Note(
+        request.interview.id,
+        f"held:{request.key}",
+        f"{request.kind.value.replace('_', '-')} to {_who(request.to)} held: the calendar "
+        f"could not be read as it is now ({why}); drafted at the next sync that reads it",
+    )
 
 
 def _with_aliases(state: PlannerState, interviews: Sequence[Interview]) -> PlannerState:

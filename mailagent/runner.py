@@ -240,8 +240,16 @@ def _sync(
     state = PlannerState(
         drafts={d.key: d.record() for d in stored},
         scheduled=frozenset(s.key for s in store.schedules(name)),
+        since=store.since(name),
     )
-    observed = Observations(account.user, interviews, messages, account.timezone)
+    stale = next((s for s in changes.skipped if s.stale), None)
+    observed = Observations(
+        account.user,
+        interviews,
+        messages,
+        account.timezone,
+        calendar_stale=_stale_reason(stale) if stale else "",
+    )
     the_plan = plan(state, observed, account.policy, now)
     _crash_point("after-plan")
     result.scheduled = the_plan.schedules
@@ -258,6 +266,11 @@ def _sync(
     for note in result.notes:
         log.info("account %s: %s: %s", name, note.interview_id, note.text)
     _crash_point("after-record")
+
+
+def _stale_reason(skip: Skipped) -> str:
+    """'feed.ics: is empty, yet it had events' from a skipped calendar read."""
+    return f"{skip.item.rstrip('/').rpartition('/')[2]}: {skip.reason.partition(';')[0]}"
 
 
 def _act(

@@ -201,6 +201,13 @@ class Store:
         ).fetchone()
         return (str(row[0]), str(row[1])) if row and row[0] else None
 
+    def since(self, account: str) -> datetime | None:
+        """When this state began keeping `account`."""
+        row = self._db.execute(
+            "SELECT created_at FROM accounts WHERE name = ?", (account,)
+        ).fetchone()
+        return datetime.fromisoformat(row[0]) if row else None
+
     def accounts(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT name FROM accounts ORDER BY name")]
 

@@ -25,6 +25,9 @@ class Skipped:
     digest: str = ""
     """For an item skipped because reading it cost too much: a digest of its content, which the
     source remembers so that later syncs skip it unread while it is unchanged."""
+    stale: bool = False
+    """The calendar could not be read as it is now (caught mid-rewrite): the stored events are
+    kept but may be out of date, so drafts that rest on them wait for a good read."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -158,7 +158,7 @@ class CalDavSource:
                 "mid-update; the stored events are kept and it is read again at the next sync"
             )
             kept = {**known, "suspect": "empty", "window_day": None}  # the next read is full
-            return CalendarRead((), False, (), kept, [Skipped(url, reason)])
+            return CalendarRead((), False, (), kept, [Skipped(url, reason, stale=True)])
         state = {**base, "sync_token": token, "ctag": ctag, "objects": objects}
         state["slow"] = slow_digests(skipped, self._slow)
         return CalendarRead(latest_by_id(events), True, (), state, skipped)

@@ -76,6 +76,7 @@ def _transient(item: str, problem: str) -> Skipped:
         item,
         f"{problem}, yet it had events: taken for a rewrite in progress; the stored events are "
         "kept and it is read again at the next sync",
+        stale=True,
     )
 
 

@@ -47,16 +47,33 @@ def _explain(violations: list[Violation]) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="issue 10 is still open: the merged fixes have not yet been run against the whole "
-    "campaign; see the closing note of the session that added it",
-    strict=False,
-)
 def test_the_campaign_slice_finds_no_violation(rig: Rig, tmp_path: Path) -> None:
     violations: list[Violation] = []
     for seed in range(SLICE[rig.provider_name]):
         violations += run_seed(rig, seed, tmp_path, budget=BUDGET).violations
     assert not violations, _explain(violations)
+
+
+REGRESSIONS = {
+    ("maildir", 12): "a rejection reply the user deleted, written again after a state loss",
+    ("maildir", 49): "a thank-you due before the state began, written again",
+    ("maildir", 111): "a deleted follow-up written again after a state loss past its window",
+    ("maildir", 22): "a blank calendar file hid a cancellation: thanked for it",
+    ("maildir", 58): "a blank calendar while the state was lost: judged missing",
+    ("maildir", 104): "the policy changed while the calendar was blank: judged missing",
+    ("gmail", 0): "a 40-person panel's query passed 2,048 characters: every sync failed",
+}
+"""Seeds the campaign once failed, with what it found (each one fixed by its own commit)."""
+
+
+@pytest.mark.parametrize(("provider", "seed"), sorted(REGRESSIONS))
+def test_a_seed_that_once_failed_passes(provider: str, seed: int, tmp_path: Path) -> None:
+    made = RIGS[provider]()
+    try:
+        violations = run_seed(made, seed, tmp_path, budget=BUDGET).violations
+    finally:
+        made.close()
+    assert not violations, f"{REGRESSIONS[provider, seed]}:\n{_explain(violations)}"
 
 
 def test_a_seed_replays_the_same_run(tmp_path: Path) -> None:

@@ -146,6 +146,21 @@ def _sync_and_check(world: World, interview: Interview, policy: object, now: dat
     without_drafts = plan(state, replace(observed, messages=list(world.messages)), policy, now)
     assert result == without_drafts, "the agent's own drafts changed the plan"
 
+    # 7: a state that began after a draft's window closed takes it as settled (the user may
+    # have sent or deleted it): a note, never a draft
+    since = now - timedelta(hours=12)
+    rebuilt = plan(replace(state, since=since), observed, policy, now)
+    assert all(c.due_by >= since for c in rebuilt.creates)
+    settled = {n.topic for n in rebuilt.notes if n.topic.startswith("settled:")}
+    assert settled == {f"settled:{c.request.key}" for c in result.creates if c.due_by < since}
+    # 8: a calendar caught mid-rewrite holds every draft (its interviews may be out of date)
+    held = plan(state, replace(observed, calendar_stale="feed.ics: is empty"), policy, now)
+    assert held.creates == []
+    assert held.schedules == result.schedules
+    assert {n.topic for n in held.notes if n.topic.startswith("held:")} == {
+        f"held:{c.request.key}" for c in result.creates
+    }
+
     readings = [(m, read_message(m)) for m in world.messages if m.folder is Folder.INBOX]
     for create in result.creates:
         request = create.request

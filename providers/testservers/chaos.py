@@ -26,7 +26,18 @@ The oracle (each violation names its seed):
 - **duplicate**: a key written while a copy of it is still in Drafts (or twice in one sync),
   or a person thanked more often than the script has interviews with them (a new identity for
   the same interview, e.g. after a time-zone change);
-- **missing**: a key the clean run wrote and the faulty run never did;
+- **missing**: a key the clean run wrote and the faulty run never did. Excused when every
+  faulty sync from the clean run's write until a thank-you's `due_by` (for other drafts, the
+  end of the run) was *blind*: the calendar file blank. Such a sync either has no memory of
+  the interview (the state was lost) or holds its drafts because its stored events may be out
+  of date, and a thank-you first seen after its window is never drafted late. A
+  follow-up to a person whose thank-you was so excused is excused too: it follows the
+  user's sent thank-you, which the faulty run never had; and so is a draft whose policy
+  changed between the clean run's write and the faulty run's first sync that was not blind
+  (the plan itself changed). Also excused: a draft whose faulty run's state was lost after
+  its `due_by` and at or before the first sync that could draft it (the clean run's write, or
+  the first sync after it that was not blind), since a state that began after a draft's
+  window takes it as settled (issue 10, point 3: the user may have sent or deleted it);
 - **overwritten**: a draft the user edited changed afterwards, or its key written again;
 - **recreated**: a key written again after the user deleted or sent its draft. Excused once:
   when the state was lost after the user's action and before the draft's `due_by` (the end of
@@ -148,6 +159,10 @@ class _Play:
     edited: dict[str, tuple[str, str]] = field(default_factory=dict)
     """key -> (provider id, fingerprint) of the draft just after the user's edit."""
     losses: list[datetime] = field(default_factory=list)
+    blind: dict[datetime, bool] = field(default_factory=dict)
+    """moment -> whether its last sync was blind: the calendar file blank. With no stored
+    events (the state lost) nothing tells the sync an interview is there; with stored ones it
+    holds every draft, since they may be out of date (a cancellation it cannot see)."""
     problems: dict[tuple[str, str], str] = field(default_factory=dict)
     """(kind, subject) -> the first detail found while playing (duplicate, overwritten,
     recreated, orphan, slow, failed), one per kind and draft key."""
@@ -307,6 +322,7 @@ class _Player:
         if policy_name not in self.policies:
             self.policies[policy_name] = load_policy(policy_name)
         store = self._open_store()
+        self.play.blind[moment] = rig.blank_calendar
         provider = rig.provider(moment, zone)
         account = Account("chaos", provider, rig.identity(), self.policies[policy_name], zone)
         rig.composer.composed = 0
@@ -453,8 +469,23 @@ def _judge(script: Script, provider: str, clean: _Play, faulty: _Play) -> list[V
                 add(f"{label}duplicate", f"{to} thanked {times} times for {allowed} interview(s)")
     if faulty.stopped or clean.stopped:
         return found  # a run stopped at an over-budget sync: the rest cannot be judged
-    for key in sorted(clean.writes.keys() - faulty.writes.keys()):
+    unthanked: set[str] = set()  # whose thank-you could not be known, so was never sent
+    for key in sorted(clean.writes.keys() - faulty.writes.keys(), key=_thank_yous_first(clean)):
         kind, to = clean.kinds.get(key, ("?", "?"))
+        written = clean.first_seen[key]
+        closes = clean.due.get(key) if kind == "thank_you" else None  # the others never expire
+        sighted = _first_sighted(written, faulty.blind)
+        if sighted is None or (closes is not None and sighted >= closes):
+            if kind == "thank_you":
+                unthanked.add(to)
+            continue
+        due = clean.due.get(key)
+        if due is not None and any(due < lost <= sighted for lost in faulty.losses):
+            continue  # first seen late; a state rebuilt after its window settles it
+        if kind == "follow_up" and to in unthanked:
+            continue  # it follows the user's thank-you, which the faulty run never had
+        if sighted > written and script.policy_at(sighted) != script.policy_at(written):
+            continue  # the policy changed while the faulty run was blind: a new plan
         add("missing", f"{kind} to {to} ({key}) never written")
     hostile = script.hostile[0] if script.hostile else None
     for key in sorted(faulty.writes.keys() - clean.writes.keys()):
@@ -465,6 +496,15 @@ def _judge(script: Script, provider: str, clean: _Play, faulty: _Play) -> list[V
     if hostile is not None and faulty.hostile_writes > hostile.cap:
         add("extra", f"{faulty.hostile_writes} drafts for the {hostile.kind} (cap {hostile.cap})")
     return found
+
+
+def _thank_yous_first(play: _Play) -> Callable[[str], tuple[bool, str]]:
+    return lambda key: (play.kinds.get(key, ("", ""))[0] != "thank_you", key)
+
+
+def _first_sighted(written: datetime, blind: dict[datetime, bool]) -> datetime | None:
+    """The first faulty sync at or after the clean run's write that was not blind."""
+    return min((m for m in blind if m >= written and not blind[m]), default=None)
 
 
 def campaign(

@@ -101,8 +101,10 @@ class Observations:
     timezone: str
     calendar_stale: str = ""
     """Why the calendar could not be read as it is now (empty: it was). The interviews are
-    then the stored ones and may be out of date (cancelled, moved since), so no draft is
-    written this sync: each waits for a sync that reads the calendar."""
+    then the stored ones and may be out of date (cancelled, moved since), so a draft in the
+    first half of its window waits for a sync that reads the calendar; later in its window it
+    is drafted from the stored events, since a draft the user can discard is better than a
+    thank-you that comes too late (issue 10, point 5)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +199,7 @@ def plan(state: PlannerState, observed: Observations, policy: Policy, now: datet
     if state.since is not None:
         actions = [_settled_before(a, state.since, observed.timezone) for a in actions]
     if observed.calendar_stale:
-        actions = [_held(a, observed.calendar_stale) for a in actions]
+        actions = [_held(a, observed.calendar_stale, now) for a in actions]
     titles = {i.id: i.title for i in interviews}
     actions = [
         Note(a.interview_id, a.topic, a.text, titles.get(a.interview_id, ""))
@@ -230,16 +232,20 @@ def _settled_before(action: Action, since: datetime, timezone: str) -> Action:
     )
 
 
-def _held(action: Action, why: str) -> Action:
-    """A draft due now waits for a good calendar read (see `Observations.calendar_stale`)."""
+def _held(action: Action, why: str, now: datetime) -> Action:
+    """A draft due now waits for a good calendar read while less than half its window has
+    passed (see `Observations.calendar_stale`)."""
     if not isinstance(action, CreateDraft):
+        return action
+    if now >= action.draft_at + (action.due_by - action.draft_at) / 2:
         return action
     request = action.request
     return Note(
         request.interview.id,
         f"held:{request.key}",
         f"{request.kind.value.replace('_', '-')} to {_who(request.to)} held: the calendar "
-        f"could not be read as it is now ({why}); drafted at the next sync that reads it",
+        f"could not be read as it is now ({why}); drafted at the next sync that reads it, "
+        f"or from the stored events once half its window has passed",
     )
 
 

@@ -254,17 +254,36 @@ def test_an_impossible_vtimezone_skips_only_its_own_invitation() -> None:
 def test_a_calendar_caught_mid_rewrite_keeps_the_due_thank_you(
     tmp_path: Path, damaged: Callable[[str], str]
 ) -> None:
+    """The stored events are kept, and the due thank-you waits for a good read (the stored
+    events may hide a cancellation): it is drafted at the next sync, never cancelled."""
     text = calendar(SINGLE_INTERVIEW)
     box = make_mailbox(tmp_path, text)
     try:
         assert box.sync(BEFORE_END).drafted == []
         rewrite(box.calendar, damaged(text))
         during = box.sync(DUE)
-        assert [d.to for d in during.drafted] == ["rita@acme.example"]
+        assert during.drafted == []
         assert any("rewrite in progress" in s.reason for s in during.skipped)
-        assert box.drafts() == ["rita@acme.example"]
+        assert any(n.topic.startswith("held:") for n in during.notes)
+        assert box.store.events("me") != []
         rewrite(box.calendar, text)
-        assert box.sync(DUE + timedelta(hours=1)).drafted == []
+        after = box.sync(DUE + timedelta(hours=1))
+        assert [d.to for d in after.drafted] == ["rita@acme.example"]
+        assert box.drafts() == ["rita@acme.example"]
+    finally:
+        box.store.close()
+
+
+def test_late_in_its_window_a_thank_you_is_drafted_from_the_stored_events(tmp_path: Path) -> None:
+    """Past half its window a held thank-you would risk coming too late: it is drafted."""
+    text = calendar(SINGLE_INTERVIEW)
+    box = make_mailbox(tmp_path, text)
+    try:
+        box.sync(BEFORE_END)
+        rewrite(box.calendar, "")
+        late = box.sync(DUE + timedelta(hours=14))
+        assert [d.to for d in late.drafted] == ["rita@acme.example"]
+        assert any("rewrite in progress" in s.reason for s in late.skipped)
     finally:
         box.store.close()
 

@@ -156,6 +156,30 @@ def test_a_new_window_day_reads_everything_again(
     assert ids(moved) == {"b"}  # a is before the new window
 
 
+def test_a_collection_suddenly_empty_on_a_full_read_is_believed_only_the_second_time(
+    radicale: RadicaleServer, calendar: str, source: CalDavSource
+) -> None:
+    """A server caught mid-update (or a sync tool that empties the collection before it fills
+    it again) must not make a sync forget every interview: the stored events are kept, the
+    read is marked stale (so no draft rests on it), and the next full read decides."""
+    for uid in ("a", "b"):
+        radicale.put_event_ics(calendar, uid, ics(uid))
+    first = source.read(None, WINDOW)
+    assert ids(first) == {"a", "b"}
+    for uid in ("a", "b"):
+        radicale.delete_event(calendar, uid)
+
+    suspect = source.read(first.state, NEXT_DAY)  # a new window day: a full read
+    assert (list(suspect.events), suspect.replace, list(suspect.removed_ids)) == ([], False, [])
+    assert [s.stale for s in suspect.skipped] == [True]
+    assert "yet it had some" in suspect.skipped[0].reason
+
+    believed = source.read(suspect.state, NEXT_DAY)
+    assert believed.replace
+    assert ids(believed) == set()
+    assert believed.skipped == []
+
+
 def test_series_are_expanded_and_a_new_exdate_removes_an_occurrence(
     radicale: RadicaleServer, calendar: str, source: CalDavSource
 ) -> None:

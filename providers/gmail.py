@@ -102,6 +102,9 @@ class _Cursor:
     sync_token: str = ""
     calendar_read_at: str = ""
     """Window end of the last full calendar read (ISO)."""
+    calendar_zone: str = ""
+    """The account zone the stored events were read in: all-day events take it, so a new one
+    means a full read (an incremental one would not send the unchanged all-day events)."""
     interest: MailInterest = field(default_factory=MailInterest)
     threads: list[str] = field(default_factory=list)
     """Threads of the mail that matters: a reply in one matters whoever sends it."""
@@ -113,11 +116,12 @@ class _Cursor:
         try:
             data = json.loads(text)
             return cls(
-                str(data["history_id"]),
-                str(data.get("sync_token", "")),
-                str(data.get("calendar_read_at", "")),
-                MailInterest.from_json(data.get("interest")),
-                [str(t) for t in data.get("threads", ())],
+                history_id=str(data["history_id"]),
+                sync_token=str(data.get("sync_token", "")),
+                calendar_read_at=str(data.get("calendar_read_at", "")),
+                calendar_zone=str(data.get("calendar_zone", "")),
+                interest=MailInterest.from_json(data.get("interest")),
+                threads=[str(t) for t in data.get("threads", ())],
             )
         except (ValueError, KeyError, TypeError):
             log.warning("gmail: unreadable cursor; reading the window in full")
@@ -131,6 +135,7 @@ class _Cursor:
                 "calendar_read_at": self.calendar_read_at,
                 "interest": self.interest.to_json(),
                 "threads": sorted(set(self.threads))[-2000:],
+                "calendar_zone": self.calendar_zone,
             },
             sort_keys=True,
         )
@@ -244,6 +249,7 @@ class GmailProvider:
             or not state.sync_token
             or not state.calendar_read_at
             or window.end > datetime.fromisoformat(state.calendar_read_at) + CALENDAR_REFRESH
+            or state.calendar_zone != self.timezone.key
         )
         calendar = read_calendar(
             self._list_events,
@@ -301,6 +307,7 @@ class GmailProvider:
             ),
             interest=interest,
             threads=sorted(threads),
+            calendar_zone=self.timezone.key,
         )
         return Changes(
             cursor=new_state.dumps(),

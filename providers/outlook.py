@@ -259,6 +259,8 @@ class OutlookProvider:
             not state.get("calendar")
             or calendar_end is None
             or window.end > calendar_end + CALENDAR_REFRESH
+            # all-day events take the account zone: a new zone reads them all again
+            or state.get("calendar_zone") != self.timezone.key
         ):
             streams["calendar"] = _initial_url("calendar", window)
             calendar_end = window.end
@@ -286,6 +288,7 @@ class OutlookProvider:
         new_state = {
             **seen.links,
             "calendar_end": calendar_end.isoformat(),
+            "calendar_zone": self.timezone.key,
             "interest": interest.widened_by(messages, self.user).to_json(),
             "threads": sorted(threads)[-2000:],
         }

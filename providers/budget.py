@@ -33,7 +33,11 @@ Usage (a provider's read loop)::
     new_state["over_budget"] = guard.remembered
 
 Keys are whatever identifies the item across syncs for that provider: a Maildir unique name,
-an IMAP UIDVALIDITY/UID pair, a Gmail or Graph message id, an iCalendar UID with a content hash.
+an IMAP folder:UIDVALIDITY:UID, a Gmail or Graph message id. Every mail provider guards both
+reads of a message: its headers (over budget: the message is skipped) and, for the API and
+IMAP providers, its text under `<key>/text` (over budget: the message is classified from its
+headers and preview, as when its text cannot be fetched). Calendar series have their own
+budget (`providers.ical.Budget`), remembered by content digest.
 """
 
 from __future__ import annotations
@@ -45,6 +49,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import FrameType
 from typing import TypeVar
+
+from mailagent.errors import ParseError
+from providers.base import Skipped
 
 __all__ = ["Budget", "ItemBudget", "OverBudget"]
 
@@ -120,6 +127,26 @@ class ItemBudget:
         elapsed = self._clock() - started
         if elapsed > self.budget.seconds:
             return self._remember(key, f"took {elapsed:.1f} s")
+        return result
+
+    def read(
+        self,
+        key: str,
+        item: str,
+        parse: Callable[[], T],
+        unreadable: tuple[type[Exception], ...] = (ParseError,),
+    ) -> T | Skipped | None:
+        """One item read the way every provider reads one: `None` when `key` is remembered
+        (it was reported when it first went over), a `Skipped` naming `item` when the parse
+        raised one of `unreadable` or went over budget, else what `parse` gave."""
+        if self.is_remembered(key):
+            return None
+        try:
+            result = self.run(key, parse)
+        except unreadable as exc:
+            return Skipped(item, str(exc))
+        if isinstance(result, OverBudget):
+            return Skipped(item, result.reason)
         return result
 
     def _remember(self, key: str, cost: str) -> OverBudget:

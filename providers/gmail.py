@@ -33,10 +33,11 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import getaddresses
+from functools import partial
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -58,10 +59,13 @@ from mailagent.models import (
 )
 from mailagent.relevance import MailInterest
 from providers.base import Changes, KnownDraft, NotWritten, Skipped, Window
+from providers.budget import DEFAULT_BUDGET, Budget, ItemBudget, OverBudget
 from providers.google_calendar import SyncTokenExpired, read_calendar
 from providers.google_http import CountingHttp, GoogleCalls
 from providers.mime import (
     DETECTION_HEADERS,
+    MAX_MESSAGE_BYTES,
+    MAX_PARTS,
     draft_message_id,
     header_lines,
     message_from_fields,
@@ -108,6 +112,8 @@ class _Cursor:
     interest: MailInterest = field(default_factory=MailInterest)
     threads: list[str] = field(default_factory=list)
     """Threads of the mail that matters: a reply in one matters whoever sends it."""
+    over_budget: dict[str, str] = field(default_factory=dict)
+    """Message id (or id/text) -> why it went over the item budget (`providers.budget`)."""
 
     @classmethod
     def load(cls, text: str | None) -> _Cursor | None:
@@ -122,6 +128,7 @@ class _Cursor:
                 calendar_zone=str(data.get("calendar_zone", "")),
                 interest=MailInterest.from_json(data.get("interest")),
                 threads=[str(t) for t in data.get("threads", ())],
+                over_budget=ItemBudget(remembered=data.get("over_budget")).remembered,
             )
         except (ValueError, KeyError, TypeError):
             log.warning("gmail: unreadable cursor; reading the window in full")
@@ -136,6 +143,7 @@ class _Cursor:
                 "interest": self.interest.to_json(),
                 "threads": sorted(set(self.threads))[-2000:],
                 "calendar_zone": self.calendar_zone,
+                "over_budget": self.over_budget,
             },
             sort_keys=True,
         )
@@ -189,7 +197,10 @@ class GmailProvider:
         sleep: Callable[[float], None] = time.sleep,
         timeout: float = 60.0,
         reconnect_advice: str = "",
+        budget: Budget = DEFAULT_BUDGET,
     ) -> None:
+        self.budget = budget
+        self._guard = ItemBudget(budget)
         self.user = user
         self.timezone = timezone
         self.clock = clock
@@ -240,6 +251,7 @@ class GmailProvider:
     def read_changes(self, cursor: str | None, window: Window) -> Changes:
         before = self.requests
         state = _Cursor.load(cursor)
+        self._guard = ItemBudget(self.budget, state.over_budget if state else None)
         self._touched_threads = set()
         self._check_every_draft = state is None
         skipped: list[Skipped] = []
@@ -308,6 +320,7 @@ class GmailProvider:
             interest=interest,
             threads=sorted(threads),
             calendar_zone=self.timezone.key,
+            over_budget=self._guard.remembered,
         )
         return Changes(
             cursor=new_state.dumps(),
@@ -403,10 +416,11 @@ class GmailProvider:
             if labels & SKIP_LABELS or not labels & {"INBOX", "SENT"}:
                 continue
             folder = Folder.SENT if "SENT" in labels else Folder.INBOX
-            try:
-                message = metadata_message(item, folder)
-            except ParseError as exc:
-                skipped.append(Skipped(f"gmail message {message_id}", str(exc)))
+            message = self._guard.read(
+                message_id, f"gmail message {message_id}", partial(metadata_message, item, folder)
+            )
+            if message is None or isinstance(message, Skipped):
+                skipped.extend([message] if message else [])
                 continue
             if message.date < window.start:
                 continue
@@ -427,11 +441,22 @@ class GmailProvider:
         for headers_only in headed:
             message = headers_only
             item = bodies.get(message.id)
-            if item is not None:
+            text_key = f"{message.id}/text"
+            if item is not None and not self._guard.is_remembered(text_key):
                 try:
-                    message = full_message(item, message.folder)
+                    full = self._guard.run(text_key, partial(full_message, item, message.folder))
                 except ParseError as exc:
                     skipped.append(Skipped(f"gmail message {message.id}", str(exc)))
+                else:
+                    if isinstance(full, OverBudget):
+                        skipped.append(
+                            Skipped(
+                                f"gmail message {message.id}",
+                                f"text {full.reason}; classified from its headers and snippet",
+                            )
+                        )
+                    else:
+                        message = full
             elif message.id in body_failures:
                 skipped.append(
                     Skipped(
@@ -691,17 +716,53 @@ def full_message(item: Mapping[str, Any], folder: Folder) -> Message:
     return replace(message, thread_id=str(item.get("threadId", "")))
 
 
+MIME_DEPTH = 8
+"""Nesting of `payload.parts` rebuilt; real mail nests three or four deep."""
+
+
 def _mime(part: Mapping[str, Any], *, top: bool = False) -> bytes:
+    """The payload as MIME for `parse_message`, bounded like the parser's own input: at most
+    `MAX_PARTS` parts, `MIME_DEPTH` levels and `MAX_MESSAGE_BYTES` (a hostile message of 100k
+    parts, or parts nested without end, costs no more than a plain one)."""
+    budget = _MimeBudget()
+    return b"".join(_mime_part(part, top=top, depth=0, budget=budget))
+
+
+@dataclass
+class _MimeBudget:
+    parts: int = 0
+    size: int = 0
+
+    def spend(self, chunk: bytes) -> bytes:
+        self.size += len(chunk)
+        return chunk
+
+    @property
+    def spent(self) -> bool:
+        return self.parts >= MAX_PARTS or self.size >= MAX_MESSAGE_BYTES
+
+
+def _mime_part(
+    part: Mapping[str, Any], *, top: bool, depth: int, budget: _MimeBudget
+) -> Iterator[bytes]:
+    budget.parts += 1
     headers = part.get("headers", ())
     mime_type = str(part.get("mimeType", "text/plain")).lower()
     if mime_type.startswith("multipart/"):
         boundary = f"=_mailagent_{secrets.token_hex(8)}"
         lines = header_lines(_fields(headers))
         lines.append(f'Content-Type: {mime_type}; boundary="{boundary}"')
-        out = "\r\n".join(lines).encode() + b"\r\n\r\n"
-        for child in part.get("parts", ()):
-            out += f"--{boundary}\r\n".encode() + _mime(child) + b"\r\n"
-        return out + f"--{boundary}--\r\n".encode()
+        yield budget.spend("\r\n".join(lines).encode() + b"\r\n\r\n")
+        children = part.get("parts", ())
+        if depth < MIME_DEPTH and isinstance(children, list):
+            for child in children:
+                if budget.spent or not isinstance(child, Mapping):
+                    break
+                yield budget.spend(f"--{boundary}\r\n".encode())
+                yield from _mime_part(child, top=False, depth=depth + 1, budget=budget)
+                yield b"\r\n"
+        yield f"--{boundary}--\r\n".encode()
+        return
     content_type = next(
         (" ".join(v.split()) for n, v in _fields(headers) if n.lower() == "content-type"),
         mime_type,
@@ -709,7 +770,8 @@ def _mime(part: Mapping[str, Any], *, top: bool = False) -> bytes:
     lines = header_lines(_fields(headers))
     if not top:
         lines = [ln for ln in lines if ln.lower().startswith(("content-disposition", "content-id"))]
-    body = _unbase64(str(part.get("body", {}).get("data", "")))
+    data = str(part.get("body", {}).get("data", ""))[: MAX_MESSAGE_BYTES * 4 // 3 + 4]
+    body = _unbase64(data)
     lines += [f"Content-Type: {content_type}", "Content-Transfer-Encoding: base64"]
     encoded = base64.encodebytes(body)
-    return "\r\n".join(lines).encode() + b"\r\n\r\n" + encoded.replace(b"\n", b"\r\n")
+    yield budget.spend("\r\n".join(lines).encode() + b"\r\n\r\n" + encoded.replace(b"\n", b"\r\n"))

@@ -30,6 +30,7 @@ import ssl
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
@@ -50,6 +51,7 @@ from mailagent.models import (
 )
 from mailagent.relevance import MailInterest
 from providers.base import Changes, KnownDraft, NotWritten, Skipped, Window
+from providers.budget import DEFAULT_BUDGET, Budget, ItemBudget, OverBudget
 from providers.calendar_source import CalendarSource
 from providers.mime import DETECTION_HEADERS, draft_message_id, parse_message, render_draft
 
@@ -157,7 +159,10 @@ class ImapProvider:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         account: str = "imap",
         reconnect_advice: str = "",
+        budget: Budget = DEFAULT_BUDGET,
     ) -> None:
+        self.budget = budget
+        self._guard = ItemBudget(budget)
         self.settings = settings
         self.user = user
         self.timezone = timezone
@@ -317,6 +322,7 @@ class ImapProvider:
 
     def read_changes(self, cursor: str | None, window: Window) -> Changes:
         state: dict[str, Any] = json.loads(cursor) if cursor else {}
+        self._guard = ItemBudget(self.budget, state.get("over_budget"))
         before_commands = self.commands
         skipped: list[Skipped] = []
         events: Sequence[CalendarEvent] = ()
@@ -384,6 +390,7 @@ class ImapProvider:
             "folders": folders_state,
             "calendar": calendar_state,
             "interest": interest.widened_by(messages, self.user).to_json(),
+            "over_budget": self._guard.remembered,
         }
         return Changes(
             cursor=json.dumps(new_state, sort_keys=True),
@@ -561,15 +568,15 @@ class ImapProvider:
                     if isinstance(arrived, datetime) and arrived.tzinfo
                     else None
                 )
-                try:
-                    message = parse_message(
-                        bytes(data.get(key, b"")) + b"\r\n",
-                        folder=folder,
-                        id=self._id(folder, uidvalidity, uid),
-                        fallback_date=when,
-                    )
-                except ParseError as exc:
-                    skipped.append(Skipped(f"{folder.value} UID {uid}", str(exc)))
+                item = self._id(folder, uidvalidity, uid)
+                headers = bytes(data.get(key, b"")) + b"\r\n"
+                message = self._guard.read(
+                    item,
+                    f"{folder.value} UID {uid}",
+                    partial(parse_message, headers, folder=folder, id=item, fallback_date=when),
+                )
+                if message is None or isinstance(message, Skipped):
+                    skipped.extend([message] if message else [])
                     continue
                 if message.date >= window.start:
                     messages[uid] = message
@@ -579,18 +586,35 @@ class ImapProvider:
             for uid, m in messages.items()
             if folder is Folder.INBOX
             and (interest.matches(m) or bool(threads & {m.in_reply_to, *m.references}))
+            and not self._guard.is_remembered(f"{m.id}/text")  # its headers will do
         ]
         for chunk in _chunks(wanted, 50):
             for uid, data in client.fetch(chunk, [f"BODY.PEEK[]<0.{TEXT_BYTES}>"]).items():
                 raw = next((v for k, v in data.items() if k.startswith(b"BODY[]")), None)
                 if not isinstance(raw, bytes):
                     continue
+                headers_only = messages[uid]
                 try:
-                    full = parse_message(
-                        raw, folder=folder, id=messages[uid].id, fallback_date=messages[uid].date
+                    full = self._guard.run(
+                        f"{headers_only.id}/text",
+                        partial(
+                            parse_message,
+                            raw,
+                            folder=folder,
+                            id=headers_only.id,
+                            fallback_date=headers_only.date,
+                        ),
                     )
                 except ParseError as exc:
                     skipped.append(Skipped(f"{folder.value} UID {uid}", str(exc)))
+                    continue
+                if isinstance(full, OverBudget):
+                    skipped.append(
+                        Skipped(
+                            f"{folder.value} UID {uid}",
+                            f"text {full.reason}; classified from its headers",
+                        )
+                    )
                     continue
                 messages[uid] = full
         return list(messages.values()), skipped

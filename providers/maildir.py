@@ -42,7 +42,7 @@ from mailagent.models import (
     key_from_message_id,
 )
 from providers.base import Changes, KnownDraft, NotWritten, Skipped, Window
-from providers.budget import DEFAULT_BUDGET, Budget, ItemBudget, OverBudget
+from providers.budget import DEFAULT_BUDGET, Budget, ItemBudget
 from providers.calendar_source import window_day
 from providers.ics_source import IcsFileSource
 from providers.mime import (
@@ -139,19 +139,15 @@ class MaildirProvider:
                 if delivered is not None and delivered < window.start - TIMESTAMP_SLACK:
                     continue
                 current.append(unique)
-                if unique in seen or guard.is_remembered(f"{folder.value}/{unique}"):
+                key = f"{folder.value}/{unique}"
+                if unique in seen or guard.is_remembered(key):
                     continue
                 files_read += 1
-                try:
-                    message = guard.run(
-                        f"{folder.value}/{unique}",
-                        functools.partial(_read, path, folder),
-                    )
-                except (ParseError, OSError) as exc:
-                    skipped.append(Skipped(str(path), str(exc)))
-                    continue
-                if isinstance(message, OverBudget):
-                    skipped.append(Skipped(str(path), message.reason))
+                message = guard.read(
+                    key, str(path), functools.partial(_read, path, folder), (ParseError, OSError)
+                )
+                if message is None or isinstance(message, Skipped):
+                    skipped.extend([message] if message else [])
                     continue
                 if message.date >= window.start:
                     messages.append(message)

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from email.utils import format_datetime
+from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -55,6 +56,7 @@ from mailagent.models import (
 )
 from mailagent.relevance import MailInterest
 from providers.base import Changes, KnownDraft, NotWritten, Skipped, Window
+from providers.budget import DEFAULT_BUDGET, Budget, ItemBudget, OverBudget
 from providers.graph_events import event_from_graph
 from providers.graph_http import GRAPH_BASE, GraphClient, GraphRequest, TokenProvider, relative
 from providers.mime import header_lines, message_from_fields
@@ -214,7 +216,10 @@ class OutlookProvider:
         attempts: int = 6,
         base_delay: float = 1.0,
         reconnect_advice: str = "",
+        budget: Budget = DEFAULT_BUDGET,
     ) -> None:
+        self.budget = budget
+        self._guard = ItemBudget(budget)
         self.user = user
         self.timezone = timezone
         self.clock = clock
@@ -251,6 +256,7 @@ class OutlookProvider:
     def read_changes(self, cursor: str | None, window: Window) -> Changes:
         before = self.requests
         state: dict[str, Any] = json.loads(cursor) if cursor else {}
+        self._guard = ItemBudget(self.budget, state.get("over_budget"))
         streams: dict[str, str] = {}
         for stream in ("inbox", "sentitems", "drafts"):
             streams[stream] = state.get(stream) or _initial_url(stream, window)
@@ -289,6 +295,7 @@ class OutlookProvider:
             **seen.links,
             "calendar_end": calendar_end.isoformat(),
             "calendar_zone": self.timezone.key,
+            "over_budget": self._guard.remembered,
             "interest": interest.widened_by(messages, self.user).to_json(),
             "threads": sorted(threads)[-2000:],
         }
@@ -361,20 +368,24 @@ class OutlookProvider:
             for item in seen.items.get(stream, ()):
                 if item.get("isDraft") or (_tag(item) and folder is Folder.INBOX):
                     continue  # a draft is never the user's mail
-                try:
-                    message = light_message(item, folder)
-                    if _tag(item):  # a draft of the agent's that the user sent
-                        tagged = {**message.headers, AGENT_KEY_HEADER: _tag(item)}
-                        message = replace(message, headers=tagged)
-                except ParseError as exc:
-                    skipped.append(Skipped(f"outlook message {item.get('id')}", str(exc)))
+                key = str(item.get("id"))
+                message = self._guard.read(
+                    key, f"outlook message {key}", partial(light_message, item, folder)
+                )
+                if message is None or isinstance(message, Skipped):
+                    skipped.extend([message] if message else [])
                     continue
+                if _tag(item):  # a draft of the agent's that the user sent
+                    tagged = {**message.headers, AGENT_KEY_HEADER: _tag(item)}
+                    message = replace(message, headers=tagged)
                 if message.date >= window.start:
                     light[message.id] = message
         wanted = [
             m.id
             for m in light.values()
-            if m.folder is Folder.INBOX and (interest.matches(m) or m.thread_id in threads)
+            if m.folder is Folder.INBOX
+            and (interest.matches(m) or m.thread_id in threads)
+            and not self._guard.is_remembered(f"{m.id}/text")  # its preview will do
         ]
         answers = self._graph.batch(
             [
@@ -400,9 +411,22 @@ class OutlookProvider:
                 )
                 continue
             try:
-                light[message_id] = detailed_message(answer.body, light[message_id])
+                detailed = self._guard.run(
+                    f"{message_id}/text",
+                    partial(detailed_message, answer.body, light[message_id]),
+                )
             except ParseError as exc:
                 skipped.append(Skipped(f"outlook message {message_id}", str(exc)))
+                continue
+            if isinstance(detailed, OverBudget):
+                skipped.append(
+                    Skipped(
+                        f"outlook message {message_id}",
+                        f"text {detailed.reason}; classified from its preview",
+                    )
+                )
+                continue
+            light[message_id] = detailed
         return sorted(light.values(), key=lambda m: m.date), skipped
 
     # drafts

@@ -99,6 +99,17 @@ def _same_as_maildir(
 # --- in-process runs (the library API a host application uses) ---------------------------------
 
 
+def emulator_credentials(emulator: GoogleEmulator) -> Credentials:
+    """What a host application would hold after `mailagent connect gmail`, for the emulator."""
+    return Credentials(
+        token=None,
+        refresh_token=emulator.refresh_token,
+        token_uri=emulator.token_uri,
+        client_id="test-client",
+        client_secret="test-secret",  # noqa: S106 - the emulator's, not a real secret
+    )
+
+
 class LibraryRun:
     """Plays a scenario through `sync_account` with an injected sleep, so faults cost no time."""
 
@@ -109,13 +120,7 @@ class LibraryRun:
         self.composer = TemplateComposer()
         self.sleeps: list[float] = []
         self.results: list[SyncResult] = []
-        self.credentials = Credentials(
-            token=None,
-            refresh_token=emulator.refresh_token,
-            token_uri=emulator.token_uri,
-            client_id="test-client",
-            client_secret="test-secret",  # noqa: S106 - the emulator's, not a real secret
-        )
+        self.credentials = emulator_credentials(emulator)
 
     def account(self, moment: datetime) -> Account:
         user = self.scenario.spec.user

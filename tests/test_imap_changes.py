@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from mailagent.detect import UserIdentity
 from providers import imap
 from providers.base import Changes, Window
+from providers.budget import DEFAULT_BUDGET, Budget
 from providers.imap import ImapProvider, ImapSettings
 from providers.testservers.dovecot import DovecotServer
 
@@ -92,7 +93,7 @@ class Mailbox:
             client.delete_messages([uid])
             client.uid_expunge([uid])
 
-    def sync(self, now: datetime = NOW) -> Changes:
+    def sync(self, now: datetime = NOW, budget: Budget = DEFAULT_BUDGET) -> Changes:
         provider = ImapProvider(
             ImapSettings(
                 host=self.server.host,
@@ -104,6 +105,7 @@ class Mailbox:
             user=UserIdentity(self.user, "Pat Doe"),
             timezone=ZONE,
             clock=lambda: now,
+            budget=budget,
         )
         try:
             changes = provider.read_changes(self.cursor, Window(now - LOOKBACK, now + LOOKBACK))
@@ -301,3 +303,33 @@ def test_broken_and_strange_mail_is_skipped_with_a_reason_never_stopping_the_syn
     assert all(s.item.startswith("inbox UID ") for s in changes.skipped)
     assert box.sync().messages == []  # the cursor moved past them: nothing is read again
     assert box.commands == ["LOGIN", "LIST", "STATUS", "STATUS", "STATUS", "LOGOUT"]
+
+
+def test_a_message_over_its_budget_is_skipped_remembered_and_not_parsed_again(
+    dovecot: DovecotServer,
+) -> None:
+    """Issue 10, point 9, on IMAP: the item budget (here 0 s, so every parse is over it) skips
+    a message with its reason, the cursor remembers it, and a later read that fetches the same
+    UIDs again neither parses nor reports it; the cursor moves all the same."""
+    box = Mailbox(dovecot)
+    box.sync()
+    start = box.cursor or "{}"
+    box.deliver("Interview one", NOW - timedelta(days=1))
+    box.deliver("Interview two", NOW - timedelta(hours=2))
+    nothing = Budget(seconds=0, hard_seconds=0)
+
+    first = box.sync(budget=nothing)
+    assert first.messages == []
+    assert len(first.skipped) == 2
+    assert all("over the 0 s budget" in s.reason for s in first.skipped)
+    assert box.state()["uids"] == [1, 2]  # the cursor moved past them
+    remembered = json.loads(box.cursor or "{}")["over_budget"]
+    assert len(remembered) == 2
+
+    box.cursor = json.dumps({**json.loads(start), "over_budget": remembered})
+    again = box.sync(budget=nothing)  # the same new UIDs, fetched again
+    assert (again.messages, again.skipped) == ([], [])
+    assert json.loads(box.cursor or "{}")["over_budget"] == remembered
+
+    box.cursor = start
+    assert subjects(box.sync()) == {"Interview one", "Interview two"}

@@ -4,20 +4,19 @@ a delta link) would not send the unchanged all-day events to be read in the new 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import closing
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from google.oauth2.credentials import Credentials
-
 from mailagent.detect import UserIdentity
-from providers.base import Changes, Window
+from mailagent.wiring import close_provider
+from providers.base import Changes, Provider, Window
 from providers.emulators import GoogleEmulator
 from providers.emulators.graph import GraphEmulator
 from providers.gmail import GmailProvider, GoogleEndpoints
 from providers.outlook import OutlookProvider
 
+from .test_gmail_provider import emulator_credentials
 from .test_outlook_provider import Tokens
 
 USER = UserIdentity("alex@example.com", "Alex Kim")
@@ -30,6 +29,27 @@ def all_day(changes: Changes) -> Iterator[datetime]:
     return (e.start for e in changes.events if e.all_day)
 
 
+def read_again_in_the_new_zone(provider: Callable[[ZoneInfo], Provider]) -> None:
+    """Berlin: read, then nothing new; Tokyo: read in full in its zone, then nothing new."""
+    berlin = provider(BERLIN)
+    try:
+        first = berlin.read_changes(None, WINDOW)
+        quiet = berlin.read_changes(first.cursor, WINDOW)
+    finally:
+        close_provider(berlin)
+    tokyo = provider(TOKYO)
+    try:
+        moved = tokyo.read_changes(quiet.cursor, WINDOW)
+        again = tokyo.read_changes(moved.cursor, WINDOW)
+    finally:
+        close_provider(tokyo)
+    assert list(all_day(first)) == [datetime(2026, 3, 10, tzinfo=BERLIN)]
+    assert (list(quiet.events), quiet.events_replace) == ([], False)
+    assert moved.events_replace
+    assert list(all_day(moved)) == [datetime(2026, 3, 10, tzinfo=TOKYO)]
+    assert (list(again.events), again.events_replace) == ([], False)
+
+
 def test_gmail_reads_the_calendar_again_in_the_new_zone() -> None:
     with GoogleEmulator(user_address=USER.address) as emulator:
         emulator.put_event(
@@ -40,13 +60,7 @@ def test_gmail_reads_the_calendar_again_in_the_new_zone() -> None:
                 "end": {"date": "2026-03-11"},
             }
         )
-        credentials = Credentials(
-            token=None,
-            refresh_token=emulator.refresh_token,
-            token_uri=emulator.token_uri,
-            client_id="test-client",
-            client_secret="test-secret",  # noqa: S106 - the emulator's
-        )
+        credentials = emulator_credentials(emulator)
 
         def provider(zone: ZoneInfo) -> GmailProvider:
             return GmailProvider(
@@ -57,18 +71,7 @@ def test_gmail_reads_the_calendar_again_in_the_new_zone() -> None:
                 endpoints=GoogleEndpoints.at(emulator.base_url),
             )
 
-        with closing(provider(BERLIN)) as berlin:
-            first = berlin.read_changes(None, WINDOW)
-            quiet = berlin.read_changes(first.cursor, WINDOW)
-        with closing(provider(TOKYO)) as tokyo:
-            moved = tokyo.read_changes(quiet.cursor, WINDOW)
-            again = tokyo.read_changes(moved.cursor, WINDOW)
-
-    assert list(all_day(first)) == [datetime(2026, 3, 10, tzinfo=BERLIN)]
-    assert (list(quiet.events), quiet.events_replace) == ([], False)
-    assert moved.events_replace
-    assert list(all_day(moved)) == [datetime(2026, 3, 10, tzinfo=TOKYO)]
-    assert (list(again.events), again.events_replace) == ([], False)
+        read_again_in_the_new_zone(provider)
 
 
 def test_outlook_reads_the_calendar_again_in_the_new_zone() -> None:
@@ -89,15 +92,4 @@ def test_outlook_reads_the_calendar_again_in_the_new_zone() -> None:
                 tokens, user=USER, timezone=zone, clock=lambda: NOW, base_url=emulator.base_url
             )
 
-        with closing(provider(BERLIN)) as berlin:
-            first = berlin.read_changes(None, WINDOW)
-            quiet = berlin.read_changes(first.cursor, WINDOW)
-        with closing(provider(TOKYO)) as tokyo:
-            moved = tokyo.read_changes(quiet.cursor, WINDOW)
-            again = tokyo.read_changes(moved.cursor, WINDOW)
-
-    assert list(all_day(first)) == [datetime(2026, 3, 10, tzinfo=BERLIN)]
-    assert (list(quiet.events), quiet.events_replace) == ([], False)
-    assert moved.events_replace
-    assert list(all_day(moved)) == [datetime(2026, 3, 10, tzinfo=TOKYO)]
-    assert (list(again.events), again.events_replace) == ([], False)
+        read_again_in_the_new_zone(provider)

@@ -88,9 +88,10 @@ class PlannerState:
     scheduled: frozenset[str] = frozenset()
     """Keys the previous plan scheduled and did not draft yet."""
     since: datetime | None = None
-    """When this state began keeping the account (a new, lost or replaced state file). A
-    draft whose window closed before then is taken as settled: the user may have sent or
-    deleted it, and nothing in the mailbox says which (issue 10, point 3)."""
+    """When this state began, if it was rebuilt from a mailbox the agent had drafted in before
+    (a lost or replaced state file; None for a first install). A draft whose window closed before then
+    is taken as settled: the user may have sent or deleted it, and nothing in the mailbox
+    says which (issue 10, point 3). A first install drafts what is still due, late or not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +229,8 @@ def _settled_before(action: Action, since: datetime, timezone: str) -> Action:
         f"settled:{request.key}",
         f"{request.kind.value.replace('_', '-')} to {_who(request.to)} not drafted: it was due "
         f"by {_local(action.due_by, timezone)}, before this state began "
-        f"({_local(since, timezone)}); you may have sent or deleted it already",
+        f"({_local(since, timezone)}, rebuilt from your mailbox); you may have sent or "
+        "deleted it already",
     )
 
 

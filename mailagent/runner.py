@@ -191,7 +191,6 @@ def _sync(
     provider = account.provider
     name = account.name
     store.ensure_account(name, provider.name, account.user.primary.address, now)
-    rebuilding = store.cursor(name) is None
 
     lookback = (
         account.policy.lookback.add_to(
@@ -234,13 +233,14 @@ def _sync(
     result.interviews = len(interviews)
     if not dry_run:
         store.save_detections(name, detections)
-        if rebuilding:
-            _adopt_from_mailbox(store, account, interviews, now)
+        if store.adoption_pending(name) and interviews:  # none known yet: nothing to look up
+            found = _adopt_from_mailbox(store, account, interviews, now)
+            store.set_adopted(name, rebuilt=found > 0)
     stored = store.drafts(name)
     state = PlannerState(
         drafts={d.key: d.record() for d in stored},
         scheduled=frozenset(s.key for s in store.schedules(name)),
-        since=store.since(name),
+        since=store.rebuilt_at(name),
     )
     stale = next((s for s in changes.skipped if s.stale), None)
     observed = Observations(
@@ -383,12 +383,12 @@ def _write(
 
 def _adopt_from_mailbox(
     store: Store, account: Account, interviews: Sequence[Interview], now: datetime
-) -> None:
+) -> int:
     """A first sync on this state (a new or lost state file, a restored backup of another
     account, a second machine): the agent's drafts already in the mailbox, found by their
-    keys in Drafts and Sent, become its records, so that none is written again, and one whose
-    moment has passed (a thank-you found sent) is settled. A key found nowhere stays unknown:
-    the planner then drafts it only if it is still due (a thank-you past its window is not)."""
+    keys in Drafts and Sent, become its records, so that none is written again. Returns how
+    many were found: any means the state was rebuilt where the agent had drafted before, and
+    then a key found nowhere whose window has closed is settled (`PlannerState.since`)."""
     name = account.name
     known = {d.key for d in store.drafts(name)}
     candidates: dict[str, tuple[Interview, DraftKind, int, str]] = {}
@@ -405,7 +405,8 @@ def _adopt_from_mailbox(
         candidates[key] = (interview, DraftKind.REJECTION_REPLY, 0, "")
     wanted = [KnownDraft(k, "", c[3]) for k, c in candidates.items() if k not in known]
     if not wanted:
-        return
+        return 0
+    found = 0
     for observation in account.provider.find_drafts(wanted):
         if observation.status is DraftStatus.DELETED or observation.key not in candidates:
             continue
@@ -433,6 +434,8 @@ def _adopt_from_mailbox(
             observation.key,
             observation.status.value,
         )
+        found += 1
+    return found
 
 
 def _observed_status(observation: DraftObservation, digest: str) -> DraftStatus:

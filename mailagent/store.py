@@ -81,6 +81,12 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE accounts ADD COLUMN problem_advice TEXT NOT NULL DEFAULT '';
     ALTER TABLE accounts ADD COLUMN problem_at TEXT NOT NULL DEFAULT ''
     """,
+    # 3: whether the agent's drafts were looked for in the mailbox since this state began
+    # ('' not yet; 'none' nothing found, or a state from before this column; else when the
+    # state was rebuilt from drafts found there)
+    """
+    ALTER TABLE accounts ADD COLUMN rebuilt_at TEXT NOT NULL DEFAULT 'none'
+    """,
 )
 
 PLANNED = "planned"
@@ -182,7 +188,8 @@ class Store:
     def ensure_account(self, name: str, provider: str, address: str, now: datetime) -> None:
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO accounts (name, provider, address, created_at) VALUES (?, ?, ?, ?) "
+                "INSERT INTO accounts (name, provider, address, created_at, rebuilt_at) "
+                "VALUES (?, ?, ?, ?, '') "
                 "ON CONFLICT (name) DO UPDATE SET provider = excluded.provider, address = excluded.address",
                 (name, provider, address, now.isoformat()),
             )
@@ -201,12 +208,31 @@ class Store:
         ).fetchone()
         return (str(row[0]), str(row[1])) if row and row[0] else None
 
-    def since(self, account: str) -> datetime | None:
-        """When this state began keeping `account`."""
+    def adoption_pending(self, account: str) -> bool:
+        """Whether the agent's drafts have yet to be looked for in the mailbox (a new or lost
+        state file): until a sync has done it, whatever the sync that began was killed at."""
         row = self._db.execute(
-            "SELECT created_at FROM accounts WHERE name = ?", (account,)
+            "SELECT rebuilt_at FROM accounts WHERE name = ?", (account,)
         ).fetchone()
-        return datetime.fromisoformat(row[0]) if row else None
+        return bool(row) and row[0] == ""
+
+    def set_adopted(self, account: str, rebuilt: bool) -> None:
+        """The look-up is done; `rebuilt` when it found drafts the agent made before this
+        state began (the state then counts as rebuilt from the moment it began)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE accounts SET rebuilt_at = CASE WHEN ? THEN created_at ELSE 'none' END "
+                "WHERE name = ?",
+                (rebuilt, account),
+            )
+
+    def rebuilt_at(self, account: str) -> datetime | None:
+        """When this state began, if it was rebuilt from a mailbox the agent had drafted in
+        before (its drafts found there by key); None for a state that began with the account."""
+        row = self._db.execute(
+            "SELECT rebuilt_at FROM accounts WHERE name = ?", (account,)
+        ).fetchone()
+        return datetime.fromisoformat(row[0]) if row and row[0] not in ("", "none") else None
 
     def accounts(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT name FROM accounts ORDER BY name")]

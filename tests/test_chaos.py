@@ -61,6 +61,10 @@ REGRESSIONS = {
     ("maildir", 22): "a blank calendar file hid a cancellation: thanked for it",
     ("maildir", 58): "a blank calendar while the state was lost: judged missing",
     ("maildir", 104): "the policy changed while the calendar was blank: judged missing",
+    ("maildir", 215): "a thank-you held through a blank calendar, so its follow-up came later",
+    ("maildir", 263): "late in its window a thank-you written from stale events (by design)",
+    ("maildir", 275): "a follow-up to a thanked panel member counted against the panel's cap",
+    ("maildir", 319): "a lost state with a blank calendar adopted nothing, then the user deleted",
     ("gmail", 0): "a 40-person panel's query passed 2,048 characters: every sync failed",
 }
 """Seeds the campaign once failed, with what it found (each one fixed by its own commit)."""

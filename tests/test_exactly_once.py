@@ -12,7 +12,9 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import shutil
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,7 +33,8 @@ from mailagent.scenario import (
     load_scenario,
     play,
 )
-from mailagent.store import Store
+from mailagent.statefile import APPLICATION_ID
+from mailagent.store import MIGRATIONS, Store
 from providers.emulators import GoogleEmulator
 from providers.emulators.google_scenario import GoogleScenarioMailbox
 from providers.emulators.graph import GraphEmulator
@@ -398,3 +401,44 @@ def test_an_old_draft_with_the_agent_header_is_still_recognised(tmp_path: Path) 
     later = run_json("--config", str(config), "sync", "--now", PANEL_DONE.isoformat())
     assert later[0]["drafted"] == []
     assert len(list((tmp_path / "Mail" / "Drafts" / "cur").iterdir())) == 3
+
+
+def test_the_mailbox_look_up_is_pending_until_done_and_says_whether_the_state_was_rebuilt(
+    tmp_path: Path,
+) -> None:
+    """A new account waits for the look-up of the agent's drafts; finding some makes the state
+    a rebuilt one from the moment it began; a state from before the look-up existed is not."""
+    began = datetime.fromisoformat("2026-03-02T09:00:00+00:00")
+    store = Store(tmp_path / "state.db")
+    try:
+        store.ensure_account("new", "maildir", "me@example.com", began)
+        store.ensure_account("found", "maildir", "me@example.com", began)
+        assert store.adoption_pending("new")
+        assert store.adoption_pending("found")
+        store.set_adopted("new", rebuilt=False)
+        store.set_adopted("found", rebuilt=True)
+        assert not store.adoption_pending("new")
+        assert not store.adoption_pending("found")
+        assert store.rebuilt_at("new") is None
+        assert store.rebuilt_at("found") == began
+    finally:
+        store.close()
+
+    old = tmp_path / "old.db"
+    with contextlib.closing(sqlite3.connect(old)) as db:
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        for script in MIGRATIONS[:2]:
+            db.executescript(script)
+        db.execute("PRAGMA user_version = 2")
+        db.execute(
+            "INSERT INTO accounts (name, provider, address, created_at) VALUES (?, ?, ?, ?)",
+            ("a", "maildir", "me@example.com", began.isoformat()),
+        )
+        db.commit()
+    store = Store(old)
+    try:
+        assert store.schema_version == len(MIGRATIONS)
+        assert not store.adoption_pending("a")  # its records were never lost
+        assert store.rebuilt_at("a") is None
+    finally:
+        store.close()

@@ -26,25 +26,32 @@ The oracle (each violation names its seed):
 - **duplicate**: a key written while a copy of it is still in Drafts (or twice in one sync),
   or a person thanked more often than the script has interviews with them (a new identity for
   the same interview, e.g. after a time-zone change);
-- **missing**: a key the clean run wrote and the faulty run never did. Excused when every
-  faulty sync from the clean run's write until a thank-you's `due_by` (for other drafts, the
-  end of the run) was *blind*: the calendar file blank. Such a sync either has no memory of
-  the interview (the state was lost) or holds its drafts because its stored events may be out
-  of date, and a thank-you first seen after its window is never drafted late. A
-  follow-up to a person whose thank-you was so excused is excused too: it follows the
-  user's sent thank-you, which the faulty run never had; and so is a draft whose policy
-  changed between the clean run's write and the faulty run's first sync that was not blind
-  (the plan itself changed). Also excused: a draft whose faulty run's state was lost after
-  its `due_by` and at or before the first sync that could draft it (the clean run's write, or
-  the first sync after it that was not blind), since a state that began after a draft's
-  window takes it as settled (issue 10, point 3: the user may have sent or deleted it);
+- **missing**: a key the clean run wrote and the faulty run never did. Excused only where no
+  faulty sync could have written it (each excuse came from a seed that failed, and
+  `tests/test_chaos.py::REGRESSIONS` replays it):
+  - every faulty sync from the clean run's write until a thank-you's `due_by` (other kinds:
+    the end of the run) was *blind*, its calendar file blank: it knew no interview (the
+    state was lost too) or held its drafts as out of date, and a thank-you first seen after
+    its window is never drafted late;
+  - the state was lost after the draft's `due_by` and at or before the first sync that could
+    write it: a rebuilt state takes a draft whose window closed before it as settled;
+  - a follow-up to a person whose thank-you the faulty run never drafted, or drafted later
+    (so the user sent it later and the follow-up fell due later: its write is judged from
+    the clean one moved by that delay);
+  - a draft whose policy changed between the clean write and the first sync not blind;
 - **overwritten**: a draft the user edited changed afterwards, or its key written again;
-- **recreated**: a key written again after the user deleted or sent its draft. Excused once:
-  when the state was lost after the user's action and before the draft's `due_by` (the end of
-  its window, as the clean run reported it); issue 10, point 3, lets a sync without state
-  treat only drafts whose window has passed as settled, so a deleted draft still inside its
-  window cannot be known. Drafts the user left or edited must be recognised by their key.
-- **extra**: a key the clean run never wrote (beyond the hostile panel's cap of 12 drafts);
+- **recreated**: a key written again after the user deleted or sent its draft. Excused once,
+  for a delete: when the state was lost after the user's action (or before it, with only
+  blind syncs in between, which knew no interview whose draft to look for) and before the
+  draft's `due_by` (the end of its window, as the clean run reported it). Issue 10, point 3,
+  lets a rebuilt state treat only drafts whose window has passed as settled, so a draft
+  deleted while its window is open cannot be known. Drafts the user left, edited or sent
+  must be recognised by their key.
+- **extra**: a key the clean run never wrote (beyond the hostile panel's cap of 12 thank-yous;
+  a follow-up to a panel member the user thanked is not one of them). Excused when written
+  at a blind sync: past half its window a draft is written from the stored events, which may
+  hide a cancellation the calendar file would have shown (a draft the user can discard, by
+  design, rather than a thank-you that comes too late);
 - **orphan**: a draft without the agent's key written by a sync (half of a reply);
 - **slow**: a sync over the time budget (a watchdog stops it at the budget; the run ends there);
 - **failed**: a sync that still fails when the faults are gone (three tries at the same `now`).
@@ -371,7 +378,8 @@ class _Player:
             if not seen.key:
                 self.problem("orphan", seen.id, f"{when}: a draft without key to {seen.to}")
                 continue
-            if self._hostile_recipient(seen):
+            thank_you = play.kinds.get(seen.key, ("thank_you", ""))[0] == "thank_you"
+            if self._hostile_recipient(seen) and thank_you:  # the cap is on thank-yous
                 play.hostile_writes += 1
             play.recipients.setdefault(seen.key, seen.to)
             writes = play.writes.setdefault(seen.key, [])
@@ -408,8 +416,16 @@ class _Player:
         """A recreation after a state loss that came after the user's action, while the
         draft's window was still open (see the module docstring)."""
         due = self.play.due.get(key) or self.clean_due.get(key)
+        sighted = [m for m, blind in self.play.blind.items() if not blind]
+
+        def unseen(lost: datetime) -> bool:
+            """No sync between the loss and the user's action could see the draft to adopt
+            it: all were blind (a calendar file blank while the state was new)."""
+            return lost < acted and not any(lost <= m < acted for m in sighted)
+
         return any(
-            acted <= lost <= written and (due is None or lost < due) for lost in self.play.losses
+            (acted <= lost or unseen(lost)) and lost <= written and (due is None or lost < due)
+            for lost in self.play.losses
         )
 
     clean_due: dict[str, datetime] = {}  # noqa: RUF012 (set per run by `run_seed`)
@@ -473,6 +489,8 @@ def _judge(script: Script, provider: str, clean: _Play, faulty: _Play) -> list[V
     for key in sorted(clean.writes.keys() - faulty.writes.keys(), key=_thank_yous_first(clean)):
         kind, to = clean.kinds.get(key, ("?", "?"))
         written = clean.first_seen[key]
+        if kind == "follow_up":  # it counts from the user's sent thank-you, sent later here
+            written += _sent_later(clean, faulty, to)
         closes = clean.due.get(key) if kind == "thank_you" else None  # the others never expire
         sighted = _first_sighted(written, faulty.blind)
         if sighted is None or (closes is not None and sighted >= closes):
@@ -492,6 +510,8 @@ def _judge(script: Script, provider: str, clean: _Play, faulty: _Play) -> list[V
         kind, to = faulty.kinds.get(key, ("?", ",".join(faulty.recipients.get(key, ()))))
         if hostile is not None and set(faulty.recipients.get(key, (to,))) & hostile.addresses:
             continue
+        if faulty.blind.get(faulty.first_seen[key], False):
+            continue  # written from the stored events late in its window: see the docstring
         add("extra", f"{kind} to {to} ({key}) not in the clean run")
     if hostile is not None and faulty.hostile_writes > hostile.cap:
         add("extra", f"{faulty.hostile_writes} drafts for the {hostile.kind} (cap {hostile.cap})")
@@ -500,6 +520,22 @@ def _judge(script: Script, provider: str, clean: _Play, faulty: _Play) -> list[V
 
 def _thank_yous_first(play: _Play) -> Callable[[str], tuple[bool, str]]:
     return lambda key: (play.kinds.get(key, ("", ""))[0] != "thank_you", key)
+
+
+def _sent_later(clean: _Play, faulty: _Play, to: str) -> timedelta:
+    """How much later the user sent their thank-you to `to` in the faulty run (a draft held
+    through a blank calendar appears later, and the user sends it some hours after that)."""
+
+    def sent(play: _Play) -> list[datetime]:
+        kinds = {**clean.kinds, **play.kinds}
+        return [
+            when
+            for key, (action, when) in play.user_done.items()
+            if action == "send" and kinds.get(key) == ("thank_you", to)
+        ]
+
+    first, second = sent(clean), sent(faulty)
+    return max(max(second) - max(first), timedelta(0)) if first and second else timedelta(0)
 
 
 def _first_sighted(written: datetime, blind: dict[datetime, bool]) -> datetime | None:

@@ -21,7 +21,7 @@ from mailagent.store import Store
 from mailagent.wiring import build_account
 
 DEMO_SCENARIO_CANDIDATES = (
-    Path(__file__).resolve().parent / "fixtures" / "demo" / "scenario.yaml",
+    Path(__file__).resolve().parent / "demo_data" / "scenario.yaml",  # installed (package data)
     Path(__file__).resolve().parent.parent / "fixtures" / "demo" / "scenario.yaml",
 )
 

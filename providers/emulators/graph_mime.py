@@ -27,7 +27,7 @@ PREVIEW_CHARS = 255
 _MSG_ID = re.compile(r"<[^<>\s]+>")
 _DROP = re.compile(r"<(head|script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _BREAK = re.compile(r"<br\s*/?>|</(p|div|tr|li|h\d)\s*>|<hr\b[^>]*>", re.IGNORECASE)
-_TAG = re.compile(r"<[^>]*>")
+_TAG = re.compile(r"<[^<>]*>")  # a tag never holds "<": linear on "<a <a <a ..."
 _BLANKS = re.compile(r"\n[ \t]*(\n[ \t]*)+")
 
 

@@ -173,7 +173,9 @@ class _Play:
     problems: dict[tuple[str, str], str] = field(default_factory=dict)
     """(kind, subject) -> the first detail found while playing (duplicate, overwritten,
     recreated, orphan, slow, failed), one per kind and draft key."""
-    hostile_writes: int = 0
+    hostile_thanked: set[str] = field(default_factory=set)
+    """Keys of the thank-yous written to the hostile item's people (a recreation the oracle
+    excuses is the same key, not one more person)."""
     stopped: bool = False
 
 
@@ -380,7 +382,7 @@ class _Player:
                 continue
             thank_you = play.kinds.get(seen.key, ("thank_you", ""))[0] == "thank_you"
             if self._hostile_recipient(seen) and thank_you:  # the cap is on thank-yous
-                play.hostile_writes += 1
+                play.hostile_thanked.add(seen.key)
             play.recipients.setdefault(seen.key, seen.to)
             writes = play.writes.setdefault(seen.key, [])
             writes.append(moment)
@@ -513,8 +515,9 @@ def _judge(script: Script, provider: str, clean: _Play, faulty: _Play) -> list[V
         if faulty.blind.get(faulty.first_seen[key], False):
             continue  # written from the stored events late in its window: see the docstring
         add("extra", f"{kind} to {to} ({key}) not in the clean run")
-    if hostile is not None and faulty.hostile_writes > hostile.cap:
-        add("extra", f"{faulty.hostile_writes} drafts for the {hostile.kind} (cap {hostile.cap})")
+    if hostile is not None and len(faulty.hostile_thanked) > hostile.cap:
+        people = len(faulty.hostile_thanked)
+        add("extra", f"{people} people thanked for the {hostile.kind} (cap {hostile.cap})")
     return found
 
 

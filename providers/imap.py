@@ -557,7 +557,6 @@ class ImapProvider:
         window: Window,
     ) -> tuple[list[Message], list[Skipped]]:
         part = f"BODY.PEEK[HEADER.FIELDS ({' '.join(HEADER_FIELDS).upper()})]"
-        key = f"BODY[HEADER.FIELDS ({' '.join(HEADER_FIELDS).upper()})]".encode()
         messages: dict[int, Message] = {}
         skipped: list[Skipped] = []
         for chunk in _chunks(uids, FETCH_CHUNK):
@@ -569,7 +568,7 @@ class ImapProvider:
                     else None
                 )
                 item = self._id(folder, uidvalidity, uid)
-                headers = bytes(data.get(key, b"")) + b"\r\n"
+                headers = _header_fields(data) + b"\r\n"
                 message = self._guard.read(
                     item,
                     f"{folder.value} UID {uid}",
@@ -807,3 +806,13 @@ def _sequence_spans(text: bytes | str) -> list[tuple[int, int]]:
 def _chunks(items: Sequence[int], size: int) -> Iterable[list[int]]:
     for i in range(0, len(items), size):
         yield list(items[i : i + size])
+
+
+def _header_fields(data: Mapping[bytes, Any]) -> bytes:
+    """The `BODY[HEADER.FIELDS (...)]` item of a FETCH answer, found by meaning: servers
+    spell its key as they like (Courier quotes the field names, RFC 3501 allows it), so the
+    exact string asked for is not the one to look up (issue 11, point 1)."""
+    for key, value in data.items():
+        if isinstance(key, bytes) and key.upper().startswith(b"BODY[HEADER.FIELDS"):
+            return bytes(value or b"")
+    return b""

@@ -27,6 +27,7 @@ from providers.base import Changes, Window
 from providers.budget import DEFAULT_BUDGET, Budget
 from providers.imap import ImapProvider, ImapSettings
 from providers.testservers.dovecot import DovecotServer
+from providers.testservers.imap_proxy import ImapFaultProxy, quoted_field_names
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LOOKBACK = timedelta(days=30)
@@ -93,11 +94,13 @@ class Mailbox:
             client.delete_messages([uid])
             client.uid_expunge([uid])
 
-    def sync(self, now: datetime = NOW, budget: Budget = DEFAULT_BUDGET) -> Changes:
+    def sync(
+        self, now: datetime = NOW, budget: Budget = DEFAULT_BUDGET, port: int | None = None
+    ) -> Changes:
         provider = ImapProvider(
             ImapSettings(
                 host=self.server.host,
-                port=self.server.port,
+                port=port or self.server.port,
                 security="plain",
                 username=self.user,
                 password=self.server.password,
@@ -333,3 +336,16 @@ def test_a_message_over_its_budget_is_skipped_remembered_and_not_parsed_again(
 
     box.cursor = start
     assert subjects(box.sync()) == {"Interview one", "Interview two"}
+
+
+def test_quoted_header_field_names_in_a_fetch_answer_are_read(dovecot: DovecotServer) -> None:
+    """Courier-IMAP answers `BODY[HEADER.FIELDS ("FROM" ...)]` (issue 11, point 1): the
+    answer's key is matched by meaning, not by the exact string sent."""
+    box = Mailbox(dovecot)
+    box.sync()
+    box.deliver("Interview one", NOW - timedelta(hours=2))
+    with ImapFaultProxy(dovecot.port) as proxy:
+        proxy.dialect = quoted_field_names
+        changes = box.sync(port=proxy.port)
+    assert changes.skipped == []
+    assert subjects(changes) == {"Interview one"}

@@ -13,6 +13,10 @@ until a fault is armed:
 - `drop_before_append(times)`: the next `times` APPEND commands are not forwarded; the
   connection is closed instead (nothing is written; the client cannot know either).
 
+`dialect`, when set, rewrites each line the server sends (outside the faults), so that
+Dovecot can answer the way another server spells things (`quoted_field_names`: Courier's
+`BODY[HEADER.FIELDS ("FROM" "SUBJECT")]`).
+
 `faults_pending()` says how many armed faults are still waiting, so that a test or the chaos
 campaign can arm faults before a sync and see which ones it met. A test double only: nothing
 here is used by mailagent itself.
@@ -24,10 +28,24 @@ import contextlib
 import re
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 _APPEND = re.compile(rb"(?:^|\r\n)([A-Za-z0-9.]+) APPEND ", re.IGNORECASE)
+_FIELDS = re.compile(rb"BODY\[HEADER\.FIELDS \(([^)]*)\)\]", re.IGNORECASE)
+
+
+def quoted_field_names(line: bytes) -> bytes:
+    """A FETCH answer as Courier-IMAP gives it: the header field names quoted (RFC 3501
+    allows astrings there)."""
+    return _FIELDS.sub(
+        lambda m: (
+            b"BODY[HEADER.FIELDS ("
+            + b" ".join(b'"' + name + b'"' for name in m.group(1).split())
+            + b")]"
+        ),
+        line,
+    )
 
 
 @dataclass
@@ -46,6 +64,8 @@ class ImapFaultProxy:
         self.target = (target_host, target_port)
         self._lock = threading.Lock()
         self._faults = _Faults()
+        self.dialect: Callable[[bytes], bytes] | None = None
+        """Rewrites each line from the server (see the module notes)."""
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._listener.getsockname()[1]
         self._closed = False
@@ -171,7 +191,7 @@ class _Session:
     def downstream(self) -> None:
         pending = b""
         for data in _chunks(self.server):
-            if self.doomed_tag is None and not pending:
+            if self.doomed_tag is None and not pending and self.proxy.dialect is None:
                 try:
                     self.client.sendall(data)
                 except OSError:
@@ -187,7 +207,8 @@ class _Session:
                         self.client.sendall(b"".join(out))
                     self.shut()
                     return
-                out.append(line + b"\r\n")
+                dialect = self.proxy.dialect
+                out.append((dialect(line) if dialect else line) + b"\r\n")
             try:
                 self.client.sendall(b"".join(out))
             except OSError:

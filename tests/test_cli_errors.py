@@ -245,15 +245,20 @@ def test_a_read_only_state_folder_is_a_clear_error(tmp_path: Path, existing: boo
         assert _drafts(tmp_path / "box") == drafts
 
 
+def _fill(folder: Path) -> None:
+    """Writes into `folder` until its file system is full."""
+    filler = os.open(folder / "filler", os.O_CREAT | os.O_WRONLY, 0o600)
+    with contextlib.suppress(OSError):
+        while True:
+            os.write(filler, b"x" * 4096)
+    os.close(filler)
+
+
 def test_a_full_disk_while_creating_the_state_is_a_clear_error(tmp_path: Path) -> None:
     config = _mailbox_at(tmp_path / "box")
     with _tmpfs(tmp_path / "small", "64k") as folder:
         _state_config(config, folder / "state.db")
-        filler = os.open(folder / "filler", os.O_CREAT | os.O_WRONLY, 0o600)
-        with contextlib.suppress(OSError):
-            while True:
-                os.write(filler, b"x" * 4096)
-        os.close(filler)
+        _fill(folder)
         result = run_cli("--config", str(config), "sync", "--now", PANEL_DONE, check=False)
         _assert_clear_error(result, 4, "no space", str(folder))
         assert _drafts(tmp_path / "box") == []
@@ -278,11 +283,7 @@ def test_a_disk_that_fills_up_under_an_existing_state_is_a_clear_error(tmp_path:
         _state_config(config, folder / "state.db")
         run_cli("--config", str(config), "sync", "--now", "2026-11-16T18:00:00-05:00")
         drafts = _drafts(tmp_path / "box")
-        filler = os.open(folder / "filler", os.O_CREAT | os.O_WRONLY, 0o600)
-        with contextlib.suppress(OSError):
-            while True:
-                os.write(filler, b"x" * 4096)
-        os.close(filler)
+        _fill(folder)
         result = run_cli("--config", str(config), "sync", "--now", PANEL_DONE, check=False)
         assert result.returncode != 0
         assert "Traceback" not in result.stderr, result.stderr

@@ -217,6 +217,14 @@ def _via(settings: Any, port: int) -> Any:
 # --- 2. a write that may have happened, then the user deletes the draft --------------------------
 
 
+def _demo_panel_done(root: Path) -> Path:
+    """The demo's Maildir under `root` as it is when the panel has ended; its config."""
+    scenario = load_scenario(DEMO)
+    config = write_config(scenario, root)
+    MaildirMailbox(root).materialize(scenario, PANEL_DONE)
+    return config
+
+
 def _maildir_keys(root: Path) -> list[str]:
     return sorted(m.agent_key for m in MaildirMailbox(root).drafts())
 
@@ -359,10 +367,7 @@ def test_a_second_machine_on_the_same_mailbox_writes_nothing_twice(tmp_path: Pat
 def test_a_maildir_draft_carries_no_agent_header_and_is_still_known_by_its_message_id(
     tmp_path: Path,
 ) -> None:
-    scenario = load_scenario(DEMO)
-    config = write_config(scenario, tmp_path)
-    mailbox = MaildirMailbox(tmp_path)
-    mailbox.materialize(scenario, PANEL_DONE)
+    config = _demo_panel_done(tmp_path)
     results = run_json("--config", str(config), "sync", "--now", PANEL_DONE.isoformat())
     keys = {d["key"] for d in results[0]["drafted"]}
     for path in (tmp_path / "Mail" / "Drafts" / "cur").iterdir():
@@ -378,10 +383,7 @@ def test_a_maildir_draft_carries_no_agent_header_and_is_still_known_by_its_messa
 def test_an_old_draft_with_the_agent_header_is_still_recognised(tmp_path: Path) -> None:
     """Drafts written before the header was dropped keep their X-Mailagent-Key (and a random
     Message-ID): they are still the agent's, in Drafts and in Sent."""
-    scenario = load_scenario(DEMO)
-    config = write_config(scenario, tmp_path)
-    mailbox = MaildirMailbox(tmp_path)
-    mailbox.materialize(scenario, PANEL_DONE)
+    config = _demo_panel_done(tmp_path)
     results = run_json("--config", str(config), "sync", "--now", PANEL_DONE.isoformat())
     for path in (tmp_path / "Mail" / "Drafts" / "cur").iterdir():
         data = path.read_bytes()

@@ -68,16 +68,11 @@ BULK_LOOKUP = 3
 SEQUENCE_SET_CHARS = 4000
 """Long UID sets are sent in parts: servers cap a command line (Dovecot at 64 KB)."""
 FOLDER_NAMES: dict[Folder, tuple[str, ...]] = {
-    Folder.SENT: (
-        "Sent",
-        "Sent Items",
-        "Sent Messages",
-        "Sent Mail",
-        "[Gmail]/Sent Mail",
-        "INBOX.Sent",
-    ),
-    Folder.DRAFTS: ("Drafts", "Draft", "[Gmail]/Drafts", "INBOX.Drafts"),
+    Folder.SENT: ("Sent", "Sent Items", "Sent Messages", "Sent Mail", "[Gmail]/Sent Mail"),
+    Folder.DRAFTS: ("Drafts", "Draft", "[Gmail]/Drafts"),
 }
+"""Where Sent and Drafts often are when no SPECIAL-USE flag says: at the top, or under INBOX
+with the server's separator (`_common_names`)."""
 _APPENDUID = re.compile(rb"APPENDUID (\d+) (\d+)")
 SPECIAL_USE = {Folder.SENT: b"\\Sent", Folder.DRAFTS: b"\\Drafts"}
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
@@ -295,6 +290,9 @@ class ImapProvider:
     # folders
 
     def _resolve_folders(self, client: IMAPClient) -> dict[Folder, str]:
+        """Sent and Drafts: as the config names them, else the folder with the SPECIAL-USE
+        flag (RFC 6154; flags are case-insensitive, and Cyrus gives `\\sent`), else a common
+        name, at the top or under INBOX; a missing Drafts is created."""
         if self._folders:
             return self._folders
         listed = client.list_folders()
@@ -305,18 +303,42 @@ class ImapProvider:
             if configured:
                 found[folder] = configured
                 continue
+            flag = SPECIAL_USE[folder].lower()
             special = next(
-                (str(name) for flags, _, name in listed if SPECIAL_USE[folder] in flags), None
+                (str(name) for flags, _, name in listed if flag in {f.lower() for f in flags}),
+                None,
             )
-            fallback = next((n for n in FOLDER_NAMES[folder] if n in names), None)
+            fallback = next((n for n in _common_names(folder, listed) if n in names), None)
             choice = special or fallback
             if choice is None and folder is Folder.DRAFTS:
-                client.create_folder("Drafts")
-                choice = "Drafts"
+                choice = self._create_drafts(client, listed)
             if choice is not None:
                 found[folder] = choice
         self._folders = found
         return found
+
+    def _create_drafts(self, client: IMAPClient, listed: Sequence[Any]) -> str:
+        """Create "Drafts" where the server keeps a user's folders: under its personal
+        namespace's prefix (RFC 2342; "INBOX." on Courier and on Cyrus as Debian sets it up),
+        which a server without NAMESPACE shows by listing every folder under INBOX."""
+        prefix = _inbox_prefix(listed)
+        if b"NAMESPACE" in self._capabilities:
+            personal = client.namespace().personal
+            prefix = str(personal[0][0]) if personal else ""
+        name = f"{prefix}Drafts"
+        try:
+            client.create_folder(name)
+        except IMAPClientError as exc:
+            if "ALREADYEXISTS" in str(exc).upper():  # another client made it meanwhile
+                return name
+            raise ProviderError(
+                f"IMAP: the mailbox has no Drafts folder and the server refused to create "
+                f"{name!r} ({exc})",
+                advice="create a Drafts folder in your mail client, or name the folder to use "
+                'in the config: [accounts.folders] drafts = "..."',
+            ) from exc
+        log.info("account %s: created the folder %s for drafts", self.account, name)
+        return name
 
     # reading
 
@@ -643,6 +665,7 @@ class ImapProvider:
                 existing = self._find(client, drafts, message_id)
                 if existing is not None:
                     return existing
+            self._leave_folder(client)
             answer = client.append(
                 drafts, raw, flags=[b"\\Draft", b"\\Seen"], msg_time=self.clock()
             )
@@ -658,8 +681,20 @@ class ImapProvider:
             # answer is retried above, else raised as Transient: an unknown outcome).
             raise NotWritten(ProviderError(f"IMAP: could not append the draft: {exc}")) from exc
 
+    def _leave_folder(self, client: IMAPClient) -> None:
+        """Leave the selected folder, if any: Courier-IMAP refuses an APPEND into the folder
+        the connection has selected read-only. CLOSE, where the server has no UNSELECT
+        (RFC 3691), expunges nothing here: this provider selects folders only read-only
+        (EXAMINE), and CLOSE expunges only a folder selected read-write (RFC 3501 6.4.2)."""
+        if client._imap.state != "SELECTED":  # imapclient does not say; imaplib does
+            return
+        if b"UNSELECT" in self._capabilities:
+            client.unselect_folder()
+        else:
+            client.close_folder()
+
     def _find(self, client: IMAPClient, folder: str, message_id: str) -> str | None:
-        status = client.select_folder(folder)
+        status = client.select_folder(folder, readonly=True)
         uids = client.search(["HEADER", "Message-ID", message_id])
         if not uids:
             return None
@@ -757,6 +792,27 @@ class ImapProvider:
         if client.search(["HEADER", "X-Mailagent-Key", key]):
             return True
         return bool(client.search(["HEADER", "Message-ID", self._message_id(key)]))
+
+
+def _common_names(folder: Folder, listed: Sequence[Any]) -> list[str]:
+    """`FOLDER_NAMES[folder]` at the top, then under INBOX ("INBOX.Sent", "INBOX/Sent")."""
+    separators = [str(sep.decode() if isinstance(sep, bytes) else sep) for _, sep, _ in listed]
+    prefixes = [f"INBOX{sep}" for sep in dict.fromkeys(separators) if sep]
+    names = FOLDER_NAMES[folder]
+    return [*names, *(prefix + name for prefix in prefixes for name in names)]
+
+
+def _inbox_prefix(listed: Sequence[Any]) -> str:
+    """ "INBOX." when every folder but INBOX is under it (a server that keeps a user's folders
+    there and has no NAMESPACE to say so), else ""."""
+    others = [(str(name), sep) for _, sep, name in listed if str(name).upper() != "INBOX"]
+    if not others:
+        return ""
+    separator = others[0][1]
+    separator = separator.decode() if isinstance(separator, bytes) else str(separator or "")
+    if separator and all(name.upper().startswith(f"INBOX{separator}") for name, _ in others):
+        return f"INBOX{separator}"
+    return ""
 
 
 def _any_of(terms: Sequence[list[Any]]) -> list[Any]:

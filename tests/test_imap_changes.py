@@ -22,12 +22,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mailagent.detect import UserIdentity
+from mailagent.models import DraftContent, DraftStatus, Person
 from providers import imap
-from providers.base import Changes, Window
+from providers.base import Changes, KnownDraft, Window
 from providers.budget import DEFAULT_BUDGET, Budget
 from providers.imap import ImapProvider, ImapSettings
 from providers.testservers.dovecot import DovecotServer
-from providers.testservers.imap_proxy import ImapFaultProxy, quoted_field_names
+from providers.testservers.imap_proxy import (
+    ImapFaultProxy,
+    NoLoginCapabilities,
+    quoted_field_names,
+)
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LOOKBACK = timedelta(days=30)
@@ -94,10 +99,10 @@ class Mailbox:
             client.delete_messages([uid])
             client.uid_expunge([uid])
 
-    def sync(
+    def provider(
         self, now: datetime = NOW, budget: Budget = DEFAULT_BUDGET, port: int | None = None
-    ) -> Changes:
-        provider = ImapProvider(
+    ) -> ImapProvider:
+        return ImapProvider(
             ImapSettings(
                 host=self.server.host,
                 port=port or self.server.port,
@@ -110,6 +115,11 @@ class Mailbox:
             clock=lambda: now,
             budget=budget,
         )
+
+    def sync(
+        self, now: datetime = NOW, budget: Budget = DEFAULT_BUDGET, port: int | None = None
+    ) -> Changes:
+        provider = self.provider(now, budget, port)
         try:
             changes = provider.read_changes(self.cursor, Window(now - LOOKBACK, now + LOOKBACK))
         finally:
@@ -349,3 +359,52 @@ def test_quoted_header_field_names_in_a_fetch_answer_are_read(dovecot: DovecotSe
         changes = box.sync(port=proxy.port)
     assert changes.skipped == []
     assert subjects(changes) == {"Interview one"}
+
+
+def test_a_draft_is_appended_after_its_folder_was_examined_read_only(
+    dovecot: DovecotServer,
+) -> None:
+    """Courier-IMAP refuses an APPEND into the folder the connection has selected read-only
+    (issue 11, point 2): a sync looks its drafts up in Drafts with EXAMINE, then writes new
+    ones on the same connection, so it must leave that folder first."""
+    box = Mailbox(dovecot)
+    box.sync()
+    to = (Person("Sam Lee", "sam@acme.example"),)
+    first = box.provider()
+    try:
+        made = first.create_draft(DraftContent("Thank you", "Hello.", to), "k0")
+    finally:
+        first.close()
+    with ImapFaultProxy(dovecot.port) as proxy:
+        proxy.refuse_append_to_examined = True
+        provider = box.provider(port=proxy.port)
+        try:
+            provider.read_changes(box.cursor, Window(NOW - LOOKBACK, NOW + LOOKBACK))
+            [seen] = provider.find_drafts([KnownDraft("k0", made, "sam@acme.example")])
+            assert seen.status is DraftStatus.PRESENT
+            assert "EXAMINE" in provider.command_log  # Drafts, read-only, and nothing after
+            provider.create_draft(DraftContent("Thank you again", "Hello.", to), "k1")
+        finally:
+            provider.close()
+    with dovecot.connect(box.user) as client:
+        client.select_folder("Drafts", readonly=True)
+        assert len(client.search(["ALL"])) == 2
+
+
+def test_a_no_change_sync_asks_capability_when_login_did_not_say(dovecot: DovecotServer) -> None:
+    """Courier's LOGIN answer carries no capabilities: a no-change sync is then 7 commands
+    (docs/imap.md gives the count per server)."""
+    box = Mailbox(dovecot)
+    box.sync()
+    with ImapFaultProxy(dovecot.port) as proxy:
+        proxy.dialect = NoLoginCapabilities()
+        box.sync(port=proxy.port)
+    assert box.commands == [
+        "LOGIN",
+        "CAPABILITY",
+        "LIST",
+        "STATUS",
+        "STATUS",
+        "STATUS",
+        "LOGOUT",
+    ]

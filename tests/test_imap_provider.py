@@ -28,8 +28,9 @@ from mailagent.wiring import close_provider
 from providers.ical import events_to_ics
 from providers.ics_source import IcsFileSource
 from providers.imap import ImapProvider, ImapSettings
+from providers.testservers.caldav_server import CalDavTestServer
 from providers.testservers.dovecot import DovecotServer
-from providers.testservers.imap_scenario import ImapScenarioMailbox
+from providers.testservers.imap_scenario import ImapScenarioMailbox, ImapTestServer
 from providers.testservers.radicale import PASSWORD as RADICALE_PASSWORD
 from providers.testservers.radicale import RadicaleServer, publish
 
@@ -72,7 +73,7 @@ def fresh_user(scenario: Scenario) -> str:
 def write_imap_config(
     scenario: Scenario,
     root: Path,
-    dovecot: DovecotServer,
+    server: ImapTestServer,
     user: str,
     calendar: str,
     *,
@@ -80,14 +81,14 @@ def write_imap_config(
     record: dict[str, Any] | None = None,
 ) -> Path:
     """`calendar` is a line of config: caldav_url = "..." or calendar = "..."; `auth` the
-    account's imap_auth and `record` its token record (default: Dovecot's password)."""
+    account's imap_auth and `record` its token record (default: the server's password)."""
     spec = scenario.spec
     config = root / "mailagent.toml"
     config.write_text(
         'state = "state.db"\n\n[[accounts]]\n'
         f'name = "{spec.name}"\nprovider = "imap"\n'
         f'address = "{spec.user.address}"\nuser_name = "{spec.user.name}"\n'
-        f'imap_host = "127.0.0.1"\nimap_port = {dovecot.port}\nimap_security = "plain"\n'
+        f'imap_host = "127.0.0.1"\nimap_port = {server.port}\nimap_security = "plain"\n'
         f'imap_user = "{user}"\nimap_auth = "{auth}"\n{calendar}\n'
         f'policy = "{spec.policy}"\ntimezone = "{spec.user.timezone}"\n',
         encoding="utf-8",
@@ -98,7 +99,7 @@ def write_imap_config(
     token_file.touch(mode=0o600)
     default = {
         "kind": "password",
-        "password": dovecot.password,
+        "password": server.password,
         "caldav_password": RADICALE_PASSWORD,
     }
     token_file.write_text(json.dumps(record or default), encoding="utf-8")
@@ -106,11 +107,11 @@ def write_imap_config(
 
 
 def caldav_calendar(
-    radicale: RadicaleServer, name: str
+    server: CalDavTestServer, name: str
 ) -> tuple[str, Callable[[Sequence[CalendarEvent]], None]]:
-    url = radicale.calendar_url(name)
-    line = f'caldav_url = "{url}"\ncaldav_user = "{radicale.username}"'
-    return line, lambda events: publish(radicale, name, events)
+    url = server.calendar_url(name)
+    line = f'caldav_url = "{url}"\ncaldav_user = "{server.username}"'
+    return line, lambda events: publish(server, name, events)
 
 
 def file_calendar(root: Path) -> tuple[str, Callable[[Sequence[CalendarEvent]], None]]:
@@ -162,7 +163,7 @@ class Restarting(TemplateComposer):
     """Composes drafts, but restarts the IMAP server first: between the read and the writes
     of a sync, so that the provider's open connection dies in the middle of the sync."""
 
-    def __init__(self, server: DovecotServer) -> None:
+    def __init__(self, server: ImapTestServer) -> None:
         super().__init__()
         self.server = server
         self.armed = False
@@ -175,9 +176,20 @@ class Restarting(TemplateComposer):
 
 
 class LibraryRun:
-    def __init__(self, scenario: Scenario, dovecot: DovecotServer, root: Path) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        dovecot: ImapTestServer,
+        root: Path,
+        *,
+        sent: str = "Sent",
+        drafts: str = "Drafts",
+    ) -> None:
+        """`sent` and `drafts`: the server's folders, where the simulated user's mail client
+        puts what it sends and saves."""
         self.scenario = scenario
         self.dovecot = dovecot
+        self.folders = {"sent": sent, "drafts_folder": drafts}
         self.user = fresh_user(scenario)
         self.store = Store(root / "state.db")
         self.composer = Restarting(dovecot)
@@ -191,7 +203,9 @@ class LibraryRun:
             self.calendar_path.write_bytes(data)
 
     def mailbox(self) -> ImapScenarioMailbox:
-        return ImapScenarioMailbox(self.dovecot, self.user, calendar=self.write_calendar)
+        return ImapScenarioMailbox(
+            self.dovecot, self.user, calendar=self.write_calendar, **self.folders
+        )
 
     def account(self, moment: datetime) -> Account:
         spec = self.scenario.spec

@@ -73,7 +73,7 @@ def test_a_dovecot_that_cannot_start_is_an_error_not_a_skip(
     with pytest.raises(RuntimeError, match="dovecot exited with status 1"):
         DovecotServer(executable="false").start()
     # Another server on the port greets too: this one must notice that it failed to listen.
-    monkeypatch.setattr(dovecot, "_free_port", lambda: server.port)
+    monkeypatch.setattr(dovecot, "free_port", lambda: server.port)
     with pytest.raises(RuntimeError, match=r"(?s)dovecot.log.*Address already in use"):
         DovecotServer().start()
 

@@ -38,6 +38,7 @@ import imapclient
 
 from providers.testservers.certificates import self_signed
 from providers.testservers.oauth_introspection import IntrospectionMode
+from providers.testservers.ports import free_port
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -284,7 +285,7 @@ class DovecotServer:
         (self.root / "home").mkdir()
         (self.root / "home").chmod(0o755)
         self.chown_mail(self.root / "home")
-        self.port = _free_port()
+        self.port = free_port()
         if os.geteuid() == 0:
             user, login_user = "dovecot", "dovenull"
         else:
@@ -308,7 +309,7 @@ class DovecotServer:
         folder = self.root / "tls"
         folder.mkdir(mode=0o755)
         files = self_signed(folder)
-        self.tls_port = _free_port(avoid=self.port)
+        self.tls_port = free_port(avoid=self.port)
         ssl_lines = f"ssl = yes\nssl_cert = <{files.cert}\nssl_key = <{files.key}"
         return {"@SSL@": ssl_lines, "@TLS_PORT@": str(self.tls_port)}
 
@@ -450,15 +451,6 @@ class DovecotServer:
         from providers.testservers.imap_scenario import fill_maildir
 
         fill_maildir(self, user, count, seed=seed, sent_share=sent_share, now=now, days=days)
-
-
-def _free_port(*, avoid: int = 0) -> int:
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        if port != avoid:
-            return port
 
 
 def _exited(pid: int) -> bool:

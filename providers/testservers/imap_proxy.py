@@ -15,7 +15,13 @@ until a fault is armed:
 
 `dialect`, when set, rewrites each line the server sends (outside the faults), so that
 Dovecot can answer the way another server spells things (`quoted_field_names`: Courier's
-`BODY[HEADER.FIELDS ("FROM" "SUBJECT")]`).
+`BODY[HEADER.FIELDS ("FROM" "SUBJECT")]`; `NoLoginCapabilities`: Courier's LOGIN answer, which
+carries no CAPABILITY response code).
+
+`refuse_append_to_examined`, when set, answers an APPEND to the folder this connection has
+selected read-only (EXAMINE) the way Courier-IMAP does: `NO Current box is selected READ-ONLY`,
+without passing it on. `refuse_commands` maps a command name ("CREATE") to the text of the
+NO it gets instead of an answer from the server.
 
 `faults_pending()` says how many armed faults are still waiting, so that a test or the chaos
 campaign can arm faults before a sync and see which ones it met. A test double only: nothing
@@ -32,6 +38,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 _APPEND = re.compile(rb"(?:^|\r\n)([A-Za-z0-9.]+) APPEND ", re.IGNORECASE)
+_MAILBOX_COMMAND = re.compile(
+    rb'(?:^|\r\n)([A-Za-z0-9.]+) (EXAMINE|SELECT|CLOSE|UNSELECT|APPEND|CREATE)(?: ("(?:[^"\\]|\\.)*"|[^ \r\n]+))?',
+    re.IGNORECASE,
+)
 _FIELDS = re.compile(rb"BODY\[HEADER\.FIELDS \(([^)]*)\)\]", re.IGNORECASE)
 
 
@@ -46,6 +56,25 @@ def quoted_field_names(line: bytes) -> bytes:
         ),
         line,
     )
+
+
+_CAPABILITY_CODE = re.compile(rb"^([A-Za-z0-9.]+ OK) \[CAPABILITY [^\]]*\] ?", re.IGNORECASE)
+
+
+class NoLoginCapabilities:
+    """A dialect for one connection: the LOGIN answer without capabilities, as Courier-IMAP
+    gives it, so that a client must ask CAPABILITY itself. It drops the second untagged
+    CAPABILITY (the first answers the CAPABILITY a client sends on connecting; the second is
+    the one Dovecot sends with its LOGIN answer) and the CAPABILITY code of a tagged OK."""
+
+    def __init__(self) -> None:
+        self.untagged = 0
+
+    def __call__(self, line: bytes) -> bytes | None:
+        if line.upper().startswith(b"* CAPABILITY "):
+            self.untagged += 1
+            return None if self.untagged == 2 else line
+        return _CAPABILITY_CODE.sub(lambda m: m.group(1) + b" ", line)
 
 
 @dataclass
@@ -64,7 +93,10 @@ class ImapFaultProxy:
         self.target = (target_host, target_port)
         self._lock = threading.Lock()
         self._faults = _Faults()
-        self.dialect: Callable[[bytes], bytes] | None = None
+        self.dialect: Callable[[bytes], bytes | None] | None = None
+        """Rewrites each line from the server; None drops the line."""
+        self.refuse_append_to_examined = False
+        self.refuse_commands: dict[str, str] = {}
         """Rewrites each line from the server (see the module notes)."""
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._listener.getsockname()[1]
@@ -169,6 +201,8 @@ class _Session:
         self.server = server
         self.doomed_tag: bytes | None = None
         """The tag of an APPEND whose answer must not reach the client."""
+        self.examined: bytes | None = None
+        """The folder this connection has selected read-only (EXAMINE), as the client named it."""
 
     def shut(self) -> None:
         _close(self.client)
@@ -176,6 +210,13 @@ class _Session:
 
     def upstream(self) -> None:
         for data in _chunks(self.client):
+            refusal = self._refusal(data)
+            if refusal is not None:
+                try:
+                    self.client.sendall(refusal)
+                except OSError:
+                    break
+                continue
             match = _APPEND.search(data)
             if match and self.proxy._take("drop_before_append"):
                 self.shut()
@@ -187,6 +228,28 @@ class _Session:
             except OSError:
                 break
         self.shut()
+
+    def _refusal(self, data: bytes) -> bytes | None:
+        """Follow what the client selects; the NO for a command in `refuse_commands`, or
+        Courier's for an APPEND into the folder it examines (`refuse_append_to_examined`);
+        else None."""
+        for match in _MAILBOX_COMMAND.finditer(data):
+            tag, command, mailbox = match.group(1), match.group(2).upper(), match.group(3)
+            name = (mailbox or b"").strip(b'"')
+            refused = self.proxy.refuse_commands.get(command.decode())
+            if refused is not None:
+                return tag + b" NO " + refused.encode() + b"\r\n"
+            if command == b"EXAMINE":
+                self.examined = name
+            elif command in (b"SELECT", b"CLOSE", b"UNSELECT"):
+                self.examined = None
+            elif (
+                command == b"APPEND"
+                and self.proxy.refuse_append_to_examined
+                and name == self.examined
+            ):
+                return tag + b" NO Current box is selected READ-ONLY.\r\n"
+        return None
 
     def downstream(self) -> None:
         pending = b""
@@ -208,7 +271,9 @@ class _Session:
                     self.shut()
                     return
                 dialect = self.proxy.dialect
-                out.append((dialect(line) if dialect else line) + b"\r\n")
+                rewritten = dialect(line) if dialect else line
+                if rewritten is not None:
+                    out.append(rewritten + b"\r\n")
             try:
                 self.client.sendall(b"".join(out))
             except OSError:

@@ -1,6 +1,7 @@
 """Scenarios on a real IMAP server: `ImapScenarioMailbox` and a bulk filler for big mailboxes.
 
-`ImapScenarioMailbox` implements `mailagent.scenario.ScenarioMailbox` on a `DovecotServer`:
+`ImapScenarioMailbox` implements `mailagent.scenario.ScenarioMailbox` on a real IMAP server
+(`ImapTestServer`: a `DovecotServer` or a `CyrusServer`):
 scenario mail arrives by APPEND (RFC 3501 section 6.3.11) once its date has passed, with that
 date as INTERNALDATE, and the user sends, edits and deletes drafts the way IMAP mail clients do:
 IMAP cannot change a message, so a client APPENDs the new one (to Sent, or to Drafts as
@@ -20,7 +21,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from mailagent.models import (
     AGENT_KEY_HEADER,
@@ -38,11 +39,27 @@ if TYPE_CHECKING:
     from mailagent.scenario import Scenario
     from providers.testservers.dovecot import DovecotServer
 
-__all__ = ["ImapScenarioMailbox", "fill_maildir"]
+__all__ = ["ImapScenarioMailbox", "ImapTestServer", "fill_maildir"]
 
 SEEN = rb"\Seen"
 DRAFT = rb"\Draft"
 DELETED = rb"\Deleted"
+
+
+class ImapTestServer(Protocol):
+    """What the scenario mailbox and the tests need of a test IMAP server."""
+
+    host: str
+    port: int
+    password: str
+
+    def connect(self, user: str | None = None) -> imapclient.IMAPClient:
+        """A logged-in plain-text connection as `user`."""
+        ...
+
+    def restart(self) -> None:
+        """Stop and start again, keeping the mail: clients see a dropped connection."""
+        ...
 
 
 @dataclass
@@ -50,7 +67,7 @@ class ImapScenarioMailbox:
     """Scenario mailbox for the IMAP provider: one connection per call, logged out after it.
     `delivered` holds the ids of the scenario messages already APPENDed."""
 
-    server: DovecotServer
+    server: ImapTestServer
     user: str
     calendar: Callable[[Sequence[CalendarEvent]], None] | None = None
     inbox: str = "INBOX"

@@ -1,39 +1,24 @@
 """A real Radicale CalDAV server for tests: `RadicaleServer` runs one on loopback in a temporary
-folder; `publish` makes one of its calendars hold exactly a given list of events.
+folder; `publish` (from `caldav_server`) makes one of its calendars hold exactly a given list of
+events.
 
 Radicale (https://radicale.org/v3.html) runs as `python -m radicale` with its own config file:
 filesystem storage in the temporary folder, a plain-text htpasswd file (user "alex", password
 "secret") or no authentication at all, and rights `owner_only`, so that a client must log in as
 "alex" to reach /alex/. `[auth] delay = 0` keeps tests fast: Radicale otherwise sleeps about a
 second before every 401/403 it sends, the 403 that refuses an expired sync token included.
-
-The helpers talk plain HTTP through httpx (PUT, DELETE, MKCALENDAR, PROPFIND), not through
-caldav: the CalDAV source under test must not share code with the server that checks it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import re
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Literal, Self
-from urllib.parse import quote, unquote, urlsplit
-from xml.etree import ElementTree as ET
+from typing import Literal
 
-import httpx
+from providers.testservers.caldav_server import CalDavTestServer, publish, resource_name
 
-from mailagent.models import CalendarEvent
-from providers.ical import events_to_ics
-
-__all__ = ["RadicaleServer", "publish"]
+__all__ = ["PASSWORD", "USERNAME", "RadicaleServer", "publish", "resource_name"]
 
 USERNAME = "alex"
 PASSWORD = "secret"  # noqa: S105 - a throwaway password for a loopback test server
@@ -62,16 +47,13 @@ level = warning
 mask_passwords = True
 """
 
-_START_TIMEOUT = 15.0
-_PROPFIND_HREFS = (
-    b'<?xml version="1.0" encoding="utf-8"?>'
-    b'<d:propfind xmlns:d="DAV:"><d:prop><d:getetag/></d:prop></d:propfind>'
-)
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9@._-]{1,200}$")
 
-
-class RadicaleServer:
+class RadicaleServer(CalDavTestServer):
     """`with RadicaleServer() as server:` a Radicale on 127.0.0.1; `server.url` is its root."""
+
+    name = "Radicale"
+    username = USERNAME
+    password = PASSWORD
 
     def __init__(
         self,
@@ -83,40 +65,26 @@ class RadicaleServer:
         """`auth="none"` accepts any user name and password; `root` keeps the storage (and the
         config and log) in a folder of yours; `port` is a free one by default."""
         self.auth = auth
-        self.username = USERNAME
-        self.password = PASSWORD
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if root is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="radicale-")
             root = Path(self._tmp.name)
-        self.root = root
-        self.port = port or _free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self._process: subprocess.Popen[bytes] | None = None
-        self._http: httpx.Client | None = None
-        self._calendars: set[str] = set()
-        self.published: dict[tuple[str, str], bytes] = {}
-        """What `put_event_ics` last wrote, by (calendar, uid): `publish` skips unchanged PUTs."""
-        self.writes = 0
-        """How many PUTs and DELETEs the helpers made (tests check that `publish` is lazy)."""
+        super().__init__(root, port)
 
-    # -- lifecycle ---------------------------------------------------------------------------
+    @property
+    def calendar_home(self) -> str:
+        return f"{self.url}{self.username}/"
 
-    def __enter__(self) -> Self:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
+    def prepare(self) -> None:
+        (self.root / "collections").mkdir(parents=True, exist_ok=True)
+        (self.root / "users").write_text(f"{USERNAME}:{PASSWORD}\n", encoding="utf-8")
+        (self.root / "radicale.conf").write_text(
+            CONFIG_TEMPLATE.format(port=self.port, auth=self.auth, root=self.root),
+            encoding="utf-8",
+        )
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "radicale", "--config", str(self.root / "radicale.conf")]
 
     def close(self) -> None:
         """Stop the server and remove its temporary folder (a `root` of yours stays)."""
@@ -124,161 +92,3 @@ class RadicaleServer:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
-
-    def start(self) -> None:
-        if self._process is not None:
-            return
-        (self.root / "collections").mkdir(parents=True, exist_ok=True)
-        (self.root / "users").write_text(f"{USERNAME}:{PASSWORD}\n", encoding="utf-8")
-        config = self.root / "radicale.conf"
-        config.write_text(
-            CONFIG_TEMPLATE.format(port=self.port, auth=self.auth, root=self.root),
-            encoding="utf-8",
-        )
-        if not _port_is_free(self.port):  # else our readiness check would see the other server
-            raise RuntimeError(f"Radicale cannot start: port {self.port} is in use")
-        log_path = self.root / "radicale.log"
-        with log_path.open("ab") as log_file:
-            self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and config
-                [sys.executable, "-m", "radicale", "--config", str(config)],
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
-        self._wait_until_up(self._process, log_path)
-        self._http = httpx.Client(auth=httpx.BasicAuth(self.username, self.password), timeout=10.0)
-
-    def _wait_until_up(self, process: subprocess.Popen[bytes], log_path: Path) -> None:
-        """Until our process answers OPTIONS as a CalDAV server (RFC 4791 §5.1), or exits."""
-        deadline = time.monotonic() + _START_TIMEOUT
-        while time.monotonic() < deadline and process.poll() is None:
-            with contextlib.suppress(httpx.TransportError):
-                response = httpx.options(self.url, timeout=0.5)
-                if "calendar-access" in response.headers.get("DAV", ""):
-                    return
-            time.sleep(0.05)
-        self.stop()
-        tail = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
-        raise RuntimeError(f"Radicale did not start on port {self.port}:\n{tail}")
-
-    def stop(self) -> None:
-        if self._http is not None:
-            self._http.close()
-            self._http = None
-        process, self._process = self._process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-    def restart(self) -> None:
-        """Stop and start again on the same port and storage (the data survives)."""
-        self.stop()
-        self.start()
-
-    # -- content -----------------------------------------------------------------------------
-
-    @property
-    def http(self) -> httpx.Client:
-        if self._http is None:
-            raise RuntimeError("the Radicale server is not running")
-        return self._http
-
-    def calendar_url(self, name: str = "calendar") -> str:
-        """The URL of calendar `name` of user "alex", created (MKCALENDAR) on first use."""
-        url = f"{self.url}{self.username}/{name}/"
-        if name not in self._calendars:
-            response = self.http.request("MKCALENDAR", url)
-            # 405: it exists already (a restart, or a server over an earlier storage folder)
-            if response.status_code not in (201, 405):
-                raise RuntimeError(f"MKCALENDAR {url}: {response.status_code} {response.text}")
-            self._calendars.add(name)
-        return url
-
-    def event_url(self, name: str, uid: str) -> str:
-        return self.calendar_url(name) + quote(resource_name(uid), safe="@")
-
-    def put_event_ics(self, name: str, uid: str, ics: bytes) -> None:
-        """Write `ics` as the resource of `uid` in calendar `name` (created or replaced)."""
-        response = self.http.put(
-            self.event_url(name, uid),
-            content=ics,
-            headers={"Content-Type": "text/calendar; charset=utf-8"},
-        )
-        if response.status_code not in (201, 204):
-            raise RuntimeError(f"PUT {uid}: {response.status_code} {response.text}")
-        self.published[(name, uid)] = ics
-        self.writes += 1
-
-    def delete_event(self, name: str, uid: str) -> None:
-        self.delete_resource(name, resource_name(uid))
-
-    def delete_resource(self, name: str, resource: str) -> None:
-        """DELETE resource `resource` (a file name such as "x.ics") of calendar `name`."""
-        response = self.http.delete(self.calendar_url(name) + quote(resource, safe="@"))
-        if response.status_code not in (200, 204, 404):
-            raise RuntimeError(f"DELETE {resource}: {response.status_code} {response.text}")
-        self.writes += 1
-        for key in [k for k in self.published if k[0] == name and resource_name(k[1]) == resource]:
-            del self.published[key]
-
-    def resource_names(self, name: str = "calendar") -> set[str]:
-        """The names of the resources in calendar `name` (PROPFIND Depth 1)."""
-        url = self.calendar_url(name)
-        response = self.http.request(
-            "PROPFIND", url, content=_PROPFIND_HREFS, headers={"Depth": "1"}
-        )
-        if response.status_code != 207:
-            raise RuntimeError(f"PROPFIND {url}: {response.status_code} {response.text}")
-        collection = urlsplit(url).path
-        names = set()
-        for href in ET.fromstring(response.content).iter("{DAV:}href"):  # noqa: S314 - our server
-            path = unquote(urlsplit((href.text or "").strip()).path)
-            if path.rstrip("/") != collection.rstrip("/"):
-                names.add(path.rsplit("/", 1)[-1])
-        return names
-
-
-def resource_name(uid: str) -> str:
-    """The resource name of `uid`: `<uid>.ics`, or a hash when the UID is not path-safe."""
-    if _SAFE_NAME.match(uid):
-        return f"{uid}.ics"
-    return hashlib.sha256(uid.encode("utf-8")).hexdigest()[:32] + ".ics"
-
-
-def publish(server: RadicaleServer, calendar_name: str, events: Sequence[CalendarEvent]) -> None:
-    """Make calendar `calendar_name` hold exactly `events`: one resource per UID (a series'
-    occurrences together), PUT only where the ICS changed, every other resource DELETEd.
-    `ImapScenarioMailbox(calendar=lambda events: publish(server, "calendar", events))` mirrors
-    `scenario.events_at(moment)` at every step."""
-    by_uid: dict[str, list[CalendarEvent]] = {}
-    for event in events:
-        by_uid.setdefault(event.uid, []).append(event)
-    wanted = {uid: events_to_ics(group) for uid, group in by_uid.items()}
-    present = server.resource_names(calendar_name)
-    for uid, ics in wanted.items():
-        if resource_name(uid) not in present or server.published.get((calendar_name, uid)) != ics:
-            server.put_event_ics(calendar_name, uid, ics)
-    for resource in sorted(present - {resource_name(uid) for uid in wanted}):
-        server.delete_resource(calendar_name, resource)
-
-
-def _port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Radicale's server does
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port

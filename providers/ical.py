@@ -21,10 +21,12 @@ Design notes:
   1. Bytes to text. Lines are unfolded on bytes (RFC 5545 §3.1: CRLF, bare LF or CR, then one
      space or TAB), so that a UTF-8 sequence split by a fold joins again; then each logical line
      is decoded as UTF-8, or as Windows-1252 when it is not UTF-8 (latin-1 exports from
-     Thunderbird). A few repairs happen on the logical lines: text before the first BEGIN and
-     after the last END:VCALENDAR goes; white space inside RRULE goes (Exchange CDO writes
-     "BYDAY=MO, TU"); empty EXDATE/RDATE lines go; components left open by a truncated file get
-     their END lines.
+     Thunderbird). A few repairs happen on the logical lines: text outside every component
+     (before the first BEGIN, after the last END) goes; white space inside RRULE goes (Exchange
+     CDO writes "BYDAY=MO, TU"); empty EXDATE/RDATE lines go; components left open by a
+     truncated file get their END lines. A repair never makes icalendar refuse what it reads
+     without it (issue 11): components are counted as icalendar counts them, where any END line
+     closes the open one, so a mistyped `END:VCALENDARD` or `END:VTOOD` loses nothing.
   2. icalendar parses the text in its tolerant mode, which keeps broken properties as `vBroken`
      and lists them in `component.errors`. A VEVENT with a broken date, duration or rule is
      skipped with that error as the reason.
@@ -180,7 +182,9 @@ here, not above, because it is usually the event's web page (Podio, Meetup, a ho
 _FOLD = re.compile(rb"\n[ \t]")
 _RULE_LINE = re.compile(r"(?i)^(RRULE|EXRULE)([;:])(.*)$")
 _EMPTY_DATE_LIST = re.compile(r"(?i)^(EXDATE|RDATE)(;[^:]*)?:\s*$")
-_BEGIN_END = re.compile(r"(?i)^(BEGIN|END):\s*([A-Z0-9-]+)\s*$")
+_MARKER = re.compile(r"(?i)^(BEGIN|END)[;:]")
+"""A line that opens or closes a component for icalendar: its name is BEGIN or END, whatever
+the value (icalendar's parser closes the open component at any END line)."""
 _EMAIL = re.compile(r"[^@\s<>()\[\],;:\"\\]+@[^@\s<>()\[\],;:\"\\/]+\.[^@\s<>()\[\],;:\"\\/.]+")
 _URI_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:\S", re.IGNORECASE)
 _HTTP_URL = re.compile(r"https?://[^\s<>\"'`{}|\\^]+", re.IGNORECASE)
@@ -298,7 +302,7 @@ def _salvage(text: str, source: str, error: Exception) -> tuple[str, list[Skippe
     blocks: list[list[str]] = []
     depth = 0
     for line in text.split("\r\n"):
-        marker = _BEGIN_END.match(line)
+        marker = _MARKER.match(line)
         if marker and marker[1].upper() == "BEGIN":
             depth += 1
             if depth == 2:
@@ -376,15 +380,21 @@ def _decode_line(line: bytes) -> str:
 
 
 def _repair(lines: list[str]) -> list[str]:
-    begin = next((i for i, line in enumerate(lines) if line[:6].upper() == "BEGIN:"), None)
-    if begin is None:
-        return []
-    ends = [i for i, line in enumerate(lines) if line.strip().upper() == "END:VCALENDAR"]
-    lines = lines[begin : ends[-1] + 1] if ends and ends[-1] > begin else lines[begin:]
+    """The logical lines with the repairs of the design notes.
+
+    Components are counted as icalendar counts them: any END line closes the open component,
+    whatever name it gives (`END:VTOOD`, `END:VCALENDARD`), so that the END lines added for a
+    truncated file never outnumber what icalendar itself would close, which would make it
+    refuse a file it reads. Lines outside every component (before the first BEGIN, between
+    calendars, after the end) go: icalendar refuses them."""
     repaired: list[str] = []
     open_components: list[str] = []
     attendees = 0
     for line in lines:
+        marker = _MARKER.match(line)
+        begins = marker is not None and marker[1].upper() == "BEGIN"
+        if not open_components and not begins:
+            continue
         if _EMPTY_DATE_LIST.match(line):
             continue
         if line[:8].upper() == "ATTENDEE" and line[8:9] in (":", ";"):
@@ -394,11 +404,10 @@ def _repair(lines: list[str]) -> list[str]:
         rule = _RULE_LINE.match(line)
         if rule:
             line = rule[1] + rule[2] + re.sub(r"\s+", "", rule[3]).rstrip(";")  # noqa: PLW2901
-        marker = _BEGIN_END.match(line)
-        if marker and marker[1].upper() == "BEGIN":
-            open_components.append(marker[2].upper())
+        if begins:
+            open_components.append(line.partition(":")[2].strip().upper())
             attendees = 0
-        elif marker and open_components and open_components[-1] == marker[2].upper():
+        elif marker is not None:
             open_components.pop()
         repaired.append(line)
     repaired.extend(f"END:{name}" for name in reversed(open_components))

@@ -842,6 +842,94 @@ def test_damaged_corpus_files_never_raise(path: Path, cut: float, junk: bytes) -
     assert all(s.reason for s in skipped)
 
 
+# -- what icalendar reads, we read (issue 11, point 6) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # icalendar's own test calendar timezone_same_start_and_offset.ics ends this way.
+        pytest.param(ics(*vcalendar(*GOOD_EVENT)[:-1], "END:VCALENDARD"), id="END:VCALENDARD"),
+        # recurring_ical_events' issue_201_test_matrix.ics closes each VTODO with END:VTOOD.
+        pytest.param(
+            ics(
+                *vcalendar(
+                    "BEGIN:VTODO",
+                    "UID:todo@example.com",
+                    "DTSTART;VALUE=DATE:20240101",
+                    "END:VTOOD",
+                    *GOOD_EVENT,
+                )
+            ),
+            id="END:VTOOD",
+        ),
+        pytest.param(ics(*vcalendar(*GOOD_EVENT[:-1], "END:VEVNT")), id="END:VEVNT"),
+    ],
+)
+def test_a_mistyped_end_line_loses_no_event(data: bytes) -> None:
+    """icalendar closes the open component at any END line, whatever name it gives; the repair
+    that closes components a truncated file left open must count the same way."""
+    events, skipped = parse(data)
+
+    assert skipped == []
+    assert [e.uid for e in events] == ["good@example.com"]
+
+
+_END_STYLES = ("right", "typo", "lower", "missing")
+
+
+def _block(kind: str, index: int, end: str, alarm: str | None) -> list[str]:
+    lines = [f"BEGIN:{kind}", f"UID:{kind.lower()}-{index}@example.com"]
+    lines.append(f"DTSTART:202401{index + 1:02d}T100000Z")
+    if alarm is not None:
+        lines += ["BEGIN:VALARM", "ACTION:DISPLAY", "TRIGGER:-PT5M"]
+        lines += _end_line("VALARM", alarm)
+    return lines + _end_line(kind, end)
+
+
+def _end_line(kind: str, style: str) -> list[str]:
+    return {
+        "right": [f"END:{kind}"],
+        "typo": [f"END:{kind}X"],
+        "lower": [f"end:{kind.lower()}"],
+        "missing": [],
+    }[style]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    blocks=st.lists(
+        st.tuples(
+            st.sampled_from(("VEVENT", "VTODO", "VJOURNAL", "X-THING")),
+            st.sampled_from(_END_STYLES),
+            st.none() | st.sampled_from(_END_STYLES),
+        ),
+        max_size=6,
+    ),
+    calendar_end=st.sampled_from(_END_STYLES),
+    tail=st.sampled_from(("", "X-COMMENT:cached", "junk after the end")),
+)
+def test_every_event_icalendar_reads_is_read(
+    blocks: list[tuple[str, str, str | None]], calendar_end: str, tail: str
+) -> None:
+    """Our repairs of a calendar's structure never lose a VEVENT that icalendar itself reads
+    from the unrepaired file: mistyped, lower-case and missing END lines, and text after the end."""
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//test//EN"]
+    for index, (kind, end, alarm) in enumerate(blocks):
+        lines += _block(kind, index, end, alarm)
+    lines += _end_line("VCALENDAR", calendar_end)
+    data = ics(*lines, *([tail] if tail else []))
+    try:
+        read = icalendar.Calendar.from_ical(data, multiple=True)
+    except Exception:  # icalendar refuses it: nothing of it we must match
+        read = []
+    expected = {str(v["UID"]) for c in read for v in c.walk("VEVENT") if "DTSTART" in v}
+
+    events, _ = parse(data)
+
+    assert expected <= {e.uid for e in events}
+
+
 # -- writing -------------------------------------------------------------------------------------
 
 

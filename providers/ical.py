@@ -41,7 +41,9 @@ Design notes:
      occurrence with that status, which is what we want: a cancelled interview is news.
 - The *floating zone* is the calendar's X-WR-TIMEZONE when that names a known zone, else
   `default_tz`. Floating times, all-day dates and TZIDs nobody can resolve use it. All-day events
-  start and end at 00:00 of that zone.
+  start and end at 00:00 of that zone. But a floating time in a VEVENT whose start or end has a
+  zone takes that zone (a floating start and a Europe/Berlin end are both Berlin times, as khal
+  and icalendar read them), and such an event is not floating.
 - `id` is stable across reschedules: the UID for a single event; for an occurrence of a series,
   `UID/RECURRENCE-ID`, where RECURRENCE-ID is the occurrence's original time (RFC 5545
   §3.8.4.4), so that a moved occurrence keeps its id. It is written in UTC
@@ -516,17 +518,32 @@ def _uid(vevent: icalendar.Component, source: str) -> str:
 
 
 def _floating(vevent: icalendar.Component, zones: _Zones) -> bool:
-    """True when DTSTART names no zone we can resolve: a date, a floating date-time, or an
-    unknown TZID. Its times are then wall times wherever the reader is."""
+    """True when the VEVENT's times name no zone we can resolve: a date, or floating date-times
+    (or unknown TZIDs) at both its start and its end. Its times are then wall times wherever
+    the reader is."""
     prop = _first(vevent.get("DTSTART"))
     if not isinstance(prop, vDDDTypes):
         return False
     if not isinstance(prop.dt, datetime):
         return True
-    tzid = prop.params.get("TZID")
-    if tzid:
-        return zones.resolve(str(tzid)) is None
-    return prop.dt.tzinfo is None
+    return _own_zone(vevent, zones) is None
+
+
+def _own_zone(vevent: icalendar.Component, zones: _Zones) -> tzinfo | None:
+    """The zone the VEVENT's DTSTART, else its DTEND, names (a resolvable TZID, or UTC), or None.
+
+    A floating time beside a zoned one is read in that zone, as khal and icalendar do (khal's
+    event_dt_mixed_awareness.ics: 12:00 floating to 16:00 Europe/Berlin is four hours in
+    Berlin, not 12:00 in the account's zone)."""
+    for name in ("DTSTART", "DTEND"):
+        prop = _first(vevent.get(name))
+        if not isinstance(prop, vDDDTypes) or not isinstance(prop.dt, datetime):
+            continue
+        tzid = prop.params.get("TZID")
+        zone = zones.resolve(str(tzid)) if tzid else prop.dt.tzinfo
+        if zone is not None:
+            return zone
+    return None
 
 
 def _problem(vevent: icalendar.Component, window: Window) -> str | None:
@@ -718,15 +735,17 @@ def named_zone(key: str) -> ZoneInfo | None:
 
 
 def _localize(vevent: icalendar.Component, zones: _Zones) -> None:
-    """Give every date-time of the VEVENT its zone (dates stay dates)."""
+    """Give every date-time of the VEVENT its zone (dates stay dates). A floating one takes the
+    zone of the VEVENT's start or end when that has one (`_own_zone`), else the floating zone."""
+    floating = _own_zone(vevent, zones) or zones.floating
     for name in _DATE_PROPERTIES:
         for prop in _all(vevent.get(name)):
             tzid = prop.params.get("TZID") if hasattr(prop, "params") else None
-            zone = (zones.resolve(str(tzid)) or zones.floating) if tzid else None
+            zone = (zones.resolve(str(tzid)) or floating) if tzid else None
             items = prop.dts if isinstance(prop, vDDDLists) else [prop]
             for item in items:
                 if isinstance(item, vDDDTypes):
-                    item.dt = _zoned(item.dt, zone, zones.floating)
+                    item.dt = _zoned(item.dt, zone, floating)
 
 
 def _zoned(value: Any, zone: tzinfo | None, floating: tzinfo) -> Any:

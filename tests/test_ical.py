@@ -287,6 +287,61 @@ def test_floating_times_use_the_calendars_x_wr_timezone() -> None:
     assert event.start == datetime(2024, 3, 1, 9, tzinfo=ZoneInfo("Asia/Tokyo"))
 
 
+# khal's tests/ics/event_dt_mixed_awareness.ics: one event floating at its start and zoned at its
+# end, one the other way round (the Z after a TZID is khal's, and means the TZID's wall time).
+MIXED_AWARENESS = (
+    "BEGIN:VCALENDAR",
+    "VERSION:2.0",
+    "PRODID:ownCloud Calendar 0.7.3",
+    "BEGIN:VEVENT",
+    "SUMMARY:Termin:Junghackertag",
+    "UID:http://wiki.hamburg.ccc.de/Termin:Junghackertag",
+    "DTSTART:20150530T120000",
+    "DTEND;TZID=Europe/Berlin:20150530T160000Z",
+    "END:VEVENT",
+    "BEGIN:VEVENT",
+    "SUMMARY:An event with mixed tz-aware/tz-naive dates",
+    "UID:S9HZETRQne",
+    "DTSTART;TZID=Europe/Berlin:20150602T120000Z",
+    "DTEND:20150602T160000",
+    "END:VEVENT",
+    "END:VCALENDAR",
+)
+
+
+def test_a_floating_start_or_end_takes_the_zone_of_the_other() -> None:
+    """As khal and icalendar read it: a floating time beside a zoned one is in that zone, not in
+    the account's (which made a 12:00-16:00 Berlin event 16:00-18:00, or ten hours long)."""
+    events, skipped = parse(ics(*MIXED_AWARENESS), tz=NEW_YORK)
+
+    assert skipped == []
+    assert [(e.start, e.end) for e in events] == [
+        (datetime(2015, 5, 30, 12, tzinfo=BERLIN), datetime(2015, 5, 30, 16, tzinfo=BERLIN)),
+        (datetime(2015, 6, 2, 12, tzinfo=BERLIN), datetime(2015, 6, 2, 16, tzinfo=BERLIN)),
+    ]
+
+
+def test_a_series_with_a_floating_start_and_a_utc_end_repeats_in_utc() -> None:
+    data = ics(
+        *vcalendar(
+            *vevent(
+                "RRULE:FREQ=WEEKLY;COUNT=2",
+                start="DTSTART:20240301T090000",
+                end="DTEND:20240301T100000Z",
+            )
+        )
+    )
+
+    events, skipped = parse(data, tz=NEW_YORK)
+
+    assert skipped == []
+    assert [(e.start, e.end) for e in events] == [
+        (datetime(2024, 3, day, 9, tzinfo=UTC), datetime(2024, 3, day, 10, tzinfo=UTC))
+        for day in (1, 8)
+    ]
+    assert events[0].id == "u1@example.com/20240301T090000Z"  # a zoned series' id
+
+
 def test_utc_times_keep_their_instant() -> None:
     event = only(corpus_events("nylas--google_request_attendees_rsvp.ics"))
 

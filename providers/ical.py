@@ -181,7 +181,9 @@ _LINK_SOURCES = ("URL", "DESCRIPTION", "X-ALT-DESC", "LOCATION")
 """Properties searched for links to a video service (VIDEO_DOMAINS), in this order. URL is
 here, not above, because it is usually the event's web page (Podio, Meetup, a holiday list)."""
 
-_FOLD = re.compile(rb"\n[ \t]")
+_FOLD = re.compile(rb"\n+[ \t]")
+"""A line break, and any blank lines after it, before a space or TAB: icalendar unfolds so
+(Mozilla wrote "UID\n\n :956630271"), and so must we, or its repairs would lose the value."""
 _RULE_LINE = re.compile(r"(?i)^(RRULE|EXRULE)([;:])(.*)$")
 _EMPTY_DATE_LIST = re.compile(r"(?i)^(EXDATE|RDATE)(;[^:]*)?:\s*$")
 _MARKER = re.compile(r"(?i)^(BEGIN|END)[;:]")
@@ -350,9 +352,19 @@ def _label(block: list[str]) -> tuple[str, str]:
 
 
 def _calendars(components: list[icalendar.Component]) -> list[icalendar.Component]:
+    """The VCALENDARs, and one more for the VEVENTs and VTIMEZONEs outside any: a bare VEVENT,
+    as some clients export one event, or one inside a component of another name (icalendar's
+    issue_178_custom_component_contains_other.ics)."""
     calendars: list[icalendar.Component] = [c for c in components if c.name == "VCALENDAR"]
-    loose = [c for c in components if c.name in ("VEVENT", "VTIMEZONE")]
-    if loose:  # a bare VEVENT, as some clients export one event
+    loose: list[icalendar.Component] = []
+    pending = [c for c in reversed(components) if c.name != "VCALENDAR"]
+    while pending:  # not into VEVENTs (their own walk finds what they hold), nor recursively
+        component = pending.pop()
+        if component.name in ("VEVENT", "VTIMEZONE"):
+            loose.append(component)
+        elif component.name != "VCALENDAR":
+            pending.extend(reversed(component.subcomponents))
+    if loose:
         wrapper = icalendar.Calendar()
         for component in loose:
             wrapper.add_component(component)

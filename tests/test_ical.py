@@ -827,6 +827,13 @@ GOOD_EVENT = (
         pytest.param(ics(*vcalendar(*GOOD_EVENT))[: -len(b"END:VCALENDAR\r\n")], id="truncated"),
         pytest.param(ics(*GOOD_EVENT), id="bare-vevent"),
         pytest.param(ics(*vcalendar(*GOOD_EVENT)).replace(b"\r\n", b"\r"), id="cr-only"),
+        # icalendar's multiple_calendar_components.ics (Mozilla): "UID\n\n :956630271".
+        pytest.param(
+            ics(*vcalendar(*GOOD_EVENT)).replace(b"\r\nSUMMARY:", b"\r\nSUMMARY\r\n\r\n :"),
+            id="fold-after-blank-lines",
+        ),
+        # icalendar's issue_178_custom_component_contains_other.ics
+        pytest.param(ics("BEGIN:X-WRAPPER", *GOOD_EVENT, "END:X-WRAPPER"), id="in-x-component"),
     ],
 )
 def test_awkward_but_readable_input(data: bytes) -> None:

@@ -264,10 +264,22 @@ def damage(data: bytes) -> str:
     a sync tool that rewrites a file in place leaves it empty or cut short for a moment."""
     if not data.strip():
         return "is empty"
-    tail = data.rstrip()[-64:].upper()
-    if b"BEGIN:VCALENDAR" in data[:4096].upper() and not tail.endswith(b"END:VCALENDAR"):
-        return "is cut short (no END:VCALENDAR at its end)"
+    if b"BEGIN:VCALENDAR" in data[:4096].upper() and _left_open(data):
+        return "is cut short (a component it opens is never closed)"
     return ""
+
+
+_MARKER_LINE = re.compile(rb"(?im)^(BEGIN|END)[;:]")
+
+
+def _left_open(data: bytes) -> bool:
+    """Whether a component of `data` is never closed, counted as icalendar counts (any END
+    line closes the open component): a file whose last line is `END:VCALENDARD`, or text after
+    its END:VCALENDAR, is whole."""
+    depth = 0
+    for marker in _MARKER_LINE.finditer(data.replace(b"\r", b"\n")):
+        depth = depth + 1 if marker[1].upper() == b"BEGIN" else max(0, depth - 1)
+    return depth > 0
 
 
 def _read_components(

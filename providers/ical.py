@@ -29,7 +29,8 @@ Design notes:
      closes the open one, so a mistyped `END:VCALENDARD` or `END:VTOOD` loses nothing.
   2. icalendar parses the text in its tolerant mode, which keeps broken properties as `vBroken`
      and lists them in `component.errors`. A VEVENT with a broken date, duration or rule is
-     skipped with that error as the reason.
+     skipped with that error as the reason; RDATE and EXDATE values that are times of no day
+     are dropped, and the VEVENT read without them.
   3. Every date-time gets its zone from our own resolver, per calendar: an IANA name, else a
      Windows name through icalendar's own table, else the calendar's VTIMEZONE, else the floating
      zone. We do not keep icalendar's choice because icalendar caches custom VTIMEZONEs in one
@@ -467,6 +468,7 @@ def _read_calendar(
             floating[uid] = _floating(vevent, zones)
         if "SEQUENCE" in vevent and not isinstance(vevent["SEQUENCE"], int):
             del vevent["SEQUENCE"]  # recurring_ical_events compares it; unreadable means 0
+        _drop_timeless_dates(vevent)
         _localize(vevent, zones)
         series.setdefault(uid, []).append(vevent)
     for uid, components in series.items():
@@ -770,6 +772,26 @@ def _localize(vevent: icalendar.Component, zones: _Zones) -> None:
             for item in items:
                 if isinstance(item, vDDDTypes):
                     item.dt = _zoned(item.dt, zone, floating)
+
+
+def _drop_timeless_dates(vevent: icalendar.Component) -> None:
+    """Drop RDATE and EXDATE values that are times of no day (`VALUE=TIME`, in icalendar's
+    multiple_timezones.ics): RFC 5545 §3.8.5 allows dates, date-times and periods only, and
+    recurring_ical_events cannot compare a time with a date-time. A property left empty goes."""
+    for name in ("RDATE", "EXDATE"):
+        props = _all(vevent.get(name))
+        kept = []
+        for prop in props:
+            if isinstance(prop, vDDDLists):
+                prop.dts = [item for item in prop.dts if not isinstance(item.dt, time)]
+                if not prop.dts:
+                    continue
+            kept.append(prop)
+        if len(kept) < len(props):
+            log.debug("%s: dropped %s values that name no day", _text(vevent.get("UID")), name)
+            del vevent[name]
+            if kept:
+                vevent[name] = kept if len(kept) > 1 else kept[0]
 
 
 def _zoned(value: Any, zone: tzinfo | None, floating: tzinfo) -> Any:

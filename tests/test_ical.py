@@ -440,6 +440,25 @@ def test_rescheduling_an_occurrence_does_not_change_its_id() -> None:
     assert before[1].id == "series@example.com/20240109T100000Z"
 
 
+def test_an_rdate_of_times_without_dates_is_dropped_and_the_event_kept() -> None:
+    """icalendar's multiple_timezones.ics: RDATE;VALUE=TIME is no RFC 5545 value type (RDATE
+    takes dates, date-times or periods); it named no day, so the event keeps its DTSTART."""
+    data = ics(
+        *vcalendar(
+            *vevent(
+                "RDATE;VALUE=TIME;TZID=America/New_York:083000",
+                start="DTSTART;TZID=America/New_York:20210302T000000",
+                end="",
+            )
+        )
+    )
+
+    events, skipped = parse(data)
+
+    assert skipped == []
+    assert [e.start for e in events] == [datetime(2021, 3, 2, tzinfo=NEW_YORK)]
+
+
 def test_exdates_on_separate_lines_remove_occurrences() -> None:
     events = corpus_events("ical--recurring_multiple-exdate-lines.ics")
     excluded = {date(2012, 5, 29), date(2012, 4, 3), date(2012, 4, 10), date(2012, 5, 1)}

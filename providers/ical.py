@@ -21,13 +21,16 @@ Design notes:
   1. Bytes to text. Lines are unfolded on bytes (RFC 5545 §3.1: CRLF, bare LF or CR, then one
      space or TAB), so that a UTF-8 sequence split by a fold joins again; then each logical line
      is decoded as UTF-8, or as Windows-1252 when it is not UTF-8 (latin-1 exports from
-     Thunderbird). A few repairs happen on the logical lines: text before the first BEGIN and
-     after the last END:VCALENDAR goes; white space inside RRULE goes (Exchange CDO writes
-     "BYDAY=MO, TU"); empty EXDATE/RDATE lines go; components left open by a truncated file get
-     their END lines.
+     Thunderbird). A few repairs happen on the logical lines: text outside every component
+     (before the first BEGIN, after the last END) goes; white space inside RRULE goes (Exchange
+     CDO writes "BYDAY=MO, TU"); empty EXDATE/RDATE lines go; components left open by a
+     truncated file get their END lines. A repair never makes icalendar refuse what it reads
+     without it (issue 11): components are counted as icalendar counts them, where any END line
+     closes the open one, so a mistyped `END:VCALENDARD` or `END:VTOOD` loses nothing.
   2. icalendar parses the text in its tolerant mode, which keeps broken properties as `vBroken`
      and lists them in `component.errors`. A VEVENT with a broken date, duration or rule is
-     skipped with that error as the reason.
+     skipped with that error as the reason; RDATE and EXDATE values that are times of no day
+     are dropped, and the VEVENT read without them.
   3. Every date-time gets its zone from our own resolver, per calendar: an IANA name, else a
      Windows name through icalendar's own table, else the calendar's VTIMEZONE, else the floating
      zone. We do not keep icalendar's choice because icalendar caches custom VTIMEZONEs in one
@@ -39,7 +42,9 @@ Design notes:
      occurrence with that status, which is what we want: a cancelled interview is news.
 - The *floating zone* is the calendar's X-WR-TIMEZONE when that names a known zone, else
   `default_tz`. Floating times, all-day dates and TZIDs nobody can resolve use it. All-day events
-  start and end at 00:00 of that zone.
+  start and end at 00:00 of that zone. But a floating time in a VEVENT whose start or end has a
+  zone takes that zone (a floating start and a Europe/Berlin end are both Berlin times, as khal
+  and icalendar read them), and such an event is not floating.
 - `id` is stable across reschedules: the UID for a single event; for an occurrence of a series,
   `UID/RECURRENCE-ID`, where RECURRENCE-ID is the occurrence's original time (RFC 5545
   §3.8.4.4), so that a moved occurrence keeps its id. It is written in UTC
@@ -177,10 +182,14 @@ _LINK_SOURCES = ("URL", "DESCRIPTION", "X-ALT-DESC", "LOCATION")
 """Properties searched for links to a video service (VIDEO_DOMAINS), in this order. URL is
 here, not above, because it is usually the event's web page (Podio, Meetup, a holiday list)."""
 
-_FOLD = re.compile(rb"\n[ \t]")
+_FOLD = re.compile(rb"\n+[ \t]")
+"""A line break, and any blank lines after it, before a space or TAB: icalendar unfolds so
+(Mozilla wrote "UID\n\n :956630271"), and so must we, or its repairs would lose the value."""
 _RULE_LINE = re.compile(r"(?i)^(RRULE|EXRULE)([;:])(.*)$")
 _EMPTY_DATE_LIST = re.compile(r"(?i)^(EXDATE|RDATE)(;[^:]*)?:\s*$")
-_BEGIN_END = re.compile(r"(?i)^(BEGIN|END):\s*([A-Z0-9-]+)\s*$")
+_MARKER = re.compile(r"(?i)^(BEGIN|END)[;:]")
+"""A line that opens or closes a component for icalendar: its name is BEGIN or END, whatever
+the value (icalendar's parser closes the open component at any END line)."""
 _EMAIL = re.compile(r"[^@\s<>()\[\],;:\"\\]+@[^@\s<>()\[\],;:\"\\/]+\.[^@\s<>()\[\],;:\"\\/.]+")
 _URI_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:\S", re.IGNORECASE)
 _HTTP_URL = re.compile(r"https?://[^\s<>\"'`{}|\\^]+", re.IGNORECASE)
@@ -256,10 +265,22 @@ def damage(data: bytes) -> str:
     a sync tool that rewrites a file in place leaves it empty or cut short for a moment."""
     if not data.strip():
         return "is empty"
-    tail = data.rstrip()[-64:].upper()
-    if b"BEGIN:VCALENDAR" in data[:4096].upper() and not tail.endswith(b"END:VCALENDAR"):
-        return "is cut short (no END:VCALENDAR at its end)"
+    if b"BEGIN:VCALENDAR" in data[:4096].upper() and _left_open(data):
+        return "is cut short (a component it opens is never closed)"
     return ""
+
+
+_MARKER_LINE = re.compile(rb"(?im)^(BEGIN|END)[;:]")
+
+
+def _left_open(data: bytes) -> bool:
+    """Whether a component of `data` is never closed, counted as icalendar counts (any END
+    line closes the open component): a file whose last line is `END:VCALENDARD`, or text after
+    its END:VCALENDAR, is whole."""
+    depth = 0
+    for marker in _MARKER_LINE.finditer(data.replace(b"\r", b"\n")):
+        depth = depth + 1 if marker[1].upper() == b"BEGIN" else max(0, depth - 1)
+    return depth > 0
 
 
 def _read_components(
@@ -298,7 +319,7 @@ def _salvage(text: str, source: str, error: Exception) -> tuple[str, list[Skippe
     blocks: list[list[str]] = []
     depth = 0
     for line in text.split("\r\n"):
-        marker = _BEGIN_END.match(line)
+        marker = _MARKER.match(line)
         if marker and marker[1].upper() == "BEGIN":
             depth += 1
             if depth == 2:
@@ -344,9 +365,19 @@ def _label(block: list[str]) -> tuple[str, str]:
 
 
 def _calendars(components: list[icalendar.Component]) -> list[icalendar.Component]:
+    """The VCALENDARs, and one more for the VEVENTs and VTIMEZONEs outside any: a bare VEVENT,
+    as some clients export one event, or one inside a component of another name (icalendar's
+    issue_178_custom_component_contains_other.ics)."""
     calendars: list[icalendar.Component] = [c for c in components if c.name == "VCALENDAR"]
-    loose = [c for c in components if c.name in ("VEVENT", "VTIMEZONE")]
-    if loose:  # a bare VEVENT, as some clients export one event
+    loose: list[icalendar.Component] = []
+    pending = [c for c in reversed(components) if c.name != "VCALENDAR"]
+    while pending:  # not into VEVENTs (their own walk finds what they hold), nor recursively
+        component = pending.pop()
+        if component.name in ("VEVENT", "VTIMEZONE"):
+            loose.append(component)
+        elif component.name != "VCALENDAR":
+            pending.extend(reversed(component.subcomponents))
+    if loose:
         wrapper = icalendar.Calendar()
         for component in loose:
             wrapper.add_component(component)
@@ -376,15 +407,21 @@ def _decode_line(line: bytes) -> str:
 
 
 def _repair(lines: list[str]) -> list[str]:
-    begin = next((i for i, line in enumerate(lines) if line[:6].upper() == "BEGIN:"), None)
-    if begin is None:
-        return []
-    ends = [i for i, line in enumerate(lines) if line.strip().upper() == "END:VCALENDAR"]
-    lines = lines[begin : ends[-1] + 1] if ends and ends[-1] > begin else lines[begin:]
+    """The logical lines with the repairs of the design notes.
+
+    Components are counted as icalendar counts them: any END line closes the open component,
+    whatever name it gives (`END:VTOOD`, `END:VCALENDARD`), so that the END lines added for a
+    truncated file never outnumber what icalendar itself would close, which would make it
+    refuse a file it reads. Lines outside every component (before the first BEGIN, between
+    calendars, after the end) go: icalendar refuses them."""
     repaired: list[str] = []
     open_components: list[str] = []
     attendees = 0
     for line in lines:
+        marker = _MARKER.match(line)
+        begins = marker is not None and marker[1].upper() == "BEGIN"
+        if not open_components and not begins:
+            continue
         if _EMPTY_DATE_LIST.match(line):
             continue
         if line[:8].upper() == "ATTENDEE" and line[8:9] in (":", ";"):
@@ -394,11 +431,10 @@ def _repair(lines: list[str]) -> list[str]:
         rule = _RULE_LINE.match(line)
         if rule:
             line = rule[1] + rule[2] + re.sub(r"\s+", "", rule[3]).rstrip(";")  # noqa: PLW2901
-        marker = _BEGIN_END.match(line)
-        if marker and marker[1].upper() == "BEGIN":
-            open_components.append(marker[2].upper())
+        if begins:
+            open_components.append(line.partition(":")[2].strip().upper())
             attendees = 0
-        elif marker and open_components and open_components[-1] == marker[2].upper():
+        elif marker is not None:
             open_components.pop()
         repaired.append(line)
     repaired.extend(f"END:{name}" for name in reversed(open_components))
@@ -432,6 +468,7 @@ def _read_calendar(
             floating[uid] = _floating(vevent, zones)
         if "SEQUENCE" in vevent and not isinstance(vevent["SEQUENCE"], int):
             del vevent["SEQUENCE"]  # recurring_ical_events compares it; unreadable means 0
+        _drop_timeless_dates(vevent)
         _localize(vevent, zones)
         series.setdefault(uid, []).append(vevent)
     for uid, components in series.items():
@@ -507,17 +544,32 @@ def _uid(vevent: icalendar.Component, source: str) -> str:
 
 
 def _floating(vevent: icalendar.Component, zones: _Zones) -> bool:
-    """True when DTSTART names no zone we can resolve: a date, a floating date-time, or an
-    unknown TZID. Its times are then wall times wherever the reader is."""
+    """True when the VEVENT's times name no zone we can resolve: a date, or floating date-times
+    (or unknown TZIDs) at both its start and its end. Its times are then wall times wherever
+    the reader is."""
     prop = _first(vevent.get("DTSTART"))
     if not isinstance(prop, vDDDTypes):
         return False
     if not isinstance(prop.dt, datetime):
         return True
-    tzid = prop.params.get("TZID")
-    if tzid:
-        return zones.resolve(str(tzid)) is None
-    return prop.dt.tzinfo is None
+    return _own_zone(vevent, zones) is None
+
+
+def _own_zone(vevent: icalendar.Component, zones: _Zones) -> tzinfo | None:
+    """The zone the VEVENT's DTSTART, else its DTEND, names (a resolvable TZID, or UTC), or None.
+
+    A floating time beside a zoned one is read in that zone, as khal and icalendar do (khal's
+    event_dt_mixed_awareness.ics: 12:00 floating to 16:00 Europe/Berlin is four hours in
+    Berlin, not 12:00 in the account's zone)."""
+    for name in ("DTSTART", "DTEND"):
+        prop = _first(vevent.get(name))
+        if not isinstance(prop, vDDDTypes) or not isinstance(prop.dt, datetime):
+            continue
+        tzid = prop.params.get("TZID")
+        zone = zones.resolve(str(tzid)) if tzid else prop.dt.tzinfo
+        if zone is not None:
+            return zone
+    return None
 
 
 def _problem(vevent: icalendar.Component, window: Window) -> str | None:
@@ -709,15 +761,37 @@ def named_zone(key: str) -> ZoneInfo | None:
 
 
 def _localize(vevent: icalendar.Component, zones: _Zones) -> None:
-    """Give every date-time of the VEVENT its zone (dates stay dates)."""
+    """Give every date-time of the VEVENT its zone (dates stay dates). A floating one takes the
+    zone of the VEVENT's start or end when that has one (`_own_zone`), else the floating zone."""
+    floating = _own_zone(vevent, zones) or zones.floating
     for name in _DATE_PROPERTIES:
         for prop in _all(vevent.get(name)):
             tzid = prop.params.get("TZID") if hasattr(prop, "params") else None
-            zone = (zones.resolve(str(tzid)) or zones.floating) if tzid else None
+            zone = (zones.resolve(str(tzid)) or floating) if tzid else None
             items = prop.dts if isinstance(prop, vDDDLists) else [prop]
             for item in items:
                 if isinstance(item, vDDDTypes):
-                    item.dt = _zoned(item.dt, zone, zones.floating)
+                    item.dt = _zoned(item.dt, zone, floating)
+
+
+def _drop_timeless_dates(vevent: icalendar.Component) -> None:
+    """Drop RDATE and EXDATE values that are times of no day (`VALUE=TIME`, in icalendar's
+    multiple_timezones.ics): RFC 5545 §3.8.5 allows dates, date-times and periods only, and
+    recurring_ical_events cannot compare a time with a date-time. A property left empty goes."""
+    for name in ("RDATE", "EXDATE"):
+        props = _all(vevent.get(name))
+        kept = []
+        for prop in props:
+            if isinstance(prop, vDDDLists):
+                prop.dts = [item for item in prop.dts if not isinstance(item.dt, time)]
+                if not prop.dts:
+                    continue
+            kept.append(prop)
+        if len(kept) < len(props):
+            log.debug("%s: dropped %s values that name no day", _text(vevent.get("UID")), name)
+            del vevent[name]
+            if kept:
+                vevent[name] = kept if len(kept) > 1 else kept[0]
 
 
 def _zoned(value: Any, zone: tzinfo | None, floating: tzinfo) -> Any:

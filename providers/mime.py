@@ -269,18 +269,33 @@ def _raw_headers(msg: MimePart, name: str) -> list[str]:
     return [value for key, value in msg.raw_items() if key.lower() == name]
 
 
+_MISDECODED = re.compile("[\ufffd\x80-\x9f]")
+"""What a decoder that used too narrow a charset leaves: U+FFFD, or C1 control characters
+(iso-8859-1 for windows-1252's quotes and dashes). Neither belongs in a real header."""
+
+
 def _header_text(msg: MimePart, raw: str, name: str) -> str:
     """One header value as sanitised text. The policy parser is tried first; when it raises
     (malformed header), leaves an encoded word undecoded, or the value has raw 8-bit bytes (it
-    would turn them into U+FFFD), the raw value is decoded here instead."""
+    would turn them into U+FFFD), the raw value is decoded here instead. So it is when the
+    policy parser's text has characters it could not decode (`_MISDECODED`): it decodes with
+    the declared charset, ours with its superset (`_SUPERSETS`: a subject labelled gb2312 that
+    holds GBK characters); the text with fewer such characters wins."""
     if len(raw) <= _POLICY_PARSE_LIMIT and not _SURROGATE.search(raw):
         try:
-            text = sanitize_header_text(str(msg.policy.header_fetch_parse(name, raw)))
+            parsed = str(msg.policy.header_fetch_parse(name, raw))
         except Exception:  # noqa: S110 - the stdlib header parsers raise many types; fall back
             pass
         else:
+            text = sanitize_header_text(parsed)
             if "=?" not in text:  # else it left an encoded word it could not decode
-                return text
+                misdecoded = len(_MISDECODED.findall(parsed))
+                if not misdecoded:
+                    return text
+                ours = _decode_header_bytes(_unfold(_raw_bytes(raw)))
+                if len(_MISDECODED.findall(ours)) >= misdecoded:
+                    return text
+                return sanitize_header_text(ours)
     return sanitize_header_text(_decode_header_bytes(_unfold(_raw_bytes(raw))))
 
 

@@ -274,6 +274,29 @@ def test_a_calendar_caught_mid_rewrite_keeps_the_due_thank_you(
         box.store.close()
 
 
+@pytest.mark.parametrize(
+    "ending",
+    [
+        pytest.param("END:VCALENDARD\n", id="mistyped-end"),  # icalendar's own test data
+        pytest.param("END:VCALENDAR\nX-COMMENT:cached\n", id="text-after-the-end"),  # Podio's
+    ],
+)
+def test_a_whole_calendar_with_an_odd_ending_is_not_taken_for_a_rewrite(
+    tmp_path: Path, ending: str
+) -> None:
+    """A file is cut short when a component it opens is never closed, counted as icalendar
+    counts (any END line closes one), not when its last line is something else."""
+    box = make_mailbox(tmp_path, calendar(SINGLE_INTERVIEW))
+    try:
+        box.sync(BEFORE_END)
+        rewrite(box.calendar, calendar(SINGLE_INTERVIEW).replace("END:VCALENDAR\n", ending))
+        during = box.sync(DUE)
+        assert [d.to for d in during.drafted] == ["rita@acme.example"]
+        assert not any("rewrite in progress" in s.reason for s in during.skipped)
+    finally:
+        box.store.close()
+
+
 def test_late_in_its_window_a_thank_you_is_drafted_from_the_stored_events(tmp_path: Path) -> None:
     """Past half its window a held thank-you would risk coming too late: it is drafted."""
     text = calendar(SINGLE_INTERVIEW)

@@ -287,6 +287,61 @@ def test_floating_times_use_the_calendars_x_wr_timezone() -> None:
     assert event.start == datetime(2024, 3, 1, 9, tzinfo=ZoneInfo("Asia/Tokyo"))
 
 
+# khal's tests/ics/event_dt_mixed_awareness.ics: one event floating at its start and zoned at its
+# end, one the other way round (the Z after a TZID is khal's, and means the TZID's wall time).
+MIXED_AWARENESS = (
+    "BEGIN:VCALENDAR",
+    "VERSION:2.0",
+    "PRODID:ownCloud Calendar 0.7.3",
+    "BEGIN:VEVENT",
+    "SUMMARY:Termin:Junghackertag",
+    "UID:http://wiki.hamburg.ccc.de/Termin:Junghackertag",
+    "DTSTART:20150530T120000",
+    "DTEND;TZID=Europe/Berlin:20150530T160000Z",
+    "END:VEVENT",
+    "BEGIN:VEVENT",
+    "SUMMARY:An event with mixed tz-aware/tz-naive dates",
+    "UID:S9HZETRQne",
+    "DTSTART;TZID=Europe/Berlin:20150602T120000Z",
+    "DTEND:20150602T160000",
+    "END:VEVENT",
+    "END:VCALENDAR",
+)
+
+
+def test_a_floating_start_or_end_takes_the_zone_of_the_other() -> None:
+    """As khal and icalendar read it: a floating time beside a zoned one is in that zone, not in
+    the account's (which made a 12:00-16:00 Berlin event 16:00-18:00, or ten hours long)."""
+    events, skipped = parse(ics(*MIXED_AWARENESS), tz=NEW_YORK)
+
+    assert skipped == []
+    assert [(e.start, e.end) for e in events] == [
+        (datetime(2015, 5, 30, 12, tzinfo=BERLIN), datetime(2015, 5, 30, 16, tzinfo=BERLIN)),
+        (datetime(2015, 6, 2, 12, tzinfo=BERLIN), datetime(2015, 6, 2, 16, tzinfo=BERLIN)),
+    ]
+
+
+def test_a_series_with_a_floating_start_and_a_utc_end_repeats_in_utc() -> None:
+    data = ics(
+        *vcalendar(
+            *vevent(
+                "RRULE:FREQ=WEEKLY;COUNT=2",
+                start="DTSTART:20240301T090000",
+                end="DTEND:20240301T100000Z",
+            )
+        )
+    )
+
+    events, skipped = parse(data, tz=NEW_YORK)
+
+    assert skipped == []
+    assert [(e.start, e.end) for e in events] == [
+        (datetime(2024, 3, day, 9, tzinfo=UTC), datetime(2024, 3, day, 10, tzinfo=UTC))
+        for day in (1, 8)
+    ]
+    assert events[0].id == "u1@example.com/20240301T090000Z"  # a zoned series' id
+
+
 def test_utc_times_keep_their_instant() -> None:
     event = only(corpus_events("nylas--google_request_attendees_rsvp.ics"))
 
@@ -383,6 +438,25 @@ def test_rescheduling_an_occurrence_does_not_change_its_id() -> None:
     assert after[1].start == datetime(2024, 1, 10, 15, tzinfo=UTC)
     assert after[1].title == "Weekly sync (moved)"
     assert before[1].id == "series@example.com/20240109T100000Z"
+
+
+def test_an_rdate_of_times_without_dates_is_dropped_and_the_event_kept() -> None:
+    """icalendar's multiple_timezones.ics: RDATE;VALUE=TIME is no RFC 5545 value type (RDATE
+    takes dates, date-times or periods); it named no day, so the event keeps its DTSTART."""
+    data = ics(
+        *vcalendar(
+            *vevent(
+                "RDATE;VALUE=TIME;TZID=America/New_York:083000",
+                start="DTSTART;TZID=America/New_York:20210302T000000",
+                end="",
+            )
+        )
+    )
+
+    events, skipped = parse(data)
+
+    assert skipped == []
+    assert [e.start for e in events] == [datetime(2021, 3, 2, tzinfo=NEW_YORK)]
 
 
 def test_exdates_on_separate_lines_remove_occurrences() -> None:
@@ -772,6 +846,13 @@ GOOD_EVENT = (
         pytest.param(ics(*vcalendar(*GOOD_EVENT))[: -len(b"END:VCALENDAR\r\n")], id="truncated"),
         pytest.param(ics(*GOOD_EVENT), id="bare-vevent"),
         pytest.param(ics(*vcalendar(*GOOD_EVENT)).replace(b"\r\n", b"\r"), id="cr-only"),
+        # icalendar's multiple_calendar_components.ics (Mozilla): "UID\n\n :956630271".
+        pytest.param(
+            ics(*vcalendar(*GOOD_EVENT)).replace(b"\r\nSUMMARY:", b"\r\nSUMMARY\r\n\r\n :"),
+            id="fold-after-blank-lines",
+        ),
+        # icalendar's issue_178_custom_component_contains_other.ics
+        pytest.param(ics("BEGIN:X-WRAPPER", *GOOD_EVENT, "END:X-WRAPPER"), id="in-x-component"),
     ],
 )
 def test_awkward_but_readable_input(data: bytes) -> None:
@@ -840,6 +921,94 @@ def test_damaged_corpus_files_never_raise(path: Path, cut: float, junk: bytes) -
 
     assert all(e.start.utcoffset() is not None for e in events)
     assert all(s.reason for s in skipped)
+
+
+# -- what icalendar reads, we read (issue 11, point 6) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # icalendar's own test calendar timezone_same_start_and_offset.ics ends this way.
+        pytest.param(ics(*vcalendar(*GOOD_EVENT)[:-1], "END:VCALENDARD"), id="END:VCALENDARD"),
+        # recurring_ical_events' issue_201_test_matrix.ics closes each VTODO with END:VTOOD.
+        pytest.param(
+            ics(
+                *vcalendar(
+                    "BEGIN:VTODO",
+                    "UID:todo@example.com",
+                    "DTSTART;VALUE=DATE:20240101",
+                    "END:VTOOD",
+                    *GOOD_EVENT,
+                )
+            ),
+            id="END:VTOOD",
+        ),
+        pytest.param(ics(*vcalendar(*GOOD_EVENT[:-1], "END:VEVNT")), id="END:VEVNT"),
+    ],
+)
+def test_a_mistyped_end_line_loses_no_event(data: bytes) -> None:
+    """icalendar closes the open component at any END line, whatever name it gives; the repair
+    that closes components a truncated file left open must count the same way."""
+    events, skipped = parse(data)
+
+    assert skipped == []
+    assert [e.uid for e in events] == ["good@example.com"]
+
+
+_END_STYLES = ("right", "typo", "lower", "missing")
+
+
+def _block(kind: str, index: int, end: str, alarm: str | None) -> list[str]:
+    lines = [f"BEGIN:{kind}", f"UID:{kind.lower()}-{index}@example.com"]
+    lines.append(f"DTSTART:202401{index + 1:02d}T100000Z")
+    if alarm is not None:
+        lines += ["BEGIN:VALARM", "ACTION:DISPLAY", "TRIGGER:-PT5M"]
+        lines += _end_line("VALARM", alarm)
+    return lines + _end_line(kind, end)
+
+
+def _end_line(kind: str, style: str) -> list[str]:
+    return {
+        "right": [f"END:{kind}"],
+        "typo": [f"END:{kind}X"],
+        "lower": [f"end:{kind.lower()}"],
+        "missing": [],
+    }[style]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    blocks=st.lists(
+        st.tuples(
+            st.sampled_from(("VEVENT", "VTODO", "VJOURNAL", "X-THING")),
+            st.sampled_from(_END_STYLES),
+            st.none() | st.sampled_from(_END_STYLES),
+        ),
+        max_size=6,
+    ),
+    calendar_end=st.sampled_from(_END_STYLES),
+    tail=st.sampled_from(("", "X-COMMENT:cached", "junk after the end")),
+)
+def test_every_event_icalendar_reads_is_read(
+    blocks: list[tuple[str, str, str | None]], calendar_end: str, tail: str
+) -> None:
+    """Our repairs of a calendar's structure never lose a VEVENT that icalendar itself reads
+    from the unrepaired file: mistyped, lower-case and missing END lines, and text after the end."""
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//test//EN"]
+    for index, (kind, end, alarm) in enumerate(blocks):
+        lines += _block(kind, index, end, alarm)
+    lines += _end_line("VCALENDAR", calendar_end)
+    data = ics(*lines, *([tail] if tail else []))
+    try:
+        read = icalendar.Calendar.from_ical(data, multiple=True)
+    except Exception:  # icalendar refuses it: nothing of it we must match
+        read = []
+    expected = {str(v["UID"]) for c in read for v in c.walk("VEVENT") if "DTSTART" in v}
+
+    events, _ = parse(data)
+
+    assert expected <= {e.uid for e in events}
 
 
 # -- writing -------------------------------------------------------------------------------------

@@ -221,6 +221,39 @@ def test_iso_2022_jp_encoded_word_subject() -> None:
     assert msg.sender == Person("山田", "yamada@example.jp")
 
 
+@pytest.mark.parametrize(
+    ("label", "superset", "text"),
+    [
+        (
+            "gb2312",
+            "gb18030",
+            "面试通知：请于周一来镕",
+        ),  # SpamScope/mail-parser's mail_test_9 is such
+        ("GB2312", "gbk", "面试通知：请于周一来镕"),
+        ("ks_c_5601-1987", "cp949", "똠방각하 면접"),
+        ("euc-kr", "cp949", "똠방각하 면접"),
+        ("iso-8859-1", "cp1252", "“Interview” – next steps €"),
+        ("shift_jis", "cp932", "面接①のお礼"),
+        ("big5", "big5hkscs", "面試㗎"),
+    ],
+)
+def test_an_encoded_word_in_a_superset_of_its_declared_charset_is_decoded(
+    label: str, superset: str, text: str
+) -> None:
+    """The standard parser decodes these with the declared charset and gives U+FFFD (or, for
+    iso-8859-1, C1 control characters); mail clients decode them with the superset."""
+    word = base64.b64encode(text.encode(superset)).decode("ascii")
+    data = (
+        f"From: =?{label}?B?{word}?= <a@example.com>\r\nSubject: =?{label}?B?{word}?=\r\n"
+        "Date: Mon, 1 Jan 2024 10:00:00 +0000\r\n\r\nbody\r\n"
+    ).encode("ascii")
+
+    msg = parse_message(data, folder=Folder.INBOX, id="x")
+
+    assert msg.subject == text
+    assert msg.sender.name == text
+
+
 def test_unknown_charset_in_encoded_word_is_best_effort() -> None:
     data = (
         b"From: =?x-no-such-charset?Q?Ren=C3=A9?= <rene@example.com>\r\n"

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mailagent import serialize, statefile
+from mailagent.accounts import choose_accounts
 from mailagent.compose import TemplateComposer, clean_text
 from mailagent.config import Config, load_config
 from mailagent.errors import ConfigError, MailAgentError
@@ -146,9 +147,7 @@ def sync(
     try:
         moment = parse_now(now)
         config = _config()
-        chosen = [a for a in config.accounts if not account or a.name in account]
-        if not chosen:
-            raise ConfigError(f"no account named {', '.join(account or [])}")
+        chosen = choose_accounts(config, account)
         composer = TemplateComposer(config.templates)
         results: list[SyncResult] = []
         with state_lock(config.lock_path, wait=wait):
@@ -202,24 +201,28 @@ def _print_result(result: SyncResult) -> None:
             f"    why: {shown(drafted.reason)}; send by {drafted.due_by:%a %Y-%m-%d %H:%M %Z}"
         )
     for note in result.notes:
-        out.print(f"  note: {shown(note.text)}")
+        out.print(f"  note: {shown(note.about or note.interview_id)}: {shown(note.text)}")
 
 
 @app.command()
 def status(
     now: NowOption = None,
     as_json: JsonOption = False,
+    account_names: Annotated[
+        list[str] | None, typer.Option("--account", "-a", help="Only this account (repeatable).")
+    ] = None,
 ) -> None:
     """Show interviews, the drafts made, and what is due when."""
     try:
         moment = parse_now(now)
         config = _config()
+        chosen = choose_accounts(config, account_names)
         store = Store(config.state)
     except MailAgentError as exc:
         _fail(exc)
     try:
         report = []
-        for account in config.accounts:
+        for account in chosen:
             interviews = store.interviews(account.name)
             drafts = store.drafts(account.name)
             schedules = store.schedules(account.name)

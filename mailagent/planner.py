@@ -142,7 +142,8 @@ class Note:
     topic: str
     text: str
     about: str = ""
-    """The interview's title, for people reading a log line."""
+    """The interview it is about, as people know it (`interview_label`): a note printed
+    alone, in a log line or a sync's output, must say which interview it concerns."""
 
 
 Action = CreateDraft | Schedule | Cancel | Note
@@ -201,9 +202,9 @@ def plan(state: PlannerState, observed: Observations, policy: Policy, now: datet
         actions = [_settled_before(a, state.since, observed.timezone) for a in actions]
     if observed.calendar_stale:
         actions = [_held(a, observed.calendar_stale, now) for a in actions]
-    titles = {i.id: i.title for i in interviews}
+    labels = {i.id: interview_label(i) for i in interviews}
     actions = [
-        Note(a.interview_id, a.topic, a.text, titles.get(a.interview_id, ""))
+        Note(a.interview_id, a.topic, a.text, labels.get(a.interview_id, ""))
         if isinstance(a, Note)
         else a
         for a in actions
@@ -217,6 +218,16 @@ def plan(state: PlannerState, observed: Observations, policy: Policy, now: datet
                 Cancel(key, "no longer due: the interview or the mail it depended on changed")
             )
     return Plan(tuple(actions))
+
+
+def interview_label(interview: Interview) -> str:
+    """How a person knows an interview: its title, and the company when the title does not
+    name it ("Phone screen at Globex", "Umbrella hiring manager interview")."""
+    title = " ".join(interview.title.split()) or "(untitled)"
+    company = interview.company
+    if company and company.casefold() not in title.casefold():
+        return f"{title} at {company}"
+    return title
 
 
 def _settled_before(action: Action, since: datetime, timezone: str) -> Action:
@@ -582,7 +593,8 @@ def _follow_up(  # noqa: PLR0915 - one rule per paragraph, top to bottom
                     Note(
                         interview.id,
                         topic,
-                        f"waiting for you to send follow-up {step} before the next",
+                        f"waiting for you to send follow-up {step} "
+                        f"(to {record.recipient}) before the next",
                     )
                 ]
             sent_copy = next((m for m in sent if m.agent_key in (key, record.key)), None)
@@ -632,7 +644,9 @@ def _follow_up(  # noqa: PLR0915 - one rule per paragraph, top to bottom
         when = _local(action.draft_at, ctx.timezone)
         return [
             Note(
-                interview.id, topic, f"follow-up {step} planned for {when}: " + "; ".join(reasons)
+                interview.id,
+                topic,
+                f"follow-up {step} to {_who(recipient)} planned for {when}: " + "; ".join(reasons),
             ),
             action,
         ]

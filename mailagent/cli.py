@@ -13,15 +13,14 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from mailagent import serialize, statefile
+from mailagent import report, serialize, statefile
 from mailagent.accounts import choose_accounts
 from mailagent.compose import TemplateComposer, clean_text
 from mailagent.config import Config, load_config
 from mailagent.errors import ConfigError, MailAgentError
 from mailagent.policy import check_policy_file, shipped_policies
-from mailagent.runner import SyncResult, state_lock, sync_account
+from mailagent.runner import SyncResult, record_outcome, state_lock, sync_account
 from mailagent.store import Store
 from mailagent.wiring import build_account, close_provider
 
@@ -157,11 +156,12 @@ def sync(
                     try:
                         built = build_account(account_config, config, moment)
                     except MailAgentError as exc:
-                        results.append(
-                            SyncResult(
-                                account_config.name, ok=False, error=str(exc), advice=exc.advice
-                            )
+                        failed = SyncResult(
+                            account_config.name, ok=False, error=str(exc), advice=exc.advice
                         )
+                        if not dry_run:
+                            record_outcome(store, failed, moment)
+                        results.append(failed)
                         continue
                     try:
                         results.append(
@@ -212,7 +212,8 @@ def status(
         list[str] | None, typer.Option("--account", "-a", help="Only this account (repeatable).")
     ] = None,
 ) -> None:
-    """Show interviews, the drafts made, and what is due when."""
+    """Show each interview (company, role, when; past, rejected...), the drafts made for it,
+    what is overdue, and how the last sync went; times in each account's time zone."""
     try:
         moment = parse_now(now)
         config = _config()
@@ -221,101 +222,20 @@ def status(
     except MailAgentError as exc:
         _fail(exc)
     try:
-        report = []
-        for account in chosen:
-            interviews = store.interviews(account.name)
-            drafts = store.drafts(account.name)
-            schedules = store.schedules(account.name)
-            problem = store.problem(account.name)
-            report.append(
-                {
-                    "account": account.name,
-                    "problem": problem[0] if problem else "",
-                    "advice": problem[1] if problem else "",
-                    "interviews": [
-                        serialize.to_plain(
-                            {
-                                "id": i.id,
-                                "title": i.title,
-                                "start": i.start,
-                                "company": i.company,
-                                "status": i.status,
-                                "interviewers": [p.address for p in i.interviewers],
-                            }
-                        )
-                        for i in interviews
-                    ],
-                    "drafts": [
-                        serialize.to_plain(
-                            {
-                                "key": d.key,
-                                "interview": d.interview_id,
-                                "kind": d.kind,
-                                "step": d.step,
-                                "to": d.recipient,
-                                "status": d.status,
-                                "subject": d.subject,
-                                "due_by": d.due_by,
-                            }
-                        )
-                        for d in drafts
-                    ],
-                    "scheduled": [
-                        serialize.to_plain(
-                            {
-                                "key": s.key,
-                                "interview": s.interview_id,
-                                "kind": s.kind,
-                                "step": s.step,
-                                "to": s.recipient,
-                                "draft_at": s.draft_at,
-                                "due_by": s.due_by,
-                                "reason": s.reason,
-                            }
-                        )
-                        for s in schedules
-                    ],
-                }
-            )
-            if as_json:
-                continue
-            out.print(f"{account.name} <{account.address}> as of {moment:%Y-%m-%d %H:%M %Z}")
-            if problem:
-                out.print(f"  {shown(problem[0])}\n  {shown(problem[1])}")
-            table = Table("interview", "when", "company", "status", "interviewers")
-            for i in interviews:
-                table.add_row(
-                    i.id,
-                    f"{i.start:%a %Y-%m-%d %H:%M}",
-                    shown(i.company or "?"),
-                    i.status.value,
-                    shown(", ".join(p.address for p in i.interviewers) or "-"),
-                )
-            out.print(table)
-            drafts_table = Table("draft", "to", "status", "subject", "send by")
-            for d in drafts:
-                drafts_table.add_row(
-                    f"{d.kind.value.replace('_', '-')} {d.step or ''}".strip(),
-                    shown(d.recipient),
-                    d.status,
-                    shown(d.subject),
-                    f"{d.due_by:%a %m-%d %H:%M}",
-                )
-            for s in schedules:
-                drafts_table.add_row(
-                    f"{s.kind.value.replace('_', '-')} {s.step or ''}".strip(),
-                    shown(s.recipient),
-                    f"drafted {s.draft_at:%a %m-%d %H:%M}",
-                    "(scheduled)",
-                    f"{s.due_by:%a %m-%d %H:%M}",
-                )
-            out.print(drafts_table)
+        views = [report.gather(store, account) for account in chosen]
     except sqlite3.Error as exc:  # damage that opening the state could not see
         _fail(statefile.sqlite_error(exc, config.state))
     finally:
         store.close()
     if as_json:
-        out.print_json(json.dumps(report))
+        out.print_json(json.dumps([report.to_json(view, moment) for view in views]))
+        return
+    width = max(40, min(out.width, report.WIDTH))
+    for number, view in enumerate(views):
+        if number:
+            out.print("")
+        for line in report.render(view, moment, width):
+            out.print(line)
 
 
 @app.command()

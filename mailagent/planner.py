@@ -449,6 +449,38 @@ def _too_many_interviewers(interview: Interview, people: Sequence[Person]) -> No
     )
 
 
+def _rejection(ctx: _InterviewContext) -> _Mail | None:
+    """The company's rejection after this interview, unless it came after a later round
+    began (it is that round's)."""
+    rejection = next(
+        (m for m in ctx.company_mail(ctx.interview.start) if m.reading.kind is MailKind.REJECTION),
+        None,
+    )
+    if rejection is None:
+        return None
+    later = ctx.later_round()
+    if later is not None and later.start <= rejection.message.date:
+        return None
+    return rejection
+
+
+def rejections(observed: Observations) -> dict[str, Message]:
+    """The interviews the company turned the user down after, by id, with the rejection
+    (the mail the planner answers with a rejection reply); for `status`."""
+    sent, inbox = _relevant_mail(observed)
+    found: dict[str, Message] = {}
+    for interview in observed.interviews:
+        if interview.status is not InterviewStatus.SCHEDULED:
+            continue
+        ctx = _InterviewContext(
+            interview, observed.interviews, sent, inbox, observed.user, observed.timezone
+        )
+        rejection = _rejection(ctx)
+        if rejection is not None:
+            found[interview.id] = rejection.message
+    return found
+
+
 def _rejection_reply(
     ctx: _InterviewContext,
     state: PlannerState,
@@ -458,14 +490,9 @@ def _rejection_reply(
     replied_companies: set[tuple[str, ...]],
 ) -> list[Action]:
     interview = ctx.interview
-    rejection = next(
-        (m for m in ctx.company_mail(interview.start) if m.reading.kind is MailKind.REJECTION), None
-    )
+    rejection = _rejection(ctx)
     if rejection is None:
         return []
-    later = ctx.later_round()
-    if later is not None and later.start <= rejection.message.date:
-        return []  # the rejection belongs to the later round, which plans its own reply
     company = tuple(sorted(interview.company_domains))
     if company in replied_companies:
         return []

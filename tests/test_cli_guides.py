@@ -6,14 +6,23 @@ went out with a spot still to fill."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import ClassVar
 
+from mailagent.compose import TemplateComposer
+from mailagent.config import load_config
 from mailagent.demo import write_config
+from mailagent.errors import Transient
+from mailagent.models import DraftContent, DraftObservation
+from mailagent.runner import sync_account
 from mailagent.scenario import DraftMade, MaildirMailbox, Scenario, load_scenario, play
 from mailagent.store import Store
+from mailagent.wiring import build_account
+from providers.base import Changes, KnownDraft, Window
 
-from .conftest import DEMO, run_cli
+from .conftest import DEMO, run_cli, run_json
 from .scenario_support import without_clock
 
 END = "2026-11-30T18:00:00-05:00"
@@ -101,3 +110,135 @@ def test_an_unknown_account_is_an_error_that_lists_the_accounts(tmp_path: Path) 
         "--config", str(config), "sync", "-a", "demo", "-a", "nosuch", "--now", END, check=False
     )
     assert both.returncode == 2, both.stdout
+
+
+# -- 13: status says what matters, in the account's time zone, at 80 columns --------------------
+
+
+def _block(text: str, title: str) -> str:
+    """The lines of `status` about the interview titled `title` (up to the next blank line)."""
+    start = text.index(title)
+    end = text.find("\n\n", start)
+    return text[start : end if end >= 0 else len(text)]
+
+
+def test_status_shows_interviews_as_a_person_knows_them(tmp_path: Path) -> None:
+    config, _ = _played(tmp_path)
+    shown = run_cli("--config", str(config), "status", "--now", END, env={"COLUMNS": "80"}).stdout
+    _assert_fits(shown)
+    globex = _block(shown, "Phone screen - Globex")
+    assert "Globex" in globex
+    assert "Senior Data Engineer" in globex
+    assert "past" in globex
+    assert "Mon 2026-11-16 10:00" in globex  # the account's zone (New York), not 15:00 UTC
+    assert "15:00" not in globex
+    hooli = _block(shown, "Hooli - Hiring manager interview")
+    assert "rejected" in hooli
+    assert "Staff Data Engineer" in hooli
+    assert "cancelled" in _block(shown, "Initech technical interview")
+    # the rejection reply (due Wed Nov 25) and Olivia's follow-up (due Mon Nov 30 11:15) wait
+    # in Drafts past their time; the thank-yous went out
+    overdue = [line for line in shown.splitlines() if "overdue" in line.lower()]
+    assert any("jian.yang@hooli.xyz" in line for line in overdue), shown
+    assert any("olivia.chen@umbrella.com" in line for line in overdue), shown
+    assert not any("sam.patel@globex.com" in line and "thank-you" in line for line in overdue)
+    assert "America/New_York" in shown
+    assert "last sync Mon 2026-11-30 12:00 succeeded" in shown  # the script's last step
+
+    listed = run_json("--config", str(config), "status", "--now", END)[0]
+    assert listed["timezone"] == "America/New_York"
+    assert listed["last_sync"]["ok"] is True
+    by_company = {i["company"]: i for i in listed["interviews"]}
+    assert by_company["Hooli"]["state"] == "rejected"
+    assert by_company["Globex"]["state"] == "past"
+    assert by_company["Globex"]["role"] == "Senior Data Engineer"
+    assert by_company["Globex"]["start"].startswith("2026-11-16T10:00:00-05:00")
+    late = {d["to"] for d in listed["drafts"] if d["overdue"]}
+    assert late == {"jian.yang@hooli.xyz", "olivia.chen@umbrella.com"}
+
+
+def test_status_flags_a_draft_due_but_not_yet_written(tmp_path: Path) -> None:
+    config, _ = _played(tmp_path)
+    later = "2026-12-08T12:00:00-05:00"  # Priya's follow-up was to be drafted at 09:00
+    shown = run_cli("--config", str(config), "status", "--now", later).stdout
+    _assert_fits(shown)
+    priya = [ln for ln in shown.splitlines() if "follow-up 1 to priya.raman@acme.com" in ln]
+    assert len(priya) == 1, shown
+    assert "overdue" in priya[0].lower(), shown
+    assert "run `mailagent sync`" in shown
+    listed = run_json("--config", str(config), "status", "--now", later)[0]
+    assert [s["overdue"] for s in listed["scheduled"]] == [True]
+
+
+def test_status_before_any_sync_says_to_sync_first(tmp_path: Path) -> None:
+    scenario = load_scenario(DEMO)
+    config = write_config(scenario, tmp_path)
+    MaildirMailbox(tmp_path).materialize(scenario, datetime.fromisoformat(END))
+    shown = run_cli("--config", str(config), "status", "--now", END).stdout
+    assert "run `mailagent sync` first" in shown
+    assert run_json("--config", str(config), "status", "--now", END)[0]["last_sync"] is None
+
+
+def test_status_shows_why_the_last_sync_of_an_account_failed(tmp_path: Path) -> None:
+    config, _ = _played(tmp_path, until="2026-11-17T18:00:00-05:00")
+    text = config.read_text(encoding="utf-8")
+    work = text.split("[[accounts]]")[1].replace('name = "demo"', 'name = "work"')
+    config.write_text(
+        text + "\n[[accounts]]" + work.replace('maildir = "Mail"', 'maildir = "Gone"'),
+        encoding="utf-8",
+    )
+    failed = run_cli("--config", str(config), "sync", "--now", END, check=False)
+    assert failed.returncode == 1
+    shown = run_cli("--config", str(config), "status", "--now", END).stdout
+    _assert_fits(shown)
+    work_part = " ".join(shown[shown.index("work <") :].split())
+    assert "last sync Mon 2026-11-30 18:00 failed" in work_part, shown
+    assert "does not exist" in work_part
+    assert "fix: set `maildir`" in work_part
+    demo_part = shown[: shown.index("work <")]
+    assert "failed" not in demo_part
+    listed = {a["account"]: a for a in run_json("--config", str(config), "status", "--now", END)}
+    assert listed["work"]["last_sync"]["ok"] is False
+    assert "does not exist" in listed["work"]["last_sync"]["error"]
+    assert listed["demo"]["last_sync"]["ok"] is True
+    # a later good sync clears it
+    config.write_text(config.read_text(encoding="utf-8").replace('"Gone"', '"Mail"'))
+    run_cli("--config", str(config), "sync", "--now", "2026-11-30T19:00:00-05:00")
+    again = run_cli("--config", str(config), "status", "--now", END).stdout
+    assert "failed" not in again
+
+
+@dataclass
+class _Unreachable:
+    """A mailbox whose server does not answer (a fake provider: every read fails)."""
+
+    name: ClassVar[str] = "maildir"
+
+    def read_changes(self, cursor: str | None, window: Window) -> Changes:
+        raise Transient("imap.example.com did not answer", advice="the next sync tries again")
+
+    def create_draft(self, content: DraftContent, key: str) -> str:
+        raise AssertionError("nothing is drafted when nothing was read")
+
+    def find_drafts(self, drafts: Sequence[KnownDraft]) -> Sequence[DraftObservation]:
+        return []
+
+
+def test_status_shows_a_sync_that_failed_inside_the_runner(tmp_path: Path) -> None:
+    config, _ = _played(tmp_path, until="2026-11-17T18:00:00-05:00")
+    loaded = load_config(config)
+    account = build_account(loaded.accounts[0], loaded, datetime.fromisoformat(END))
+    store = Store(loaded.state)
+    try:
+        result = sync_account(
+            store,
+            replace(account, provider=_Unreachable()),
+            TemplateComposer(),
+            datetime.fromisoformat(END),
+        )
+    finally:
+        store.close()
+    assert not result.ok
+    shown = " ".join(run_cli("--config", str(config), "status", "--now", END).stdout.split())
+    assert "last sync Mon 2026-11-30 18:00 failed: imap.example.com did not answer" in shown
+    assert "fix: the next sync tries again" in shown

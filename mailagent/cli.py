@@ -10,11 +10,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 
-from mailagent import report, serialize, statefile
+from mailagent import explanation, report, serialize, statefile
 from mailagent.accounts import choose_accounts
 from mailagent.compose import TemplateComposer, clean_text
 from mailagent.config import Config, load_config
@@ -241,81 +242,68 @@ def status(
 @app.command()
 def explain(
     interview: Annotated[
-        str, typer.Argument(help="An interview id from `status` (or a prefix of one).")
-    ],
+        str | None,
+        typer.Argument(
+            help="Which interview or event: words of its title, the company, or the start of "
+            "an id from `status` (any case).",
+            show_default=False,
+        ),
+    ] = None,
+    rejected: Annotated[
+        bool,
+        typer.Option(
+            "--rejected",
+            help="List the events that are not interviews, and why (with a "
+            "query: only those it names).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Say why an event is (or is not) an interview, and why each draft is due when."""
     try:
+        if interview is None and not rejected:
+            raise ConfigError(
+                "say which interview to explain",
+                advice="give a title word, the company or an id from `mailagent status`; "
+                "or list the events that are not interviews with `mailagent explain --rejected`",
+            )
         config = _config()
         store = Store(config.state)
     except MailAgentError as exc:
         _fail(exc)
     try:
-        found = False
+        width = max(40, min(out.width, report.WIDTH))
+        blocks: list[list[str]] = []
+        plain: list[dict[str, Any]] = []
         for account in config.accounts:
-            for detection in store.detections(account.name):
-                ident = detection.interview.id if detection.interview else detection.event.id
-                if not (ident.startswith(interview) or detection.event.id == interview):
-                    continue
-                found = True
-                drafts = [
-                    d
-                    for d in store.drafts(account.name)
-                    if detection.interview and d.interview_id == ident
+            zone = ZoneInfo(account.timezone)
+            found = explanation.series(account.name, store.detections(account.name))
+            if interview is not None:
+                found = [
+                    s for s in found if any(explanation.matches(d, interview) for d in s.detections)
                 ]
-                schedules = [s for s in store.schedules(account.name) if s.interview_id == ident]
-                decisions = store.decisions(account.name, ident)
-                if as_json:
-                    out.print_json(
-                        json.dumps(
-                            serialize.to_plain(
-                                {
-                                    "account": account.name,
-                                    "detection": detection,
-                                    "drafts": drafts,
-                                    "scheduled": schedules,
-                                    "decisions": decisions,
-                                }
-                            )
-                        )
-                    )
-                    continue
-                event = detection.event
-                out.print(
-                    f"{shown(event.title)} ({event.start:%a %Y-%m-%d %H:%M} - {event.end:%H:%M})"
+            if rejected:
+                chosen = explanation.rejected(found)
+                plain.extend(explanation.rejected_json(s) for s in chosen)
+                if chosen:
+                    blocks.append(explanation.render_rejected(chosen, zone, width))
+                continue
+            for item in found:
+                ids = set(item.interview_ids)
+                explained = explanation.Explained(
+                    item,
+                    [d for d in store.drafts(account.name) if d.interview_id in ids],
+                    [s for s in store.schedules(account.name) if s.interview_id in ids],
+                    [c for i in item.interview_ids for c in store.decisions(account.name, i)],
                 )
-                out.print(f"verdict: {shown(detection.verdict)}")
-                out.print("signals:")
-                for signal in detection.signals:
-                    out.print(f"  {shown(signal)}")
-                if detection.interview:
-                    iv = detection.interview
-                    domains = ", ".join(iv.company_domains) or "no domain"
-                    out.print(
-                        shown(f"company: {iv.company or '?'} ({domains}); role: {iv.role or '?'}")
-                    )
-                    people = ", ".join(f"{p.name} <{p.address}>" for p in iv.interviewers)
-                    out.print(shown(f"interviewers: {people or 'none'}", limit=2000))
-                for d in drafts:
-                    out.print(
-                        shown(
-                            f"draft {d.kind.value} {d.step or ''} to {d.recipient}: {d.status}; {d.reason}"
-                        )
-                    )
-                for s in schedules:
-                    out.print(
-                        shown(
-                            f"scheduled {s.kind.value} {s.step or ''} to {s.recipient} for "
-                            f"{s.draft_at:%a %Y-%m-%d %H:%M}: {s.reason}"
-                        )
-                    )
-                for decision in decisions:
-                    out.print(shown(f"decision ({decision.at:%Y-%m-%d %H:%M}): {decision.text}"))
-        if not found:
+                plain.append(explanation.to_json(explained))
+                blocks.append(explanation.render(explained, zone, width))
+        if not blocks and not rejected:
             raise ConfigError(
-                f"no interview or event {interview!r} in the state",
-                advice="run `mailagent status` to list interview ids",
+                f"no interview or event matching {interview!r} in the state",
+                advice="run `mailagent status` for the interviews, or `mailagent explain "
+                "--rejected` for the events that are not; a title word, the company or the "
+                "start of an id will do",
             )
     except MailAgentError as exc:
         _fail(exc)
@@ -323,6 +311,18 @@ def explain(
         _fail(statefile.sqlite_error(exc, config.state))
     finally:
         store.close()
+    if as_json:
+        # one match: the object `explain --json` always printed; several: a list of them
+        shape = plain if rejected or len(plain) != 1 else plain[0]
+        out.print_json(json.dumps(shape))
+        return
+    if rejected and not blocks:
+        out.print("no event was set aside: every event read is an interview")
+    for number, lines in enumerate(blocks):
+        if number:
+            out.print("")
+        for line in lines:
+            out.print(line)
 
 
 @policy_app.command("check")

@@ -180,7 +180,7 @@ def to_json(view: AccountView, now: datetime) -> dict[str, Any]:
 
 
 @dataclass
-class _Page:
+class Page:
     """Lines being written for one account: wrapped, printable, times in its zone."""
 
     zone: ZoneInfo
@@ -205,7 +205,7 @@ class _Page:
 
 def render(view: AccountView, now: datetime, width: int = WIDTH) -> list[str]:
     """The account as lines of at most `width` characters (untrusted text made printable)."""
-    page = _Page(view.zone, width, [])
+    page = Page(view.zone, width, [])
     say, when = page.say, page.when
     say(f"{view.name} <{view.address}>: as of {when(now)}, times in {view.timezone}")
     last = view.last_sync
@@ -242,7 +242,7 @@ def render(view: AccountView, now: datetime, width: int = WIDTH) -> list[str]:
     return page.lines
 
 
-def _render_interview(page: _Page, view: AccountView, interview: Interview, now: datetime) -> bool:
+def _render_interview(page: Page, view: AccountView, interview: Interview, now: datetime) -> bool:
     """Says one interview and its drafts; returns whether a draft is due and not written."""
     say, when = page.say, page.when
     state = interview_state(view, interview, now)
@@ -271,7 +271,7 @@ def _render_interview(page: _Page, view: AccountView, interview: Interview, now:
     return due_unwritten
 
 
-def _render_draft(page: _Page, draft: StoredDraft, now: datetime) -> None:
+def _render_draft(page: Page, draft: StoredDraft, now: datetime) -> None:
     say, when = page.say, page.when
     what = _what(draft.kind.value, draft.step, draft.recipient)
     state = DRAFT_STATES.get(draft.status, draft.status)

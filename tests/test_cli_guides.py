@@ -242,3 +242,116 @@ def test_status_shows_a_sync_that_failed_inside_the_runner(tmp_path: Path) -> No
     shown = " ".join(run_cli("--config", str(config), "status", "--now", END).stdout.split())
     assert "last sync Mon 2026-11-30 18:00 failed: imap.example.com did not answer" in shown
     assert "fix: the next sync tries again" in shown
+
+
+# -- 14: explain finds what the user types, lists what it set aside, tells 1:1s truthfully -------
+
+TEAM_SYNC = """
+BEGIN:VEVENT
+UID:team-sync-series@example.com
+SUMMARY:Team sync
+DTSTART:20261124T150000Z
+DTEND:20261124T153000Z
+RRULE:FREQ=WEEKLY;COUNT=4
+ORGANIZER;CN=Lena Fischer:mailto:lena.fischer@example.com
+ATTENDEE;CN=Lena Fischer;PARTSTAT=ACCEPTED:mailto:lena.fischer@example.com
+ATTENDEE;CN=Alex Kim;PARTSTAT=ACCEPTED:mailto:alex@example.com
+ATTENDEE;CN=Omar Diaz;PARTSTAT=ACCEPTED:mailto:omar.diaz@example.com
+END:VEVENT
+"""
+ONE_ON_ONE = """
+BEGIN:VEVENT
+UID:weekly-one-on-one@example.com
+SUMMARY:Alex / Lena 1:1
+DTSTART:20261125T160000Z
+DTEND:20261125T163000Z
+ORGANIZER;CN=Lena Fischer:mailto:lena.fischer@example.com
+ATTENDEE;CN=Lena Fischer;PARTSTAT=ACCEPTED:mailto:lena.fischer@example.com
+ATTENDEE;CN=Alex Kim;PARTSTAT=ACCEPTED:mailto:alex@example.com
+END:VEVENT
+"""
+ONE_ON_ONE_INTERVIEW = """
+BEGIN:VEVENT
+UID:initrode-screen@initrode.com
+SUMMARY:Phone screen with Initrode
+DTSTART:20261201T170000Z
+DTEND:20261201T173000Z
+DESCRIPTION:Candidate: Alex Kim\\nPosition: Data Engineer
+ORGANIZER;CN=Maria Lopez:mailto:maria.lopez@initrode.com
+ATTENDEE;CN=Maria Lopez;PARTSTAT=ACCEPTED:mailto:maria.lopez@initrode.com
+ATTENDEE;CN=Alex Kim;PARTSTAT=ACCEPTED:mailto:alex@example.com
+END:VEVENT
+"""
+
+
+def _with_more_events(root: Path) -> str:
+    """The demo at its end plus a weekly team meeting, a 1:1 with a colleague and a 1:1 phone
+    screen whose invitation names Alex as the candidate; synced once. Returns the config."""
+    config, _ = _played(root)
+    _add_events(root, TEAM_SYNC, ONE_ON_ONE, ONE_ON_ONE_INTERVIEW)
+    run_cli("--config", str(config), "sync", "--now", "2026-11-30T19:00:00-05:00")
+    return str(config)
+
+
+def test_explain_finds_interviews_by_title_words_company_or_uid_in_any_case(
+    tmp_path: Path,
+) -> None:
+    config = _with_more_events(tmp_path)
+    listed = run_json("--config", config, "status", "--now", END)[0]["interviews"]
+    globex_id = next(i["id"] for i in listed if i["company"] == "Globex")
+    for query in ("globex", "GLOBEX", "phone SCREEN - globex", "Globex-Screen", globex_id.upper()):
+        shown = run_cli("--config", config, "explain", query).stdout
+        assert shown.startswith("Phone screen - Globex"), (query, shown)
+        assert "Acme" not in shown
+    both = run_cli("--config", config, "explain", "hiring manager").stdout
+    assert "Hooli - Hiring manager interview" in both
+    assert "Umbrella hiring manager interview" in both
+    assert [
+        d["detection"]["event"]["title"]
+        for d in run_json("--config", config, "explain", "hiring manager")
+    ] == [
+        "Hooli - Hiring manager interview",
+        "Umbrella hiring manager interview",
+    ]
+    assert (
+        run_json("--config", config, "explain", "acme")["detection"]["interview"]["company"]
+        == "Acme"
+    )
+    missing = run_cli("--config", config, "explain", "nosuchcompany", check=False)
+    assert missing.returncode == 2
+    assert "Traceback" not in missing.stderr
+
+
+def test_explain_rejected_lists_what_is_not_an_interview_and_why(tmp_path: Path) -> None:
+    config = _with_more_events(tmp_path)
+    shown = run_cli("--config", config, "explain", "--rejected").stdout
+    _assert_fits(shown)
+    for title in ("Podcast interview - Data Engineering Weekly", "Interview: Jordan Smith"):
+        assert title in shown
+    assert "look-alike" in shown
+    assert "Phone screen - Globex" not in shown  # an interview is not listed
+    assert shown.count("Team sync") == 1  # the series once, with its occurrences
+    team = _block(shown, "Team sync")
+    assert "4 occurrences" in team
+    assert "Tue 2026-11-24 10:00" in team
+    assert "Tue 2026-12-15 10:00" in team
+    listed = run_json("--config", config, "explain", "--rejected")
+    series = [r for r in listed if r["title"] == "Team sync"]
+    assert len(series) == 1
+    assert len(series[0]["occurrences"]) == 4
+    assert all(r["verdict"].startswith("not an interview") for r in listed)
+    one = run_cli("--config", config, "explain", "team sync").stdout
+    assert one.count("Team sync") == 1
+    assert "4 occurrences" in one
+
+
+def test_a_one_on_one_is_never_called_you_are_the_interviewer(tmp_path: Path) -> None:
+    config = _with_more_events(tmp_path)
+    colleague = run_cli("--config", config, "explain", "1:1").stdout
+    assert "Alex / Lena 1:1" in colleague
+    assert "you are the interviewer" not in colleague
+    assert "verdict: not an interview: nothing names it one" in colleague
+    screen = run_cli("--config", config, "explain", "initrode").stdout
+    assert "you are the interviewer" not in screen
+    assert "verdict: interview" in screen
+    assert "Maria Lopez <maria.lopez@initrode.com>" in screen

@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from mailagent.addresses import address_problem, is_valid_address
+from mailagent.compose import placeholders
 from mailagent.detect import UserIdentity
 from mailagent.mailsignals import MailKind, MailReading, read_message
 from mailagent.models import (
@@ -198,6 +199,7 @@ def plan(state: PlannerState, observed: Observations, policy: Policy, now: datet
             _rejection_reply(context, state, policy, calendar, now, rejection_replied_companies)
         )
         actions.extend(_follow_up(context, state, policy, calendar, now))
+    actions.extend(_unfilled_notes(state, observed))
     if state.since is not None:
         actions = [_settled_before(a, state.since, observed.timezone) for a in actions]
     if observed.calendar_stale:
@@ -218,6 +220,38 @@ def plan(state: PlannerState, observed: Observations, policy: Policy, now: datet
                 Cancel(key, "no longer due: the interview or the mail it depended on changed")
             )
     return Plan(tuple(actions))
+
+
+def unfilled_in_sent(
+    drafts: Mapping[str, DraftRecord], messages: Sequence[Message]
+) -> dict[str, tuple[str, ...]]:
+    """The agent's drafts that the user sent with a spot still to fill in them (a template's
+    "[Mention ...]", see `compose.placeholders`), by key, with those spots."""
+    found: dict[str, tuple[str, ...]] = {}
+    for message in messages:
+        key = message.agent_key
+        if message.folder is Folder.SENT and key in drafts:
+            spots = placeholders(message.snippet)
+            if spots:
+                found[key] = spots
+    return found
+
+
+def _unfilled_notes(state: PlannerState, observed: Observations) -> list[Note]:
+    notes = []
+    for key, spots in unfilled_in_sent(state.drafts, observed.messages).items():
+        record = state.drafts[key]
+        what = record.kind.value.replace("_", "-") + (f" {record.step}" if record.step else "")
+        spot = spots[0] if len(spots[0]) <= 60 else spots[0][:56] + "...]"
+        notes.append(
+            Note(
+                record.interview_id,
+                f"unfilled:{key}",
+                f"you sent the {what} to {record.recipient} with a spot still to fill: "
+                f'"{spot}"' + (f" and {len(spots) - 1} more" if len(spots) > 1 else ""),
+            )
+        )
+    return notes
 
 
 def interview_label(interview: Interview) -> str:

@@ -20,7 +20,7 @@ from mailagent import serialize
 from mailagent.compose import clean_text
 from mailagent.config import AccountConfig
 from mailagent.models import Interview, InterviewStatus, Message
-from mailagent.planner import Observations, Schedule, rejections
+from mailagent.planner import Observations, Schedule, rejections, unfilled_in_sent
 from mailagent.store import INTENTS, LastSync, Store, StoredDraft
 from mailagent.wiring import user_identity
 
@@ -56,6 +56,8 @@ class AccountView:
     """Whether the state has a cursor for the account (a sync read it, maybe before the
     outcome of syncs was kept)."""
     rejected: dict[str, Message]
+    unfilled: dict[str, tuple[str, ...]]
+    """Drafts the user sent with a spot still to fill, by key (`planner.unfilled_in_sent`)."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -65,20 +67,21 @@ class AccountView:
 def gather(store: Store, account: AccountConfig) -> AccountView:
     name = account.name
     interviews = store.interviews(name)
-    observed = Observations(
-        user_identity(account), interviews, store.messages(name), account.timezone
-    )
+    messages = store.messages(name)
+    observed = Observations(user_identity(account), interviews, messages, account.timezone)
+    drafts = store.drafts(name)
     return AccountView(
         name=name,
         address=account.address,
         timezone=account.timezone,
         interviews=interviews,
-        drafts=store.drafts(name),
+        drafts=drafts,
         schedules=store.schedules(name),
         problem=store.problem(name),
         last_sync=store.last_sync(name),
         synced_before=store.cursor(name) is not None,
         rejected=rejections(observed),
+        unfilled=unfilled_in_sent({d.key: d.record() for d in drafts}, messages),
     )
 
 
@@ -152,6 +155,7 @@ def to_json(view: AccountView, now: datetime) -> dict[str, Any]:
                 "subject": d.subject,
                 "due_by": at(d.due_by),
                 "overdue": draft_overdue(d, now),
+                "unfilled": list(view.unfilled.get(d.key, ())),
             }
             for d in view.drafts
         ],
@@ -235,7 +239,7 @@ def render(view: AccountView, now: datetime, width: int = WIDTH) -> list[str]:
         page.lines.append("")
         say("drafts of interviews no longer in the calendar")
         for draft in orphans:
-            _render_draft(page, draft, now)
+            _render_draft(page, view, draft, now)
     if due_unwritten:
         page.lines.append("")
         say("A draft marked OVERDUE and not yet drafted is due: run `mailagent sync`.")
@@ -257,7 +261,7 @@ def _render_interview(page: Page, view: AccountView, interview: Interview, now: 
     )
     say(f"with {people or 'no interviewer known'}", 2)
     for draft in (d for d in view.drafts if d.interview_id == interview.id):
-        _render_draft(page, draft, now)
+        _render_draft(page, view, draft, now)
     due_unwritten = False
     for schedule in (s for s in view.schedules if s.interview_id == interview.id):
         what = _what(schedule.kind.value, schedule.step, schedule.recipient)
@@ -271,7 +275,7 @@ def _render_interview(page: Page, view: AccountView, interview: Interview, now: 
     return due_unwritten
 
 
-def _render_draft(page: Page, draft: StoredDraft, now: datetime) -> None:
+def _render_draft(page: Page, view: AccountView, draft: StoredDraft, now: datetime) -> None:
     say, when = page.say, page.when
     what = _what(draft.kind.value, draft.step, draft.recipient)
     state = DRAFT_STATES.get(draft.status, draft.status)
@@ -283,6 +287,9 @@ def _render_draft(page: Page, draft: StoredDraft, now: datetime) -> None:
         say(f"send by {when(draft.due_by)}", 6)
     else:
         say(f"{what}: {state}", 2)
+    spots = view.unfilled.get(draft.key, ())
+    if spots:
+        say(f"WARNING: it went out with a spot still to fill: {spots[0]}", 6)
 
 
 def _what(kind: str, step: int, recipient: str) -> str:

@@ -11,16 +11,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
-from mailagent.compose import TemplateComposer
+from mailagent.compose import TemplateComposer, placeholders
 from mailagent.config import load_config
 from mailagent.demo import write_config
 from mailagent.errors import Transient
-from mailagent.models import DraftContent, DraftObservation
+from mailagent.models import DraftContent, DraftObservation, Folder, Message
 from mailagent.runner import sync_account
 from mailagent.scenario import DraftMade, MaildirMailbox, Scenario, load_scenario, play
 from mailagent.store import Store
 from mailagent.wiring import build_account
 from providers.base import Changes, KnownDraft, Window
+from providers.mime import parse_message
 
 from .conftest import DEMO, run_cli, run_json
 from .scenario_support import without_clock
@@ -355,3 +356,73 @@ def test_a_one_on_one_is_never_called_you_are_the_interviewer(tmp_path: Path) ->
     assert "you are the interviewer" not in screen
     assert "verdict: interview" in screen
     assert "Maria Lopez <maria.lopez@initrode.com>" in screen
+
+
+# -- 16: the demo's summary matches the Drafts folder; unfilled spots in sent drafts are flagged --
+
+
+def _agent_mail(folder: Path) -> list[Message]:
+    found = [parse_message(p.read_bytes(), folder=Folder.SENT, id=p.name) for p in folder.iterdir()]
+    return [m for m in found if m.agent_key]
+
+
+def test_the_demo_summary_matches_the_drafts_folder_and_names_what_was_sent(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "demo"
+    shown = run_cli("demo", "--keep", str(root)).stdout
+    in_drafts = _agent_mail(root / "Mail" / "Drafts" / "cur")
+    sent = _agent_mail(root / "Mail" / "Sent" / "cur")
+    assert (len(in_drafts), len(sent)) == (3, 5)
+    assert f"3 drafts in your Drafts folder ({root / 'Mail' / 'Drafts'}); " in shown
+    assert "the simulated you sent 5" in shown
+    summary = shown[shown.index("3 drafts in your Drafts folder") :]
+    for message in sent:
+        person = message.to[0]
+        assert any(
+            "thank-you" in line and person.address in line for line in summary.splitlines()
+        ), (person, summary)
+    assert "drafts written to" not in shown  # the old count that did not match the folder
+    for message in sent:  # the simulated user wrote what the brackets asked for
+        assert placeholders(message.snippet) == (), message.snippet
+        assert "[" not in message.snippet
+    listed = run_json("demo", "--keep", str(root))
+    assert len(listed["in_drafts"]) == 3
+    assert sorted(d["to"] for d in listed["sent"]) == sorted(m.to[0].address for m in sent)
+
+
+def test_a_draft_sent_with_a_spot_still_to_fill_is_flagged_in_sync_and_status(
+    tmp_path: Path,
+) -> None:
+    config, printed = _played(tmp_path)  # this user sends the thank-yous as drafted
+    notes = [line for line in printed.splitlines() if "still to fill" in line]
+    assert any("Phone screen - Globex" in n and "sam.patel@globex.com" in n for n in notes), printed
+    assert len([n for n in notes if "Acme" in n]) == 3  # one per panellist
+    assert all('"[Mention something specific' in n for n in notes), notes
+    shown = run_cli("--config", str(config), "status", "--now", END).stdout
+    _assert_fits(shown)
+    globex = _block(shown, "Phone screen - Globex")
+    assert "thank-you to sam.patel@globex.com: sent" in globex
+    assert "still to fill" in globex
+    listed = run_json("--config", str(config), "status", "--now", END)[0]
+    flagged = {d["to"] for d in listed["drafts"] if d["unfilled"]}
+    assert flagged == {
+        "sam.patel@globex.com",
+        "priya.raman@acme.com",
+        "marco.rossi@acme.com",
+        "dana.lee@acme.com",
+        "gavin@hooli.xyz",
+    }
+
+
+def test_placeholders_are_the_bracketed_spots_the_templates_mark() -> None:
+    body = (
+        "Hi Sam,\n\nThank you. [Mention something specific from your conversation.]\n\n"
+        "[Optional: add a point, or delete this paragraph.]\n\nSee [1] and [x] and [URGENT].\n"
+        "> [Mention a quoted spot from an earlier message]\n"
+    )
+    assert placeholders(body) == (
+        "[Mention something specific from your conversation.]",
+        "[Optional: add a point, or delete this paragraph.]",
+    )
+    assert placeholders("[" + "A b" * 10_000) == ()

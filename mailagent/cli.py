@@ -10,17 +10,18 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from mailagent import serialize, statefile
+from mailagent import explanation, report, serialize, statefile
+from mailagent.accounts import choose_accounts
 from mailagent.compose import TemplateComposer, clean_text
 from mailagent.config import Config, load_config
 from mailagent.errors import ConfigError, MailAgentError
 from mailagent.policy import check_policy_file, shipped_policies
-from mailagent.runner import SyncResult, state_lock, sync_account
+from mailagent.runner import SyncResult, record_outcome, state_lock, sync_account
 from mailagent.store import Store
 from mailagent.wiring import build_account, close_provider
 
@@ -146,9 +147,7 @@ def sync(
     try:
         moment = parse_now(now)
         config = _config()
-        chosen = [a for a in config.accounts if not account or a.name in account]
-        if not chosen:
-            raise ConfigError(f"no account named {', '.join(account or [])}")
+        chosen = choose_accounts(config, account)
         composer = TemplateComposer(config.templates)
         results: list[SyncResult] = []
         with state_lock(config.lock_path, wait=wait):
@@ -158,11 +157,12 @@ def sync(
                     try:
                         built = build_account(account_config, config, moment)
                     except MailAgentError as exc:
-                        results.append(
-                            SyncResult(
-                                account_config.name, ok=False, error=str(exc), advice=exc.advice
-                            )
+                        failed = SyncResult(
+                            account_config.name, ok=False, error=str(exc), advice=exc.advice
                         )
+                        if not dry_run:
+                            record_outcome(store, failed, moment)
+                        results.append(failed)
                         continue
                     try:
                         results.append(
@@ -202,197 +202,108 @@ def _print_result(result: SyncResult) -> None:
             f"    why: {shown(drafted.reason)}; send by {drafted.due_by:%a %Y-%m-%d %H:%M %Z}"
         )
     for note in result.notes:
-        out.print(f"  note: {shown(note.text)}")
+        out.print(f"  note: {shown(note.about or note.interview_id)}: {shown(note.text)}")
 
 
 @app.command()
 def status(
     now: NowOption = None,
     as_json: JsonOption = False,
+    account_names: Annotated[
+        list[str] | None, typer.Option("--account", "-a", help="Only this account (repeatable).")
+    ] = None,
 ) -> None:
-    """Show interviews, the drafts made, and what is due when."""
+    """Show each interview (company, role, when; past, rejected...), the drafts made for it,
+    what is overdue, and how the last sync went; times in each account's time zone."""
     try:
         moment = parse_now(now)
         config = _config()
+        chosen = choose_accounts(config, account_names)
         store = Store(config.state)
     except MailAgentError as exc:
         _fail(exc)
     try:
-        report = []
-        for account in config.accounts:
-            interviews = store.interviews(account.name)
-            drafts = store.drafts(account.name)
-            schedules = store.schedules(account.name)
-            problem = store.problem(account.name)
-            report.append(
-                {
-                    "account": account.name,
-                    "problem": problem[0] if problem else "",
-                    "advice": problem[1] if problem else "",
-                    "interviews": [
-                        serialize.to_plain(
-                            {
-                                "id": i.id,
-                                "title": i.title,
-                                "start": i.start,
-                                "company": i.company,
-                                "status": i.status,
-                                "interviewers": [p.address for p in i.interviewers],
-                            }
-                        )
-                        for i in interviews
-                    ],
-                    "drafts": [
-                        serialize.to_plain(
-                            {
-                                "key": d.key,
-                                "interview": d.interview_id,
-                                "kind": d.kind,
-                                "step": d.step,
-                                "to": d.recipient,
-                                "status": d.status,
-                                "subject": d.subject,
-                                "due_by": d.due_by,
-                            }
-                        )
-                        for d in drafts
-                    ],
-                    "scheduled": [
-                        serialize.to_plain(
-                            {
-                                "key": s.key,
-                                "interview": s.interview_id,
-                                "kind": s.kind,
-                                "step": s.step,
-                                "to": s.recipient,
-                                "draft_at": s.draft_at,
-                                "due_by": s.due_by,
-                                "reason": s.reason,
-                            }
-                        )
-                        for s in schedules
-                    ],
-                }
-            )
-            if as_json:
-                continue
-            out.print(f"{account.name} <{account.address}> as of {moment:%Y-%m-%d %H:%M %Z}")
-            if problem:
-                out.print(f"  {shown(problem[0])}\n  {shown(problem[1])}")
-            table = Table("interview", "when", "company", "status", "interviewers")
-            for i in interviews:
-                table.add_row(
-                    i.id,
-                    f"{i.start:%a %Y-%m-%d %H:%M}",
-                    shown(i.company or "?"),
-                    i.status.value,
-                    shown(", ".join(p.address for p in i.interviewers) or "-"),
-                )
-            out.print(table)
-            drafts_table = Table("draft", "to", "status", "subject", "send by")
-            for d in drafts:
-                drafts_table.add_row(
-                    f"{d.kind.value.replace('_', '-')} {d.step or ''}".strip(),
-                    shown(d.recipient),
-                    d.status,
-                    shown(d.subject),
-                    f"{d.due_by:%a %m-%d %H:%M}",
-                )
-            for s in schedules:
-                drafts_table.add_row(
-                    f"{s.kind.value.replace('_', '-')} {s.step or ''}".strip(),
-                    shown(s.recipient),
-                    f"drafted {s.draft_at:%a %m-%d %H:%M}",
-                    "(scheduled)",
-                    f"{s.due_by:%a %m-%d %H:%M}",
-                )
-            out.print(drafts_table)
+        views = [report.gather(store, account) for account in chosen]
     except sqlite3.Error as exc:  # damage that opening the state could not see
         _fail(statefile.sqlite_error(exc, config.state))
     finally:
         store.close()
     if as_json:
-        out.print_json(json.dumps(report))
+        out.print_json(json.dumps([report.to_json(view, moment) for view in views]))
+        return
+    width = max(40, min(out.width, report.WIDTH))
+    for number, view in enumerate(views):
+        if number:
+            out.print("")
+        for line in report.render(view, moment, width):
+            out.print(line)
 
 
 @app.command()
 def explain(
     interview: Annotated[
-        str, typer.Argument(help="An interview id from `status` (or a prefix of one).")
-    ],
+        str | None,
+        typer.Argument(
+            help="Which interview or event: words of its title, the company, or the start of "
+            "an id from `status` (any case).",
+            show_default=False,
+        ),
+    ] = None,
+    rejected: Annotated[
+        bool,
+        typer.Option(
+            "--rejected",
+            help="List the events that are not interviews, and why (with a "
+            "query: only those it names).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Say why an event is (or is not) an interview, and why each draft is due when."""
     try:
+        if interview is None and not rejected:
+            raise ConfigError(
+                "say which interview to explain",
+                advice="give a title word, the company or an id from `mailagent status`; "
+                "or list the events that are not interviews with `mailagent explain --rejected`",
+            )
         config = _config()
         store = Store(config.state)
     except MailAgentError as exc:
         _fail(exc)
     try:
-        found = False
+        width = max(40, min(out.width, report.WIDTH))
+        blocks: list[list[str]] = []
+        plain: list[dict[str, Any]] = []
         for account in config.accounts:
-            for detection in store.detections(account.name):
-                ident = detection.interview.id if detection.interview else detection.event.id
-                if not (ident.startswith(interview) or detection.event.id == interview):
-                    continue
-                found = True
-                drafts = [
-                    d
-                    for d in store.drafts(account.name)
-                    if detection.interview and d.interview_id == ident
+            zone = ZoneInfo(account.timezone)
+            found = explanation.series(account.name, store.detections(account.name))
+            if interview is not None:
+                found = [
+                    s for s in found if any(explanation.matches(d, interview) for d in s.detections)
                 ]
-                schedules = [s for s in store.schedules(account.name) if s.interview_id == ident]
-                decisions = store.decisions(account.name, ident)
-                if as_json:
-                    out.print_json(
-                        json.dumps(
-                            serialize.to_plain(
-                                {
-                                    "account": account.name,
-                                    "detection": detection,
-                                    "drafts": drafts,
-                                    "scheduled": schedules,
-                                    "decisions": decisions,
-                                }
-                            )
-                        )
-                    )
-                    continue
-                event = detection.event
-                out.print(
-                    f"{shown(event.title)} ({event.start:%a %Y-%m-%d %H:%M} - {event.end:%H:%M})"
+            if rejected:
+                chosen = explanation.rejected(found)
+                plain.extend(explanation.rejected_json(s) for s in chosen)
+                if chosen:
+                    blocks.append(explanation.render_rejected(chosen, zone, width))
+                continue
+            for item in found:
+                ids = set(item.interview_ids)
+                explained = explanation.Explained(
+                    item,
+                    [d for d in store.drafts(account.name) if d.interview_id in ids],
+                    [s for s in store.schedules(account.name) if s.interview_id in ids],
+                    [c for i in item.interview_ids for c in store.decisions(account.name, i)],
                 )
-                out.print(f"verdict: {shown(detection.verdict)}")
-                out.print("signals:")
-                for signal in detection.signals:
-                    out.print(f"  {shown(signal)}")
-                if detection.interview:
-                    iv = detection.interview
-                    domains = ", ".join(iv.company_domains) or "no domain"
-                    out.print(
-                        shown(f"company: {iv.company or '?'} ({domains}); role: {iv.role or '?'}")
-                    )
-                    people = ", ".join(f"{p.name} <{p.address}>" for p in iv.interviewers)
-                    out.print(shown(f"interviewers: {people or 'none'}", limit=2000))
-                for d in drafts:
-                    out.print(
-                        shown(
-                            f"draft {d.kind.value} {d.step or ''} to {d.recipient}: {d.status}; {d.reason}"
-                        )
-                    )
-                for s in schedules:
-                    out.print(
-                        shown(
-                            f"scheduled {s.kind.value} {s.step or ''} to {s.recipient} for "
-                            f"{s.draft_at:%a %Y-%m-%d %H:%M}: {s.reason}"
-                        )
-                    )
-                for decision in decisions:
-                    out.print(shown(f"decision ({decision.at:%Y-%m-%d %H:%M}): {decision.text}"))
-        if not found:
+                plain.append(explanation.to_json(explained))
+                blocks.append(explanation.render(explained, zone, width))
+        if not blocks and not rejected:
             raise ConfigError(
-                f"no interview or event {interview!r} in the state",
-                advice="run `mailagent status` to list interview ids",
+                f"no interview or event matching {interview!r} in the state",
+                advice="run `mailagent status` for the interviews, or `mailagent explain "
+                "--rejected` for the events that are not; a title word, the company or the "
+                "start of an id will do",
             )
     except MailAgentError as exc:
         _fail(exc)
@@ -400,6 +311,18 @@ def explain(
         _fail(statefile.sqlite_error(exc, config.state))
     finally:
         store.close()
+    if as_json:
+        # one match: the object `explain --json` always printed; several: a list of them
+        shape = plain if rejected or len(plain) != 1 else plain[0]
+        out.print_json(json.dumps(shape))
+        return
+    if rejected and not blocks:
+        out.print("no event was set aside: every event read is an interview")
+    for number, lines in enumerate(blocks):
+        if number:
+            out.print("")
+        for line in lines:
+            out.print(line)
 
 
 @policy_app.command("check")

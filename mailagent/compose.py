@@ -54,6 +54,14 @@ Every template is rendered with these variables (all strings unless said otherwi
 
 A template sets the subject with a first line ``Subject: ...`` followed by a blank line;
 `compose` splits that line off. Without it the subject is ``default_subject``.
+
+Spots to fill
+-------------
+A template marks text the user must write (or delete) before sending as a *placeholder*: square
+brackets around words that start with a capital letter, on one line, e.g.
+``[Mention something specific from your conversation...]`` or ``[Optional: ...]``.
+`placeholders` finds them; the planner notes, and `status` shows, a draft the user sent with one
+still in it (quoted lines, starting with ``>``, are not the user's text and are not read).
 """
 
 from __future__ import annotations
@@ -83,6 +91,7 @@ __all__ = [
     "build_context",
     "clean_text",
     "greeting_name",
+    "placeholders",
     "reply_subject",
     "thread_references",
 ]
@@ -98,6 +107,17 @@ REFERENCES_LIMIT = 20
 """Message-IDs kept in References: the newest ones, as RFC 5322 section 3.6.4 allows trimming."""
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
+
+_PLACEHOLDER = re.compile(r"\[[A-Z][^\[\]\n]{0,400}\]")
+"""A spot to fill (see "Spots to fill"); bounded, so a "[" never costs more than 400 steps."""
+
+
+def placeholders(text: str) -> tuple[str, ...]:
+    """The spots to fill still in `text`: bracketed text of at least two words starting with a
+    capital letter ("[Mention ...]"; not "[1]" nor "[URGENT]"), outside quoted lines."""
+    own = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(">"))
+    return tuple(m.group(0) for m in _PLACEHOLDER.finditer(own) if " " in m.group(0).strip())
+
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = (

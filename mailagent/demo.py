@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import shutil
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
 from mailagent import serialize
-from mailagent.compose import TemplateComposer
+from mailagent.compose import TemplateComposer, placeholders
 from mailagent.config import load_config
 from mailagent.errors import ConfigError
+from mailagent.planner import interview_label
 from mailagent.runner import SyncResult, sync_account
 from mailagent.scenario import DraftMade, MaildirMailbox, Scenario, load_scenario, play
-from mailagent.store import Store
+from mailagent.store import Store, StoredDraft
 from mailagent.wiring import build_account
 
 DEMO_SCENARIO_CANDIDATES = (
@@ -83,6 +89,40 @@ def prepare_keep_folder(keep: Path) -> None:
     )
 
 
+FILLED_IN = (
+    "I especially enjoyed hearing how the team moved its nightly batch jobs to streaming; "
+    "I led a similar migration in my current role and would be glad to share what I learned."
+)
+"""What the simulated user writes where a draft asks them to mention something specific."""
+
+
+def fill_in(text: str) -> str:
+    """The body as the simulated user sends it: each spot to fill written (an "[Optional: ...]"
+    paragraph deleted), as a person does before pressing Send."""
+    for spot in placeholders(text):
+        if spot.startswith("[Optional"):
+            text = text.replace(spot + "\n\n", "").replace(spot, "")
+        else:
+            text = text.replace(spot, FILLED_IN)
+    return text
+
+
+@dataclass
+class FillingMailbox(MaildirMailbox):
+    """The demo's mailbox, where the simulated user fills in a draft's spots before sending."""
+
+    def send_draft(self, key: str, moment: datetime) -> None:
+        path = self._draft_path(key)
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.SMTP)
+        if isinstance(message, EmailMessage) and not message.is_multipart():
+            body = message.get_content().replace("\r\n", "\n")
+            filled = fill_in(body)
+            if filled != body:
+                message.set_content(filled, cte="quoted-printable")
+                path.write_bytes(message.as_bytes())
+        super().send_draft(key, moment)
+
+
 def run_demo(out: Console, *, keep: Path | None = None, as_json: bool = False) -> int:
     scenario = load_scenario(demo_scenario_path())
     if keep is not None:
@@ -90,7 +130,7 @@ def run_demo(out: Console, *, keep: Path | None = None, as_json: bool = False) -
     root = keep or Path(tempfile.mkdtemp(prefix="mailagent-demo-"))
     config_path = write_config(scenario, root)
     config = load_config(config_path)
-    mailbox = MaildirMailbox(root)
+    mailbox = FillingMailbox(root)
     store = Store(config.state)
     composer = TemplateComposer(config.templates)
     results: list[tuple[datetime, SyncResult]] = []
@@ -109,7 +149,9 @@ def run_demo(out: Console, *, keep: Path | None = None, as_json: bool = False) -
 
     log = play(scenario, mailbox, sync)
     scheduled = store.schedules(scenario.spec.name)
+    outcome = _outcome(store, scenario.spec.name, {m.agent_key for m in mailbox.drafts()})
     store.close()
+    drafts_folder = root / "Mail" / "Drafts"
     if as_json:
         out.print_json(
             json.dumps(
@@ -117,15 +159,28 @@ def run_demo(out: Console, *, keep: Path | None = None, as_json: bool = False) -
                     "mailbox": str(root),
                     "syncs": log.syncs,
                     "drafts": [dict(serialize.to_plain(m), at=t.isoformat()) for t, m in log.made],
+                    "in_drafts": [_plain(d, outcome) for d in outcome.in_drafts],
+                    "sent": [_plain(d, outcome) for d in outcome.sent],
                     "scheduled": [serialize.to_plain(s) for s in scheduled],
                     "failures": log.failures,
                 }
             )
         )
     else:
+        out.print(f"\n{log.syncs} syncs; the agent wrote {len(log.made)} drafts.")
         out.print(
-            f"\n{log.syncs} syncs, {len(log.made)} drafts written to {root / 'Mail' / 'Drafts'}."
+            f"{len(outcome.in_drafts)} drafts in your Drafts folder ({drafts_folder}); "
+            f"the simulated you sent {len(outcome.sent)}, after filling in their [bracketed] "
+            "spots:"
         )
+        for draft in outcome.sent:
+            out.print(f"  {outcome.describe(draft)}")
+        if outcome.in_drafts:
+            out.print("Waiting in your Drafts folder:")
+            for draft in outcome.in_drafts:
+                out.print(f"  {outcome.describe(draft)}")
+        for draft in outcome.gone:
+            out.print(f"Deleted: {outcome.describe(draft)}")
         for item in scheduled:
             out.print(
                 f"Still scheduled: {item.kind.value.replace('_', '-')} {item.step} to {item.recipient} "
@@ -139,6 +194,44 @@ def run_demo(out: Console, *, keep: Path | None = None, as_json: bool = False) -
     if keep is None and as_json:
         shutil.rmtree(root, ignore_errors=True)
     return 1 if log.failures or any(not r.ok for _, r in results) else 0
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What became of the agent's drafts at the demo's end, and the interviews they are for."""
+
+    in_drafts: list[StoredDraft]
+    sent: list[StoredDraft]
+    gone: list[StoredDraft]
+    labels: dict[str, str]
+
+    def describe(self, draft: StoredDraft) -> str:
+        what = draft.kind.value.replace("_", "-") + (f" {draft.step}" if draft.step else "")
+        about = self.labels.get(draft.interview_id, draft.interview_id)
+        return f"{what} to {draft.recipient} ({about})"
+
+
+def _outcome(store: Store, account: str, in_folder: set[str]) -> _Outcome:
+    """The drafts by where they are: in the Drafts folder (as found there), sent or deleted
+    (as the last sync learned)."""
+    drafts = store.drafts(account)
+    return _Outcome(
+        in_drafts=[d for d in drafts if d.key in in_folder],
+        sent=[d for d in drafts if d.key not in in_folder and d.status == "sent"],
+        gone=[d for d in drafts if d.key not in in_folder and d.status != "sent"],
+        labels={i.id: interview_label(i) for i in store.interviews(account)},
+    )
+
+
+def _plain(draft: StoredDraft, outcome: _Outcome) -> dict[str, Any]:
+    return {
+        "key": draft.key,
+        "kind": draft.kind.value,
+        "step": draft.step,
+        "to": draft.recipient,
+        "subject": draft.subject,
+        "interview": outcome.labels.get(draft.interview_id, draft.interview_id),
+    }
 
 
 def _tell(out: Console, moment: datetime, result: SyncResult) -> None:

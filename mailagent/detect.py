@@ -8,8 +8,11 @@ itself (a title word or a scheduling-tool fingerprint): external attendees and a
 alone describe every sales call.
 
 Look-alikes are vetoed rather than out-scored: user research, podcasts and press interviews,
-and interviews the user conducts (the organizer is on the user's side and the other guests are
-candidates). Cancelled and declined interviews are still interviews (status says so), so that
+interviews the user conducts (the organizer is on the user's side and the other guests are
+candidates), and internal meetings (everyone else invited is on the user's own side, such as a
+1:1 with a colleague). A 1:1 alone says nothing of who interviews whom, and an invitation that
+names the user as the candidate is not interviewer-side wording. An event that nothing names
+an interview is explained as that first, whatever else vetoes it. Cancelled and declined interviews are still interviews (status says so), so that
 drafts scheduled for them can be cancelled with a reason.
 """
 
@@ -23,6 +26,7 @@ from datetime import timedelta
 
 from mailagent.models import (
     SNIPPET_LIMIT,
+    Attendee,
     CalendarEvent,
     Detection,
     EventStatus,
@@ -319,9 +323,11 @@ def detect_event(
         match = pattern.search(text)
         if match:
             signals.append(Signal("look-alike", f'{name}: "{match.group(0)}"', -10))
-    interviewer_side = _user_is_interviewer(event, user, others)
+    interviewer_side = _user_is_interviewer(event, user)
     if interviewer_side:
         signals.append(Signal("you are the interviewer", interviewer_side, -10))
+    elif internal := _internal_only(event, user, others):
+        signals.append(Signal("internal meeting", internal, -10))
     if event.all_day:
         signals.append(Signal("all-day", "an all-day entry is a reminder, not a meeting", -10))
     if event.recurring and names_interview:
@@ -366,17 +372,26 @@ def detect_all(
 
 
 def _rejection_verdict(signals: Sequence[Signal], score: int, names_interview: bool) -> str:
+    if not names_interview:  # the first reason: a veto alone would say more than is known
+        return "not an interview: nothing names it one (no title word or scheduling tool)"
     vetoes = [s for s in signals if s.weight <= -10]
     if vetoes:
         return f"not an interview of yours: {vetoes[0].name} ({vetoes[0].detail})"
-    if not names_interview:
-        return "not an interview: nothing names it one (no title word or scheduling tool)"
     return f"not an interview: score {score} is below {THRESHOLD}"
 
 
-def _user_is_interviewer(event: CalendarEvent, user: UserIdentity, others: Sequence[object]) -> str:
-    match = INTERVIEWER_SIDE.search(f"{event.title[:TITLE_LIMIT]}\n{event.description}")
-    if match:
+def _user_is_interviewer(event: CalendarEvent, user: UserIdentity) -> str:
+    """Why the user is on the interviewing side of this event, or "" when nothing says so.
+
+    Interviewer-side wording counts unless it names the user as the candidate ("Candidate:
+    Alex Kim" in the invitation a recruiter sent Alex). A meeting organized from the user's
+    side whose outside guests are all on personal addresses is an interview of candidates
+    when a colleague takes part or organized it; the user alone with one such guest is a
+    1:1, which says nothing of who interviews whom."""
+    text = f"{event.title[:TITLE_LIMIT]}\n{event.description}"
+    for match in INTERVIEWER_SIDE.finditer(text):
+        if match.group(0).lower() == "candidate:" and _names_user(text[match.end() :], user):
+            continue
         return f'"{match.group(0)}" is interviewer-side wording'
     organizer = event.organizer.address if event.organizer else ""
     organizer_domain = organizer.rpartition("@")[2]
@@ -403,9 +418,33 @@ def _user_is_interviewer(event: CalendarEvent, user: UserIdentity, others: Seque
         return (
             "organized from your side and the outside guests are on personal addresses (candidates)"
         )
-    if colleagues and not outsiders:
-        return "everyone invited is on your own side"
     return ""
+
+
+def _names_user(text: str, user: UserIdentity) -> bool:
+    """Whether the line `text` starts with names the user (by name or address)."""
+    line = text.strip().split("\n", 1)[0].strip().lower()
+    names = {a.lower() for a in user.addresses}
+    if user.name:
+        names.add(" ".join(user.name.lower().split()))
+    return any(line.startswith(n) for n in names if n)
+
+
+def _internal_only(event: CalendarEvent, user: UserIdentity, others: Sequence[Attendee]) -> str:
+    """Why everyone else invited is on the user's own side (their employer), or "": such a
+    meeting is no interview with another company, whatever its title says."""
+    if not others or not user.own_domains:
+        return ""
+    invited = [a.address for a in others]
+    if event.organizer and not user.is_user(event.organizer.address):
+        invited.append(event.organizer.address)
+    if any(address.rpartition("@")[2] not in user.own_domains for address in invited):
+        return ""
+    if len(others) == 1:
+        other = others[0]
+        who = f"{other.name} <{other.address}>" if other.name else other.address
+        return f"a 1:1 with {who}, on your own side"
+    return f"everyone invited is on your own side ({len(others)} colleagues)"
 
 
 def _status(event: CalendarEvent, user: UserIdentity) -> InterviewStatus:

@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from mailagent.addresses import address_problem, is_valid_address
+from mailagent.compose import placeholders
 from mailagent.detect import UserIdentity
 from mailagent.mailsignals import MailKind, MailReading, read_message
 from mailagent.models import (
@@ -142,7 +143,8 @@ class Note:
     topic: str
     text: str
     about: str = ""
-    """The interview's title, for people reading a log line."""
+    """The interview it is about, as people know it (`interview_label`): a note printed
+    alone, in a log line or a sync's output, must say which interview it concerns."""
 
 
 Action = CreateDraft | Schedule | Cancel | Note
@@ -197,13 +199,14 @@ def plan(state: PlannerState, observed: Observations, policy: Policy, now: datet
             _rejection_reply(context, state, policy, calendar, now, rejection_replied_companies)
         )
         actions.extend(_follow_up(context, state, policy, calendar, now))
+    actions.extend(_unfilled_notes(state, observed))
     if state.since is not None:
         actions = [_settled_before(a, state.since, observed.timezone) for a in actions]
     if observed.calendar_stale:
         actions = [_held(a, observed.calendar_stale, now) for a in actions]
-    titles = {i.id: i.title for i in interviews}
+    labels = {i.id: interview_label(i) for i in interviews}
     actions = [
-        Note(a.interview_id, a.topic, a.text, titles.get(a.interview_id, ""))
+        Note(a.interview_id, a.topic, a.text, labels.get(a.interview_id, ""))
         if isinstance(a, Note)
         else a
         for a in actions
@@ -217,6 +220,48 @@ def plan(state: PlannerState, observed: Observations, policy: Policy, now: datet
                 Cancel(key, "no longer due: the interview or the mail it depended on changed")
             )
     return Plan(tuple(actions))
+
+
+def unfilled_in_sent(
+    drafts: Mapping[str, DraftRecord], messages: Sequence[Message]
+) -> dict[str, tuple[str, ...]]:
+    """The agent's drafts that the user sent with a spot still to fill in them (a template's
+    "[Mention ...]", see `compose.placeholders`), by key, with those spots."""
+    found: dict[str, tuple[str, ...]] = {}
+    for message in messages:
+        key = message.agent_key
+        if message.folder is Folder.SENT and key in drafts:
+            spots = placeholders(message.snippet)
+            if spots:
+                found[key] = spots
+    return found
+
+
+def _unfilled_notes(state: PlannerState, observed: Observations) -> list[Note]:
+    notes = []
+    for key, spots in unfilled_in_sent(state.drafts, observed.messages).items():
+        record = state.drafts[key]
+        what = record.kind.value.replace("_", "-") + (f" {record.step}" if record.step else "")
+        spot = spots[0] if len(spots[0]) <= 60 else spots[0][:56] + "...]"
+        notes.append(
+            Note(
+                record.interview_id,
+                f"unfilled:{key}",
+                f"you sent the {what} to {record.recipient} with a spot still to fill: "
+                f'"{spot}"' + (f" and {len(spots) - 1} more" if len(spots) > 1 else ""),
+            )
+        )
+    return notes
+
+
+def interview_label(interview: Interview) -> str:
+    """How a person knows an interview: its title, and the company when the title does not
+    name it ("Phone screen at Globex", "Umbrella hiring manager interview")."""
+    title = " ".join(interview.title.split()) or "(untitled)"
+    company = interview.company
+    if company and company.casefold() not in title.casefold():
+        return f"{title} at {company}"
+    return title
 
 
 def _settled_before(action: Action, since: datetime, timezone: str) -> Action:
@@ -438,6 +483,38 @@ def _too_many_interviewers(interview: Interview, people: Sequence[Person]) -> No
     )
 
 
+def _rejection(ctx: _InterviewContext) -> _Mail | None:
+    """The company's rejection after this interview, unless it came after a later round
+    began (it is that round's)."""
+    rejection = next(
+        (m for m in ctx.company_mail(ctx.interview.start) if m.reading.kind is MailKind.REJECTION),
+        None,
+    )
+    if rejection is None:
+        return None
+    later = ctx.later_round()
+    if later is not None and later.start <= rejection.message.date:
+        return None
+    return rejection
+
+
+def rejections(observed: Observations) -> dict[str, Message]:
+    """The interviews the company turned the user down after, by id, with the rejection
+    (the mail the planner answers with a rejection reply); for `status`."""
+    sent, inbox = _relevant_mail(observed)
+    found: dict[str, Message] = {}
+    for interview in observed.interviews:
+        if interview.status is not InterviewStatus.SCHEDULED:
+            continue
+        ctx = _InterviewContext(
+            interview, observed.interviews, sent, inbox, observed.user, observed.timezone
+        )
+        rejection = _rejection(ctx)
+        if rejection is not None:
+            found[interview.id] = rejection.message
+    return found
+
+
 def _rejection_reply(
     ctx: _InterviewContext,
     state: PlannerState,
@@ -447,14 +524,9 @@ def _rejection_reply(
     replied_companies: set[tuple[str, ...]],
 ) -> list[Action]:
     interview = ctx.interview
-    rejection = next(
-        (m for m in ctx.company_mail(interview.start) if m.reading.kind is MailKind.REJECTION), None
-    )
+    rejection = _rejection(ctx)
     if rejection is None:
         return []
-    later = ctx.later_round()
-    if later is not None and later.start <= rejection.message.date:
-        return []  # the rejection belongs to the later round, which plans its own reply
     company = tuple(sorted(interview.company_domains))
     if company in replied_companies:
         return []
@@ -582,7 +654,8 @@ def _follow_up(  # noqa: PLR0915 - one rule per paragraph, top to bottom
                     Note(
                         interview.id,
                         topic,
-                        f"waiting for you to send follow-up {step} before the next",
+                        f"waiting for you to send follow-up {step} "
+                        f"(to {record.recipient}) before the next",
                     )
                 ]
             sent_copy = next((m for m in sent if m.agent_key in (key, record.key)), None)
@@ -632,7 +705,9 @@ def _follow_up(  # noqa: PLR0915 - one rule per paragraph, top to bottom
         when = _local(action.draft_at, ctx.timezone)
         return [
             Note(
-                interview.id, topic, f"follow-up {step} planned for {when}: " + "; ".join(reasons)
+                interview.id,
+                topic,
+                f"follow-up {step} to {_who(recipient)} planned for {when}: " + "; ".join(reasons),
             ),
             action,
         ]

@@ -52,7 +52,7 @@ from mailagent.planner import (
     plan,
 )
 from mailagent.policy import Policy
-from mailagent.store import CREATING, INTENTS, PLANNED, Store, StoredDraft
+from mailagent.store import CREATING, INTENTS, PLANNED, LastSync, Store, StoredDraft
 from providers.base import KnownDraft, NotWritten, Provider, Skipped, Window
 
 log = logging.getLogger("mailagent")
@@ -166,7 +166,18 @@ def sync_account(
     except Exception as exc:
         result.ok, result.error = False, f"unexpected {type(exc).__name__}: {exc}"
         log.exception("account %s: sync failed", account.name)
+    if not dry_run:
+        record_outcome(store, result, now)
     return result
+
+
+def record_outcome(store: Store, result: SyncResult, now: datetime) -> None:
+    """Keeps how the sync of `result.account` ended, for `status`; a state that cannot be
+    written (the failure itself, maybe) only loses this record."""
+    try:
+        store.record_sync(result.account, LastSync(now, result.ok, result.error, result.advice))
+    except sqlite3.Error as exc:
+        log.error("account %s: the sync's outcome was not recorded: %s", result.account, exc)
 
 
 def sync_accounts(

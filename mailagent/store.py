@@ -87,6 +87,14 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE accounts ADD COLUMN rebuilt_at TEXT NOT NULL DEFAULT 'none'
     """,
+    # 4: how each account's last sync ended, for `status` (no reference to accounts: a sync
+    # can fail before the account is known to the state, e.g. a provider not connected)
+    """
+    CREATE TABLE last_syncs (
+        account TEXT PRIMARY KEY, at TEXT NOT NULL, ok INTEGER NOT NULL,
+        error TEXT NOT NULL, advice TEXT NOT NULL
+    )
+    """,
 )
 
 PLANNED = "planned"
@@ -133,6 +141,16 @@ class Decision:
     topic: str
     text: str
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LastSync:
+    """How an account's last (not dry-run) sync ended."""
+
+    at: datetime
+    ok: bool
+    error: str = ""
+    advice: str = ""
 
 
 class Store:
@@ -207,6 +225,24 @@ class Store:
             "SELECT problem, problem_advice FROM accounts WHERE name = ?", (account,)
         ).fetchone()
         return (str(row[0]), str(row[1])) if row and row[0] else None
+
+    def record_sync(self, account: str, outcome: LastSync) -> None:
+        """Remembers how the account's sync ended (only the last one is kept)."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO last_syncs (account, at, ok, error, advice) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (account, outcome.at.isoformat(), outcome.ok, outcome.error, outcome.advice),
+            )
+
+    def last_sync(self, account: str) -> LastSync | None:
+        """How the account's last sync ended; None when no sync ran since this was kept."""
+        row = self._db.execute(
+            "SELECT at, ok, error, advice FROM last_syncs WHERE account = ?", (account,)
+        ).fetchone()
+        if row is None:
+            return None
+        return LastSync(datetime.fromisoformat(row[0]), bool(row[1]), str(row[2]), str(row[3]))
 
     def adoption_pending(self, account: str) -> bool:
         """Whether the agent's drafts have yet to be looked for in the mailbox (a new or lost

@@ -58,7 +58,7 @@ def _gmail(config: AccountConfig, clock: Callable[[], datetime], state: Path) ->
         )
     return GmailProvider(
         credentials_from_record(record),
-        user=_identity(config),
+        user=user_identity(config),
         timezone=ZoneInfo(config.timezone),
         clock=clock,
         account=config.name,
@@ -75,7 +75,7 @@ def _outlook(config: AccountConfig, clock: Callable[[], datetime], state: Path) 
 
     return OutlookProvider(
         token_provider_for(config.name, state),
-        user=_identity(config),
+        user=user_identity(config),
         timezone=ZoneInfo(config.timezone),
         clock=clock,
         account=config.name,
@@ -107,7 +107,7 @@ def _imap(config: AccountConfig, clock: Callable[[], datetime], state: Path) -> 
     )
     return ImapProvider(
         settings,
-        user=_identity(config),
+        user=user_identity(config),
         timezone=ZoneInfo(config.timezone),
         calendar=_imap_calendar(config, record, password),
         clock=clock,
@@ -168,7 +168,8 @@ def _imap_calendar(
     return None
 
 
-def _identity(config: AccountConfig) -> UserIdentity:
+def user_identity(config: AccountConfig) -> UserIdentity:
+    """Who the user of `config` is (for reading the stored mail without a provider)."""
     return UserIdentity(
         config.address.lower(), config.user_name, frozenset(a.lower() for a in config.also)
     )
@@ -179,7 +180,7 @@ def build_account(config: AccountConfig, base: Config, now: datetime) -> Account
     return Account(
         name=config.name,
         provider=build_provider(config, lambda: now, state=base.state),
-        user=_identity(config),
+        user=user_identity(config),
         policy=policy,
         timezone=config.timezone,
     )

@@ -1,0 +1,198 @@
+"""What `mailagent explain` finds and says.
+
+A person types what they know of a meeting: a word or two of its title, the company, or the
+start of an id that `status` printed (an interview id, an event id or a calendar UID), in any
+case. A repeating meeting is one series (its UID) shown once, with its occurrences, rather
+than once per occurrence. `--rejected` lists the events detection set aside, with why.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from mailagent import serialize
+from mailagent.models import Detection
+from mailagent.planner import Schedule
+from mailagent.report import WIDTH, Page
+from mailagent.store import Decision, StoredDraft
+
+_WORD = re.compile(r"\w+")
+
+OCCURRENCES_SHOWN = 12
+"""Occurrences of a series listed one per line; the rest are counted."""
+
+
+@dataclass(frozen=True)
+class Series:
+    """The occurrences of one calendar entry (one UID), oldest first; one for a single event."""
+
+    account: str
+    detections: tuple[Detection, ...]
+
+    @property
+    def first(self) -> Detection:
+        return self.detections[0]
+
+    @property
+    def interview_ids(self) -> list[str]:
+        return [d.interview.id for d in self.detections if d.interview is not None]
+
+
+def series(account: str, detections: Sequence[Detection]) -> list[Series]:
+    """`detections` grouped by calendar UID, in the order of each series' first occurrence."""
+    groups: dict[str, list[Detection]] = {}
+    for detection in sorted(detections, key=lambda d: (d.event.start, d.event.id)):
+        groups.setdefault(detection.event.uid or detection.event.id, []).append(detection)
+    return [Series(account, tuple(group)) for group in groups.values()]
+
+
+def matches(detection: Detection, query: str) -> bool:
+    """Whether `query` names this event, ignoring case: the start of its interview id, event
+    id or UID; the interview's company; or words that all appear in its title."""
+    wanted = " ".join(query.split()).casefold()
+    if not wanted:
+        return False
+    interview = detection.interview
+    ids = [detection.event.id, detection.event.uid, interview.id if interview else ""]
+    if any(i.casefold().startswith(wanted) for i in ids if i):
+        return True
+    if interview is not None and interview.company.casefold() == wanted:
+        return True
+    words = _WORD.findall(wanted)
+    title = set(_WORD.findall(detection.event.title.casefold()))
+    return bool(words) and all(w in title for w in words)
+
+
+# -- one series, explained -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Explained:
+    """A series and what the agent did for the interviews in it."""
+
+    series: Series
+    drafts: Sequence[StoredDraft]
+    schedules: Sequence[Schedule]
+    decisions: Sequence[Decision]
+
+
+def to_json(item: Explained) -> dict[str, Any]:
+    """The first occurrence as `detection` (the shape `explain --json` always had), and every
+    occurrence under `occurrences`."""
+    found = item.series
+    return dict(
+        serialize.to_plain(
+            {
+                "account": found.account,
+                "detection": found.first,
+                "drafts": list(item.drafts),
+                "scheduled": list(item.schedules),
+                "decisions": list(item.decisions),
+            }
+        ),
+        occurrences=[_occurrence(d) for d in found.detections],
+    )
+
+
+def _occurrence(detection: Detection) -> dict[str, Any]:
+    return {
+        "event_id": detection.event.id,
+        "start": detection.event.start.isoformat(),
+        "end": detection.event.end.isoformat(),
+        "interview": detection.interview.id if detection.interview else None,
+        "verdict": detection.verdict,
+    }
+
+
+def render(item: Explained, zone: ZoneInfo, width: int = WIDTH) -> list[str]:
+    page = Page(zone, width, [])
+    say = page.say
+    found = item.series
+    first = found.first
+    event = first.event
+    if len(found.detections) == 1:
+        say(f"{event.title} ({_span(page, event.start, event.end)})")
+    else:
+        say(f"{event.title}: {len(found.detections)} occurrences of a repeating meeting")
+        _occurrences(page, found, first.verdict)
+    say(f"verdict: {first.verdict}")
+    say("signals:")
+    for signal in first.signals:
+        say(str(signal), 2)
+    interview = next((d.interview for d in found.detections if d.interview), None)
+    if interview is not None:
+        domains = ", ".join(interview.company_domains) or "no domain"
+        say(f"company: {interview.company or '?'} ({domains}); role: {interview.role or '?'}")
+        people = ", ".join(f"{p.name} <{p.address}>" for p in interview.interviewers)
+        say(f"interviewers: {people or 'none'}")
+    for d in item.drafts:
+        step = f" {d.step}" if d.step else ""
+        say(f"draft {d.kind.value}{step} to {d.recipient}: {d.status}; {d.reason}")
+    for s in item.schedules:
+        step = f" {s.step}" if s.step else ""
+        say(
+            f"scheduled {s.kind.value}{step} to {s.recipient} for "
+            f"{page.when(s.draft_at)}: {s.reason}"
+        )
+    for decision in item.decisions:
+        say(f"decision ({page.when(decision.at)}): {decision.text}")
+    return page.lines
+
+
+def _span(page: Page, start: datetime, end: datetime) -> str:
+    return f"{page.when(start)} - {end.astimezone(page.zone):%H:%M}"
+
+
+def _occurrences(page: Page, found: Series, verdict: str, indent: int = 2) -> None:
+    """One line per occurrence (its own verdict when it differs from the first's)."""
+    for detection in found.detections[:OCCURRENCES_SHOWN]:
+        line = _span(page, detection.event.start, detection.event.end)
+        if detection.verdict != verdict:
+            line += f": {detection.verdict}"
+        page.say(line, indent)
+    rest = len(found.detections) - OCCURRENCES_SHOWN
+    if rest > 0:
+        page.say(f"... and {rest} more", indent)
+
+
+# -- what detection set aside --------------------------------------------------------------------
+
+
+def rejected(found: Sequence[Series]) -> list[Series]:
+    """The series none of whose occurrences is an interview."""
+    return [s for s in found if not s.interview_ids]
+
+
+def rejected_json(item: Series) -> dict[str, Any]:
+    first = item.first
+    return {
+        "account": item.account,
+        "uid": first.event.uid,
+        "title": first.event.title,
+        "verdict": first.verdict,
+        "score": first.score,
+        "signals": serialize.to_plain(first.signals),
+        "occurrences": [_occurrence(d) for d in item.detections],
+    }
+
+
+def render_rejected(items: Sequence[Series], zone: ZoneInfo, width: int = WIDTH) -> list[str]:
+    page = Page(zone, width, [])
+    for number, item in enumerate(items):
+        if number:
+            page.lines.append("")
+        first = item.first
+        page.say(first.event.title or "(untitled)")
+        page.say(first.verdict, 2)
+        ident = first.event.uid or first.event.id
+        if len(item.detections) == 1:
+            page.say(f"{_span(page, first.event.start, first.event.end)} ({ident})", 2)
+        else:
+            page.say(f"{len(item.detections)} occurrences ({ident}):", 2)
+            _occurrences(page, item, first.verdict, indent=4)
+    return page.lines

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import logging
 import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
@@ -27,13 +30,17 @@ from mailagent.wiring import build_account, close_provider
 
 app = typer.Typer(
     help="Drafts per-interviewer thank-you notes and timed follow-ups in your own mailbox. "
-    "It never sends: you review every draft in your mail client.",
+    "It never sends: you review every draft in your mail client.\n\n"
+    "--config, --verbose and --now may also follow the command: mailagent sync -c FILE -v.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # plain help: flags as flags, not `<bool>` in boxes
 )
 policy_app = typer.Typer(
-    help="Timing policies: validate a policy file, list the shipped ones.", no_args_is_help=True
+    help="Timing policies: validate a policy file, list the shipped ones.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(policy_app, name="policy")
 connect_app = typer.Typer(
@@ -41,6 +48,7 @@ connect_app = typer.Typer(
     "IMAP sign-in for XOAUTH2); the token or password is stored safely, never in the config "
     "file.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(connect_app, name="connect")
 
@@ -49,40 +57,91 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 class _State:
+    """What the options before the command said; the command's own options override it."""
+
     config_path: Path = Path("mailagent.toml")
     verbose: bool = False
+    now: str | None = None
 
 
 state = _State()
 
-NowOption = Annotated[
-    str | None,
-    typer.Option(
-        "--now",
-        help="Pretend it is this moment (ISO 8601, e.g. 2026-11-17T09:00-05:00); "
-        "a time without offset is read in UTC.",
-    ),
+CONFIG_HELP = "The TOML config file."
+VERBOSE_HELP = "Log details and show tracebacks."
+NOW_HELP = (
+    "Pretend it is this moment (ISO 8601, e.g. 2026-11-17T09:00-05:00); "
+    "a time without offset is read in UTC."
+)
+NowOption = Annotated[str | None, typer.Option("--now", metavar="ISO", help=NOW_HELP)]
+AccountsOption = Annotated[
+    list[str] | None,
+    typer.Option("--account", "-a", metavar="NAME", help="Only this account (repeatable)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+ConfigAfter = Annotated[
+    Path | None, typer.Option("--config", "-c", metavar="FILE", help=CONFIG_HELP)
+]
+VerboseAfter = Annotated[bool, typer.Option("--verbose", "-v", help=VERBOSE_HELP)]
 
 
 @app.callback()
 def main_options(
     config: Annotated[
         Path,
-        typer.Option("--config", "-c", help="The TOML config file.", envvar="MAILAGENT_CONFIG"),
+        typer.Option("--config", "-c", metavar="FILE", help=CONFIG_HELP, envvar="MAILAGENT_CONFIG"),
     ] = Path("mailagent.toml"),
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Log details and show tracebacks.")
-    ] = False,
+    verbose: VerboseAfter = False,
+    now: NowOption = None,
 ) -> None:
+    """Options for every command; each may also follow the command's name."""
     state.config_path = config
     state.verbose = verbose
+    state.now = now
+
+
+def _settle(config: Path | None, verbose: bool) -> None:
+    """Merge a command's own --config and --verbose into those given before it; set up logs."""
+    if config is not None:
+        state.config_path = config
+    state.verbose = state.verbose or verbose
     logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
+        level=logging.INFO if state.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
+        force=True,
     )
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def command(
+    group: typer.Typer, name: str | None = None, *, reads_config: bool = True
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """`group.command(name)` whose command also takes -v/--verbose and, if it reads the
+    config, -c/--config after its name (`mailagent sync -c FILE -v`), as well as before it."""
+
+    def register(function: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            _settle(kwargs.pop("config", None), kwargs.pop("verbose", False))
+            return function(*args, **kwargs)
+
+        keyword = inspect.Parameter.KEYWORD_ONLY
+        extra = [inspect.Parameter("verbose", keyword, default=False, annotation=VerboseAfter)]
+        if reads_config:
+            extra.insert(
+                0, inspect.Parameter("config", keyword, default=None, annotation=ConfigAfter)
+            )
+        signature = inspect.signature(function, eval_str=True)  # typer reads the annotations
+        wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[*signature.parameters.values(), *extra]
+        )
+        group.command(name)(wrapper)
+        return function
+
+    return register
 
 
 NOW_RANGE = (datetime(1970, 1, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC))
@@ -91,6 +150,9 @@ longest duration), which datetime arithmetic near year 1 or 9999 cannot (Overflo
 
 
 def parse_now(value: str | None) -> datetime:
+    """The moment of `--now` (the command's own, else the one before the command), or the
+    real clock."""
+    value = value if value is not None else state.now
     if value is None:
         return datetime.now(UTC)
     try:
@@ -129,16 +191,17 @@ def _config() -> Config:
     return load_config(state.config_path)
 
 
-@app.command()
+@command(app)
 def sync(
     now: NowOption = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Plan and print; write no draft and no state.")
+        bool,
+        typer.Option(
+            "--dry-run", help="Say what a sync would do; write no file (no draft, no state)."
+        ),
     ] = False,
     as_json: JsonOption = False,
-    account: Annotated[
-        list[str] | None, typer.Option("--account", "-a", help="Only this account (repeatable).")
-    ] = None,
+    account: AccountsOption = None,
     wait: Annotated[
         bool, typer.Option("--wait", help="Wait for a running sync instead of failing fast.")
     ] = False,
@@ -150,8 +213,9 @@ def sync(
         chosen = choose_accounts(config, account)
         composer = TemplateComposer(config.templates)
         results: list[SyncResult] = []
-        with state_lock(config.lock_path, wait=wait):
-            store = Store(config.state)
+        # A dry run writes no file: no lock, and a copy of the state in memory.
+        with nullcontext() if dry_run else state_lock(config.lock_path, wait=wait):
+            store = Store(config.state, copy=dry_run)
             try:
                 for account_config in chosen:
                     try:
@@ -190,14 +254,16 @@ def _print_result(result: SyncResult) -> None:
         if result.advice:
             err.print(f"  fix: {shown(result.advice)}")
         return
+    if result.dry_run:  # nothing was written: say what a sync would do
+        count, verb = f"would create {len(result.drafted)} draft(s)", "would draft"
+    else:
+        count, verb = f"{len(result.drafted)} draft(s) created", "drafted"
     out.print(
-        f"{head}: {result.interviews} interview(s), {len(result.drafted)} draft(s) created, "
+        f"{head}: {result.interviews} interview(s), {count}, "
         f"{len(result.scheduled)} scheduled, {len(result.skipped)} item(s) skipped"
     )
     for drafted in result.drafted:
-        out.print(
-            f"  drafted {drafted.kind.replace('_', '-')} to {drafted.to}: {drafted.subject!r}"
-        )
+        out.print(f"  {verb} {drafted.kind.replace('_', '-')} to {drafted.to}: {drafted.subject!r}")
         out.print(
             f"    why: {shown(drafted.reason)}; send by {drafted.due_by:%a %Y-%m-%d %H:%M %Z}"
         )
@@ -205,13 +271,11 @@ def _print_result(result: SyncResult) -> None:
         out.print(f"  note: {shown(note.about or note.interview_id)}: {shown(note.text)}")
 
 
-@app.command()
+@command(app)
 def status(
     now: NowOption = None,
     as_json: JsonOption = False,
-    account_names: Annotated[
-        list[str] | None, typer.Option("--account", "-a", help="Only this account (repeatable).")
-    ] = None,
+    account_names: AccountsOption = None,
 ) -> None:
     """Show each interview (company, role, when; past, rejected...), the drafts made for it,
     what is overdue, and how the last sync went; times in each account's time zone."""
@@ -239,11 +303,12 @@ def status(
             out.print(line)
 
 
-@app.command()
+@command(app)
 def explain(
     interview: Annotated[
         str | None,
         typer.Argument(
+            metavar="WORDS",
             help="Which interview or event: words of its title, the company, or the start of "
             "an id from `status` (any case).",
             show_default=False,
@@ -325,8 +390,10 @@ def explain(
             out.print(line)
 
 
-@policy_app.command("check")
-def policy_check(files: Annotated[list[Path], typer.Argument(help="Policy YAML files.")]) -> None:
+@command(policy_app, "check", reads_config=False)
+def policy_check(
+    files: Annotated[list[Path], typer.Argument(metavar="FILE...", help="Policy YAML files.")],
+) -> None:
     """Validate policy files; errors name the file, the field and the fix."""
     failed = False
     for path in files:
@@ -343,17 +410,18 @@ def policy_check(files: Annotated[list[Path], typer.Argument(help="Policy YAML f
         raise typer.Exit(2)
 
 
-@policy_app.command("list")
+@command(policy_app, "list", reads_config=False)
 def policy_list() -> None:
     """List the shipped policies."""
     for name in shipped_policies():
         out.print(name)
 
 
-@app.command()
+@command(app, reads_config=False)
 def demo(
     keep: Annotated[
-        Path | None, typer.Option("--keep", help="Build the demo mailbox here and keep it.")
+        Path | None,
+        typer.Option("--keep", metavar="DIR", help="Build the demo mailbox here and keep it."),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -367,15 +435,19 @@ def demo(
     raise typer.Exit(code)
 
 
-@connect_app.command("gmail")
+@command(connect_app, "gmail")
 def connect_gmail(
     account: Annotated[
-        str, typer.Option("--account", "-a", help="The account name, as in the config file.")
+        str,
+        typer.Option(
+            "--account", "-a", metavar="NAME", help="The account name, as in the config file."
+        ),
     ],
     client_secrets: Annotated[
         Path,
         typer.Option(
             "--client-secrets",
+            metavar="FILE",
             help="The OAuth client JSON (type Desktop app) from the Google Cloud console.",
         ),
     ],
@@ -386,7 +458,11 @@ def connect_gmail(
     port: Annotated[
         int,
         typer.Option(
-            "--port", min=0, max=65535, help="Loopback port for Google's redirect (0: any free)."
+            "--port",
+            metavar="PORT",
+            min=0,
+            max=65535,
+            help="Loopback port for Google's redirect (0: any free).",
         ),
     ] = 0,
 ) -> None:
@@ -430,15 +506,19 @@ def _state_path() -> Path:
     return state.config_path.resolve().parent / default_state
 
 
-@connect_app.command("outlook")
+@command(connect_app, "outlook")
 def connect_outlook(
     account: Annotated[
-        str, typer.Option("--account", "-a", help="The account name, as in the config file.")
+        str,
+        typer.Option(
+            "--account", "-a", metavar="NAME", help="The account name, as in the config file."
+        ),
     ],
     client_id: Annotated[
         str,
         typer.Option(
             "--client-id",
+            metavar="ID",
             help="The Application (client) ID of your app registration in Microsoft Entra.",
         ),
     ],
@@ -446,6 +526,7 @@ def connect_outlook(
         str,
         typer.Option(
             "--tenant",
+            metavar="TENANT",
             help="common (work, school and personal accounts), organizations, consumers, "
             "or your tenant id or domain.",
         ),
@@ -521,10 +602,13 @@ def _microsoft_sign_in(
     )
 
 
-@connect_app.command("imap")
+@command(connect_app, "imap")
 def connect_imap(
     account: Annotated[
-        str, typer.Option("--account", "-a", help="The account name, as in the config file.")
+        str,
+        typer.Option(
+            "--account", "-a", metavar="NAME", help="The account name, as in the config file."
+        ),
     ],
     password_stdin: Annotated[
         bool,
@@ -544,6 +628,7 @@ def connect_imap(
         Path | None,
         typer.Option(
             "--client-secrets",
+            metavar="FILE",
             help='imap_auth = "google": the OAuth client JSON (type Desktop app).',
         ),
     ] = None,
@@ -556,18 +641,26 @@ def connect_imap(
     port: Annotated[
         int,
         typer.Option(
-            "--port", min=0, max=65535, help='imap_auth = "google": loopback port (0: any free).'
+            "--port",
+            metavar="PORT",
+            min=0,
+            max=65535,
+            help='imap_auth = "google": loopback port (0: any free).',
         ),
     ] = 0,
     client_id: Annotated[
         str | None,
         typer.Option(
             "--client-id",
+            metavar="ID",
             help='imap_auth = "microsoft": the Application (client) ID of your app registration.',
         ),
     ] = None,
     tenant: Annotated[
-        str, typer.Option("--tenant", help='imap_auth = "microsoft": the Entra tenant.')
+        str,
+        typer.Option(
+            "--tenant", metavar="TENANT", help='imap_auth = "microsoft": the Entra tenant.'
+        ),
     ] = "common",
     browser: Annotated[
         bool,

@@ -1,11 +1,17 @@
-"""The TOML config file, validated at the edge; paths are relative to the file."""
+"""The TOML config file, validated at the edge. Paths may start with `~` and name environment
+variables (`$HOME`, `${XDG_DATA_HOME}`); relative ones are relative to the file.
+
+Every key is described in README.md, section "Configuration reference": the errors point
+there, and a test checks that the section names every key of these models."""
 
 from __future__ import annotations
 
+import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
     BaseModel,
@@ -18,6 +24,23 @@ from pydantic import (
 
 from mailagent.errors import ConfigError
 from mailagent.models import Folder
+from mailagent.validation_text import (
+    TYPE_FIXES,
+    describe,
+    did_you_mean,
+    dotted,
+    meaningful,
+    problem,
+)
+
+README_SECTION = "Configuration reference"
+ADVICE = f'see README.md, section "{README_SECTION}", for every setting'
+
+_TYPE_FIXES: dict[str, str] = {
+    **TYPE_FIXES,
+    "model_type": "is not a table; write it as [section] with key = value lines under it",
+    "dict_type": "is not a table; write it as [section] with key = value lines under it",
+}
 
 
 class FolderNames(BaseModel):
@@ -84,10 +107,11 @@ class AccountConfig(BaseModel):
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(
-                f"unknown time zone {value!r}; use an IANA name like Europe/Berlin"
-            ) from exc
+        except (ZoneInfoNotFoundError, ValueError):
+            raise problem(
+                f"time zone {value!r} is not a known IANA zone"
+                f"{did_you_mean(value, available_timezones())}; use a name like Europe/Berlin"
+            ) from None
         return value
 
     @model_validator(mode="after")
@@ -125,8 +149,16 @@ class Config(BaseModel):
 
     state: Path = Path("state.db")
     templates: Path | None = None
-    accounts: tuple[AccountConfig, ...] = Field(min_length=1)
-    base_dir: Path = Path()
+    accounts: tuple[AccountConfig, ...]
+    base_dir: Path = Field(default=Path(), exclude=True)
+    """The config file's folder, set by `load_config` (excluded: not a setting of the file)."""
+
+    @field_validator("accounts")
+    @classmethod
+    def _some_accounts(cls, accounts: tuple[AccountConfig, ...]) -> tuple[AccountConfig, ...]:
+        if not accounts:
+            raise problem("no accounts; add an [[accounts]] table with name, provider and address")
+        return accounts
 
     @property
     def lock_path(self) -> Path:
@@ -134,38 +166,65 @@ class Config(BaseModel):
 
 
 def load_config(path: Path) -> Config:
+    path = path.expanduser()
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"config file {path} not found", advice="pass --config FILE") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        raise ConfigError(f"{path}: not valid TOML: {exc}", advice=ADVICE) from exc
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
         lines = [
-            f"{path}: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            f"{path}: {dotted(tuple(error['loc']))}: {describe(error, Config, _TYPE_FIXES)}"
+            for error in meaningful(exc.errors())
         ]
-        raise ConfigError("\n".join(lines), advice="see the Config section of the README") from exc
+        raise ConfigError("\n".join(lines), advice=ADVICE) from exc
     base = path.resolve().parent
     names = [a.name for a in config.accounts]
     if len(set(names)) != len(names):
         raise ConfigError(
             f"{path}: accounts: two accounts share a name", advice="give each a unique name"
         )
+
+    def place(value: Path | None, where: str) -> Path | None:
+        return base / expand_path(str(value), f"{path}: {where}") if value else None
+
     return config.model_copy(
         update={
             "base_dir": base,
-            "state": base / config.state,
-            "templates": base / config.templates if config.templates else None,
+            "state": place(config.state, "state"),
+            "templates": place(config.templates, "templates"),
             "accounts": tuple(
                 a.model_copy(
                     update={
-                        "maildir": base / a.maildir if a.maildir else None,
-                        "calendar": base / a.calendar if a.calendar else None,
+                        "maildir": place(a.maildir, f"accounts[{i}].maildir"),
+                        "calendar": place(a.calendar, f"accounts[{i}].calendar"),
+                        "policy": expand_path(a.policy, f"{path}: accounts[{i}].policy"),
                     }
                 )
-                for a in config.accounts
+                for i, a in enumerate(config.accounts)
             ),
         }
     )
+
+
+_VARIABLE = re.compile(r"\$(?:(\w+)|\{(\w+)\})")
+
+
+def expand_path(value: str, where: str) -> str:
+    """`value` with `$NAME` and `${NAME}` replaced from the environment, then a leading `~`
+    (or `~user`) made the home folder; an unset variable is an error that names `where`."""
+
+    def variable(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        if name not in os.environ:
+            raise ConfigError(
+                f"{where}: ${name} is not set (in {value!r})",
+                advice=f"set {name} in the environment that runs mailagent, or write the path "
+                "out in the config",
+            )
+        return os.environ[name]
+
+    return os.path.expanduser(_VARIABLE.sub(variable, value))

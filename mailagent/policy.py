@@ -16,8 +16,6 @@ Design notes:
 
 from __future__ import annotations
 
-import difflib
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import time
@@ -37,10 +35,18 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from mailagent.durations import ACCEPTED_FORMS, Duration, parse_duration
 from mailagent.errors import PolicyError
+from mailagent.validation_text import (
+    TYPE_FIXES,
+    describe,
+    did_you_mean,
+    dotted,
+    meaningful,
+    problem,
+    show,
+)
 from mailagent.workcal import MON_TO_FRI, WEEKDAYS, WorkCalendar
 
 __all__ = [
@@ -149,33 +155,15 @@ class Policy:
 # -- validation helpers -------------------------------------------------------------------------
 
 
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if value is None:
-        return "null"
-    return str(value)
-
-
-def _fail(reason: str) -> PydanticCustomError:
-    # The text travels in the context so that braces in user input are not a format string.
-    return PydanticCustomError("policy", "{reason}", {"reason": reason})
-
-
-def _suggest(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""
-
-
 def _to_duration(value: Any) -> Duration:
     if isinstance(value, Duration):
         return value
     if not isinstance(value, str):
-        raise _fail(f"{_show(value)} is not a duration; use forms like {ACCEPTED_FORMS}")
+        raise problem(f"{show(value)} is not a duration; use forms like {ACCEPTED_FORMS}")
     try:
         return parse_duration(value)
     except ValueError as exc:
-        raise _fail(str(exc)) from None
+        raise problem(str(exc)) from None
 
 
 _TIME = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")
@@ -186,7 +174,7 @@ def _to_time(value: Any) -> time:
         return value
     match = _TIME.match(value) if isinstance(value, str) else None
     if match is None:
-        raise _fail(f'{_show(value)} is not a time; write 24-hour "HH:MM" in quotes, like "09:00"')
+        raise problem(f'{show(value)} is not a time; write 24-hour "HH:MM" in quotes, like "09:00"')
     return time(int(match[1]), int(match[2]))
 
 
@@ -196,9 +184,9 @@ def _to_weekday(value: Any) -> int:
     names |= {name: i for i, name in enumerate(full)}
     key = value.strip().lower() if isinstance(value, str) else None
     if key is None or key not in names:
-        raise _fail(
-            f"{_show(value)} is not a day; use {', '.join(WEEKDAYS)}"
-            + (_suggest(key, list(names)) if key else "")
+        raise problem(
+            f"{show(value)} is not a day; use {', '.join(WEEKDAYS)}"
+            + (did_you_mean(key, list(names)) if key else "")
         )
     return names[key]
 
@@ -206,9 +194,9 @@ def _to_weekday(value: Any) -> int:
 def _to_stop_reason(value: Any) -> str:
     key = value.strip().lower() if isinstance(value, str) else None
     if key is None or key not in STOP_REASONS:
-        raise _fail(
-            f"{_show(value)} is not a reason to stop; use {', '.join(STOP_REASONS)}"
-            + (_suggest(key, list(STOP_REASONS)) if key else "")
+        raise problem(
+            f"{show(value)} is not a reason to stop; use {', '.join(STOP_REASONS)}"
+            + (did_you_mean(key, list(STOP_REASONS)) if key else "")
         )
     return key
 
@@ -258,7 +246,7 @@ class WorkingHoursModel(_Strict):
     @classmethod
     def _some_days(cls, days: tuple[int, ...]) -> tuple[int, ...]:
         if not days:
-            raise _fail("list at least one working day, like [mon, tue, wed, thu, fri]")
+            raise problem("list at least one working day, like [mon, tue, wed, thu, fri]")
         return days
 
     @field_validator("end")
@@ -266,7 +254,7 @@ class WorkingHoursModel(_Strict):
     def _after_start(cls, end: time, info: ValidationInfo) -> time:
         start = info.data.get("start")
         if isinstance(start, time) and not start < end:
-            raise _fail(
+            raise problem(
                 f'"{end:%H:%M}" is not after start "{start:%H:%M}"; working hours must end '
                 "later the same day (overnight windows are not supported)"
             )
@@ -285,10 +273,10 @@ class HolidaysModel(_Strict):
         code = country.strip().upper()
         supported = holidays_lib.list_supported_countries()
         if code not in supported:
-            raise _fail(
-                f"{_show(country)} is not a country the holidays package knows; use an "
+            raise problem(
+                f"{show(country)} is not a country the holidays package knows; use an "
                 "ISO 3166 code like US, GB, DE, FR, or null for weekends only"
-                + _suggest(code, list(supported))
+                + did_you_mean(code, list(supported))
             )
         return code
 
@@ -301,17 +289,17 @@ class HolidaysModel(_Strict):
             return subdivision  # the country is wrong; that error is enough
         country = info.data["country"]
         if country is None:
-            raise _fail("a subdivision needs a country; set holidays.country too")
+            raise problem("a subdivision needs a country; set holidays.country too")
         known = holidays_lib.list_supported_countries()[country]
         by_upper = {code.upper(): code for code in known}
         code = subdivision.strip().upper()
         if code not in by_upper:
             if not known:
-                raise _fail(f"{country} has no subdivisions in the holidays package; use null")
+                raise problem(f"{country} has no subdivisions in the holidays package; use null")
             listed = ", ".join(known[:20]) + (
                 f" and {len(known) - 20} more" if len(known) > 20 else ""
             )
-            raise _fail(f"{_show(subdivision)} is not a subdivision of {country}; use {listed}")
+            raise problem(f"{show(subdivision)} is not a subdivision of {country}; use {listed}")
         return by_upper[code]
 
 
@@ -327,7 +315,7 @@ class ThankYouModel(_Strict):
     def _after_draft(cls, due: Duration, info: ValidationInfo) -> Duration:
         draft_after = info.data.get("draft_after")
         if isinstance(draft_after, Duration) and not _surely_longer(due, draft_after):
-            raise _fail(
+            raise problem(
                 f"{due} is not longer than draft_after ({draft_after}); a note must be due "
                 "after it is drafted: raise due_within or lower draft_after"
                 + (
@@ -358,16 +346,16 @@ class FollowUpModel(_Strict):
     def _positive(cls, after: tuple[Duration, ...]) -> tuple[Duration, ...]:
         for delay in after:
             if delay.is_zero:
-                raise _fail(f"{delay} would follow up at once; every delay must be longer than 0")
+                raise problem(f"{delay} would follow up at once; every delay must be longer than 0")
         return after
 
     @field_validator("max")
     @classmethod
     def _bounded(cls, value: int, info: ValidationInfo) -> int:
         if not 0 <= value <= MAX_FOLLOW_UPS:
-            raise _fail(f"{value} is out of range; use 0 to {MAX_FOLLOW_UPS} (0 = no follow-ups)")
+            raise problem(f"{value} is out of range; use 0 to {MAX_FOLLOW_UPS} (0 = no follow-ups)")
         if value > 0 and info.data.get("after") == ():
-            raise _fail(f"{value} follow-ups need delays; list them in after, like [7d, 14d]")
+            raise problem(f"{value} follow-ups need delays; list them in after, like [7d, 14d]")
         return value
 
 
@@ -391,14 +379,14 @@ class PolicyModel(_Strict):
     @classmethod
     def _named(cls, name: str | None) -> str | None:
         if name is not None and not name.strip():
-            raise _fail("the name is empty; give a short name like my-policy, or remove the key")
+            raise problem("the name is empty; give a short name like my-policy, or remove the key")
         return name.strip() if name is not None else None
 
     @field_validator("lookback")
     @classmethod
     def _lookback(cls, lookback: Duration) -> Duration:
         if lookback.is_zero or lookback.unit == "business_days":
-            raise _fail(f"{lookback} cannot be a lookback; use days or weeks, like 30d")
+            raise problem(f"{lookback} cannot be a lookback; use days or weeks, like 30d")
         return lookback
 
     def to_policy(self, *, default_name: str, source: str) -> Policy:
@@ -571,7 +559,7 @@ def _duplicate_keys(
                     errors.append(
                         (
                             line,
-                            f"{path}:{line}: {_dotted((*loc, key.value))}: duplicate key (first"
+                            f"{path}:{line}: {dotted((*loc, key.value))}: duplicate key (first"
                             f" on line {seen[key.value]}); keep one, YAML would use only the last",
                         )
                     )
@@ -581,13 +569,6 @@ def _duplicate_keys(
         for i, item in enumerate(node.value):
             errors += _duplicate_keys(path, item, (*loc, i))
     return errors
-
-
-def _dotted(loc: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[str | int, ...]) -> int | None:
@@ -612,49 +593,11 @@ def _line_of(node: yaml.Node | None, loc: tuple[str | int, ...]) -> int | None:
     return line
 
 
-def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
-    model: type[BaseModel] = PolicyModel
-    for part in loc:
-        info = model.model_fields.get(str(part))
-        if info is None:
-            return None
-        candidates = [info.annotation, *getattr(info.annotation, "__args__", ())]
-        sub = next(
-            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
-        )
-        if sub is None:
-            return None
-        model = sub
-    return model
-
-
 _TYPE_FIXES: dict[str, str] = {
-    "bool_type": "is not true or false; write true or false",
-    "bool_parsing": "is not true or false; write true or false",
-    "int_type": "is not a whole number; write one like 2",
-    "int_parsing": "is not a whole number; write one like 2",
-    "int_from_float": "is not a whole number; write one like 2",
-    "string_type": 'is not text; write text, in quotes if unsure, like "..."',
-    "tuple_type": "is not a list; write one like [a, b]",
-    "list_type": "is not a list; write one like [a, b]",
+    **TYPE_FIXES,
     "model_type": "is not a section of keys; write key: value lines indented under it",
     "dict_type": "is not a section of keys; write key: value lines indented under it",
 }
-
-
-def _describe(error: Any) -> str:
-    kind, loc, value = error["type"], tuple(error["loc"]), error.get("input")
-    if kind == "policy":
-        return str(error["ctx"]["reason"])
-    if kind == "extra_forbidden":
-        model = _model_at(loc[:-1])
-        allowed = sorted(model.model_fields) if model else []
-        return f"unknown key{_suggest(str(loc[-1]), allowed)}; allowed here: {', '.join(allowed)}"
-    if kind in _TYPE_FIXES:
-        return f"{_show(value)} {_TYPE_FIXES[kind]}"
-    if kind == "missing":
-        return "is required; add it"
-    return str(error["msg"])
 
 
 def _validate(path: Path, text: str) -> Policy:
@@ -675,10 +618,11 @@ def _validate(path: Path, text: str) -> Policy:
     try:
         model = PolicyModel.model_validate(data)
     except ValidationError as exc:
-        for error in exc.errors():
+        for error in meaningful(exc.errors()):
             loc = tuple(error["loc"])
             line = _line_of(node, loc) or 1
-            errors.append((line, f"{path}:{line}: {_dotted(loc)}: {_describe(error)}"))
+            described = describe(error, PolicyModel, _TYPE_FIXES)
+            errors.append((line, f"{path}:{line}: {dotted(loc)}: {described}"))
     if errors or model is None:
         errors.sort(key=lambda item: item[0])  # stable: same-line problems keep their order
         count = f"{len(errors)} problems" if len(errors) > 1 else "1 problem"
@@ -726,7 +670,7 @@ def load_policy(ref: str, *, base_dir: Path | None = None) -> Policy:
         if ref in shipped_policies():
             return check_policy_file(_policies_dir() / f"{ref}.yaml")
         raise PolicyError(
-            f"no shipped policy named {_show(ref)}{_suggest(ref, shipped_policies())}",
+            f"no shipped policy named {show(ref)}{did_you_mean(ref, shipped_policies())}",
             advice=f"Use one of {', '.join(shipped_policies())}, or a path to a .yaml file.",
         )
     path = Path(ref).expanduser()

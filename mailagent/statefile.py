@@ -13,6 +13,9 @@ Design notes:
 - The file is opened with O_NOFOLLOW and its mode set with `fchmod` on that descriptor, so a
   symbolic link planted at the state's name is refused and nothing is ever chmod-ed through
   one (SQLite itself opens by name, after these checks).
+- A dry run reads a copy of the state in memory (`read_copy`) and writes no file at all: not
+  the state, not its -wal and -shm (which SQLite makes even for a read-only connection), not
+  the lock, and no mode change. A missing state is an empty one.
 - Operating-system and SQLite failures (a read-only folder, a full disk, no permission) become
   `StateError`s that say which folder and what to do; the CLI presents them.
 """
@@ -22,8 +25,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import sqlite3
 import stat
+import tempfile
 from pathlib import Path
 
 from mailagent.errors import StateError
@@ -199,8 +204,9 @@ def _create(path: Path) -> None:
                 leftover.unlink()
 
 
-def _private(path: Path, *, missing_ok: bool = False) -> os.stat_result | None:
-    """Make `path` 0600 through a descriptor opened without following links."""
+def _private(path: Path, *, missing_ok: bool = False, chmod: bool = True) -> os.stat_result | None:
+    """Make `path` 0600 through a descriptor opened without following links (with `chmod`
+    false, only check that it is a regular file, not a link)."""
     try:
         fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
     except FileNotFoundError:
@@ -218,20 +224,21 @@ def _private(path: Path, *, missing_ok: bool = False) -> os.stat_result | None:
                 f"the state {path} is not a regular file",
                 advice="set `state` in the config to a file name",
             )
-        if stat.S_IMODE(info.st_mode) & 0o077:
+        if chmod and stat.S_IMODE(info.st_mode) & 0o077:
             os.fchmod(fd, 0o600)
         return info
     finally:
         os.close(fd)
 
 
-def _check_file(path: Path) -> None:
-    """The state file is a regular file, private, and starts like an SQLite database; its
-    -wal and -shm files (which SQLite opens by name) are no links either."""
+def _check_file(path: Path, *, chmod: bool = True) -> None:
+    """The state file is a regular file, private (made so unless `chmod` is false), and starts
+    like an SQLite database; its -wal and -shm files (which SQLite opens by name) are no links
+    either."""
     for suffix in ("-wal", "-shm"):
         if Path(f"{path}{suffix}").is_symlink():
             raise symlink_error(Path(f"{path}{suffix}"))
-    info = _private(path)
+    info = _private(path, chmod=chmod)
     size = info.st_size if info else 0
     with open(os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC), "rb") as file:
         header = file.read(100)
@@ -247,6 +254,52 @@ def _check_file(path: Path) -> None:
         )
     if len(header) < 100:
         raise damaged(path, f"{len(header)} bytes, shorter than an SQLite header")
+
+
+def read_copy(path: Path) -> sqlite3.Connection:
+    """An in-memory copy of mailagent's state at `path`, or an empty database if there is
+    none, for a dry run: refused like `open_state` refuses, and nothing written beside it."""
+    memory = sqlite3.connect(":memory:", isolation_level=None)
+    if not _exists(path):
+        return memory
+    try:
+        _check_file(path, chmod=False)
+        wal = Path(f"{path}-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            _copy_through_wal(path, wal, memory)
+        else:
+            with open(os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC), "rb") as file:
+                data = bytearray(file.read())
+            # Bytes 18 and 19 say "WAL mode", which an in-memory database cannot be in: read
+            # it as a rollback-journal database, the same pages
+            # (https://sqlite.org/fileformat.html#file_format_version_numbers).
+            data[18:20] = b"\x01\x01"
+            memory.deserialize(bytes(data))
+        _check_identity(memory, path)
+    except sqlite3.Error as exc:
+        memory.close()
+        raise sqlite_error(exc, path) from exc
+    except (OSError, StateError) as exc:
+        memory.close()
+        if isinstance(exc, OSError):
+            raise os_error(exc, path) from exc
+        raise
+    return memory
+
+
+def _copy_through_wal(path: Path, wal: Path, memory: sqlite3.Connection) -> None:
+    """Copy the state with the transactions still in its -wal file (left by a sync that was
+    killed, or one running now) into `memory`. SQLite reads a WAL only through a -shm file it
+    may write, so it reads copies of both files in a private temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="mailagent-dry-run-") as folder:
+        copy = Path(folder) / "state.db"
+        shutil.copyfile(path, copy, follow_symlinks=False)
+        shutil.copyfile(wal, Path(f"{copy}-wal"), follow_symlinks=False)
+        source = sqlite3.connect(str(copy), isolation_level=None)
+        try:
+            source.backup(memory)
+        finally:
+            source.close()
 
 
 def _check_identity(db: sqlite3.Connection, path: Path) -> bool:

@@ -154,12 +154,19 @@ class LastSync:
 
 
 class Store:
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, copy: bool = False) -> None:
         """Open (or make) the state; a file that is not mailagent's state, a damaged one, a
-        link, or a folder that cannot be written raises `StateError` (see `statefile`)."""
+        link, or a folder that cannot be written raises `StateError` (see `statefile`).
+
+        With `copy` (a dry run), work on a copy of the state in memory, empty if there is no
+        state yet: nothing is written to the file, and it is not created."""
         self.path = Path(path)
-        if str(path) == ":memory:":
-            self._db = sqlite3.connect(":memory:", isolation_level=None)
+        if str(path) == ":memory:" or copy:
+            self._db = (
+                statefile.read_copy(self.path)
+                if copy
+                else sqlite3.connect(":memory:", isolation_level=None)
+            )
             self._db.execute("PRAGMA foreign_keys=ON")
         else:
             self._db = open_state(self.path)

@@ -508,7 +508,7 @@ def test_imap_auth_on_an_account_that_is_not_imap_is_a_config_error(
     )
     with pytest.raises(ConfigError, match=r"`imap_auth`.* are for imap accounts") as caught:
         load_config(config)
-    assert "accounts.0" in str(caught.value)
+    assert "accounts[0]" in str(caught.value)
     assert "README" in caught.value.advice
 
 

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from mailagent.facts import company_for, narrow_interviewers, role_for
 from mailagent.models import (
     SNIPPET_LIMIT,
     Attendee,
@@ -106,7 +107,9 @@ SCHEDULING_DOMAINS = frozenset(
 NON_HUMAN_LOCAL_PARTS = re.compile(
     r"^(no-?reply|do-?not-?reply|donotreply|notifications?|calendar|scheduling|scheduler|"
     r"invites?|interviews?|recruiting-?coordinat\w*|talent-?notifications?|mailer-daemon|"
-    r"postmaster|bounce\w*|support|info|jobs|careers|hr|hiring)(\+.*)?$"
+    r"postmaster|bounce\w*|support|info|jobs|careers|hr|hiring|recruiting|recruitment|talent|"
+    r"talent-?acquisition|people|newsletters?|news|events|booking|research|"
+    r"gradrecruitment|campus)(\+.*)?$"
 )
 
 ROOM_NAME = re.compile(r"\b(room|conference|conf\.? rm|board ?room|floor|bldg|building)\b", re.I)
@@ -116,11 +119,13 @@ TITLE_RULES: tuple[tuple[str, re.Pattern[str], int, bool], ...] = (
     ("title: interview", re.compile(r"\binterview(s|ing)?\b", re.I), 3, True),
     (
         "title: phone screen",
-        re.compile(r"\b(phone|video|recruiter|initial|hr)[ -]?screen(ing)?\b", re.I),
+        re.compile(
+            r"\b(phone|video|recruiter|initial|hr|hm|tech|technical)[ -]?screen(ing)?\b", re.I
+        ),
         3,
         True,
     ),
-    ("title: screening call", re.compile(r"\bscreening( call)?\b", re.I), 3, True),
+    ("title: screening call", re.compile(r"\bscreening (call|interview)\b", re.I), 3, True),
     ("title: onsite", re.compile(r"\b(on-?site|virtual on-?site|super ?day)\b", re.I), 3, True),
     (
         "title: final round",
@@ -144,9 +149,24 @@ TITLE_RULES: tuple[tuple[str, re.Pattern[str], int, bool], ...] = (
         3,
         True,
     ),
+    (
+        "title: a call about a job",
+        re.compile(
+            r"\b(call|chat|conversation|intro|meeting)\b[^\n]{0,80}?\b(role|position|job|opening|vacancy)\b",
+            re.I,
+        ),
+        3,
+        True,
+    ),
     ("title: panel", re.compile(r"\bpanel\b", re.I), 1, False),
     ("title: candidate", re.compile(r"\bcandidate\b", re.I), 1, False),
 )
+
+BOOKING_TOOLS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("Calendly", re.compile(r"calendly\.com|\bcalendly\b", re.I)),
+    ("Cal.com", re.compile(r"\bcal\.com\b", re.I)),
+)
+"""Booking pages that sales, coaching and interviews all use: a hint, not a name for one."""
 
 FINGERPRINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("Greenhouse", re.compile(r"greenhouse\.io|greenhouse-mail\.io|\bgreenhouse\b", re.I)),
@@ -154,7 +174,6 @@ FINGERPRINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("Ashby", re.compile(r"ashbyhq\.com|\bashby\b", re.I)),
     ("Workday", re.compile(r"myworkday(jobs)?\.com|\bworkday\b", re.I)),
     ("GoodTime", re.compile(r"goodtime\.io|\bgoodtime\b", re.I)),
-    ("Calendly", re.compile(r"calendly\.com|\bcalendly\b", re.I)),
     ("ModernLoop", re.compile(r"modernloop", re.I)),
     ("SmartRecruiters", re.compile(r"smartrecruiters", re.I)),
     ("iCIMS", re.compile(r"\bicims\b", re.I)),
@@ -178,7 +197,7 @@ LOOKALIKES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "podcast or press",
         re.compile(
-            r"\b(podcast|episode|press|journalist|reporter|media|radio|newspaper|magazine|on air|recording session|publication)\b",
+            r"\b(podcast|episode|press|journalist|reporter|media|radio|newspaper|magazine|on air|recording session|publication|reporting on)\b",
             re.I,
         ),
     ),
@@ -194,32 +213,49 @@ INTERVIEWER_SIDE = re.compile(
     re.I,
 )
 
-ROLE_PATTERNS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"(?:position|role|job title|job)\s*:\s*(?P<role>[^\n|]{3,80})", re.I),
-    re.compile(
-        r"\binterview for (?:the )?(?P<role>[^|\-–—:\n(]{3,80}?)(?: (?:role|position))?(?: at | with |\s*[|\-–—:(]|$)",
-        re.I,
-    ),
-    # Words are at most 41 characters: unbounded, a long word cost every position after it a
-    # scan to its end (a 40 KB title took 23 s); possessive, since a word ends at a space anyway.
-    re.compile(
-        r"(?P<role>[A-Z][\w/&+.]{0,40}+(?: [A-Z][\w/&+.]{0,40}+){0,5} (?:Engineer|Developer|Designer|Manager|Scientist|Analyst|Architect|Lead|Director|Consultant|Specialist|Administrator|Researcher|Coordinator|Recruiter|Writer|Intern|Product Manager|PM|SRE))\b"
-    ),
+DESCRIPTION_NAMES_INTERVIEW = re.compile(
+    r"\b(interview (for|with|regarding|about) |your interview\b|invite you to (an? )?interview\b|"
+    r"(phone|video) (screen|interview)\b)"
+    r"|\b(for|about|regarding|discuss|to|in) (the|this|our) [^.\n;:()]{2,60}? (role|position|opening|vacancy)\b",
+    re.I,
 )
+"""Words in the description that name the meeting a job interview."""
 
-COMPANY_PATTERNS: tuple[re.Pattern[str], ...] = (
-    re.compile(
-        r"\b(?:interview|screen|call|chat|onsite|on-site|conversation|round|meeting) (?:with|at) (?P<company>[A-Z][\w&.'-]*(?: [A-Z][\w&.'-]*){0,3})",
-        re.I,
+TITLE_LOOKALIKES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "advice or training about interviews",
+        re.compile(
+            r"\b(webinar|workshop|newsletter|masterclass|tip of the week|tips?:)|"
+            r"\binterview(ing)? (tips|skills|mistakes|advice)\b|what not to do\b",
+            re.I,
+        ),
     ),
-    re.compile(r"^(?P<company>[A-Z][\w&.'-]*(?: [A-Z][\w&.'-]*){0,2})\s*[|\-–—:/]\s"),
+    (
+        "preparation",
+        re.compile(r"\bprep(are|aring)?\b[^\n]{0,40}\binterview|\binterview prep\b", re.I),
+    ),
+    ("not a job interview", re.compile(r"\b(informational|info|exit|stay) interview\b", re.I)),
+    (
+        "a screening that is not a job's",
+        re.compile(
+            r"\b(film|movie|documentary|health|medical|cancer|eye|hearing) screening|screening committee\b",
+            re.I,
+        ),
+    ),
+    (
+        "a game or a talk",
+        re.compile(
+            r"\b(tournament|chess|league|match|quiz|hackathon|keynote|meetup|summit)\b|\btalk:",
+            re.I,
+        ),
+    ),
+    ("a reference check", re.compile(r"\breference (call|check)\b", re.I)),
+    ("an offer", re.compile(r"\b(offer of employment|job offer|offer letter)\b", re.I)),
 )
+"""Title words of meetings that are about interviews, or use their words, but are not one."""
 
 THREAD_WORDS = re.compile(r"interview|screen|call|chat", re.I)
 TOKEN = re.compile(r"[a-z0-9]{3,}")
-ROLE_TRAILER = re.compile(r"\b(?:interview|phone screen|onsite|round)\b.*", re.I | re.S)
-"""What follows the role in "Engineer interview - round 2" (the role is one line of 80)."""
-
 TITLE_LIMIT = 1_000
 """Characters of an event title the patterns read (a real title is under 200; the
 description is already cut to SNIPPET_LIMIT by the providers)."""
@@ -294,18 +330,7 @@ def detect_event(
         if match:
             signals.append(Signal(name, f'"{match.group(0)}" in the title', weight))
             names_interview = names_interview or is_naming
-    haystack = " ".join((description, event.location[:TITLE_LIMIT], *event.conference_urls))
-    if event.organizer:
-        haystack += " " + event.organizer.address
-    for name, pattern in FINGERPRINTS:
-        if pattern.search(haystack):
-            signals.append(Signal("scheduling tool", f"{name} fingerprint", 2))
-            names_interview = True
-            break
-    described = DESCRIPTION_INTERVIEW.search(description)
-    if described:
-        match = described
-        signals.append(Signal("description", f'"{match.group(0)}" in the description', 1))
+    names_interview = _tool_and_description_signals(event, description, signals) or names_interview
 
     others = [
         a
@@ -318,12 +343,10 @@ def detect_event(
     if event.conference_urls:
         signals.append(Signal("video link", event.conference_urls[0].split("?")[0], 1))
 
-    text = f"{title}\n{description}"
-    for name, pattern in LOOKALIKES:
-        match = pattern.search(text)
-        if match:
-            signals.append(Signal("look-alike", f'{name}: "{match.group(0)}"', -10))
-    interviewer_side = _user_is_interviewer(event, user)
+    signals.extend(_lookalike_signals(title, description))
+    interviewer_side = _user_is_interviewer(event, user) or _user_screens_candidates(
+        event, user, external
+    )
     if interviewer_side:
         signals.append(Signal("you are the interviewer", interviewer_side, -10))
     elif internal := _internal_only(event, user, others):
@@ -342,15 +365,16 @@ def detect_event(
 
     interviewers = _interviewers(event, user, messages)
     company_domains = _company_domains(event, interviewers, user)
+    company = _company_name(event, company_domains, user, interviewers)
     interview = Interview(
         id=interview_id_for(event.id),
         event_id=event.id,
         title=event.title,
         start=event.start,
         end=event.end,
-        company=_company_name(event, company_domains),
+        company=company,
         company_domains=company_domains,
-        role=_role(event),
+        role=_role(event, company, user, interviewers),
         interviewers=tuple(interviewers),
         status=_status(event, user),
         round_label=_round_label(title),
@@ -363,6 +387,47 @@ def detect_event(
     elif not interviewers:
         verdict += ", but no interviewer address was found: no thank-you can be addressed"
     return Detection(event, interview, score, tuple(signals), verdict)
+
+
+def _tool_and_description_signals(
+    event: CalendarEvent, description: str, signals: list[Signal]
+) -> bool:
+    """Append what tools and the description say; True when they name an interview."""
+    names_interview = False
+    haystack = " ".join((description, event.location[:TITLE_LIMIT], *event.conference_urls))
+    if event.organizer:
+        haystack += " " + event.organizer.address
+    for name, pattern in FINGERPRINTS:
+        if pattern.search(haystack):
+            signals.append(Signal("scheduling tool", f"{name} fingerprint", 2))
+            names_interview = True
+            break
+    for name, pattern in BOOKING_TOOLS:
+        if pattern.search(haystack):
+            signals.append(Signal("booking page", f"{name} (also used for sales calls)", 1))
+            break
+    described = DESCRIPTION_INTERVIEW.search(description)
+    if described:
+        signals.append(Signal("description", f'"{described.group(0)}" in the description', 1))
+    named = DESCRIPTION_NAMES_INTERVIEW.search(description)
+    if named and not names_interview and not any(s.name.startswith("title:") for s in signals):
+        signals.append(Signal("description names it", f'"{named.group(0)}"', 2))
+        names_interview = True
+    return names_interview
+
+
+def _lookalike_signals(title: str, description: str) -> list[Signal]:
+    found: list[Signal] = []
+    text = f"{title}\n{description}"
+    for name, pattern in LOOKALIKES:
+        match = pattern.search(text)
+        if match:
+            found.append(Signal("look-alike", f'{name}: "{match.group(0)}"', -10))
+    for name, pattern in TITLE_LOOKALIKES:
+        match = pattern.search(title)
+        if match:
+            found.append(Signal("look-alike", f'{name}: "{match.group(0)}" in the title', -10))
+    return found
 
 
 def detect_all(
@@ -447,6 +512,23 @@ def _internal_only(event: CalendarEvent, user: UserIdentity, others: Sequence[At
     return f"everyone invited is on your own side ({len(others)} colleagues)"
 
 
+def _user_screens_candidates(
+    event: CalendarEvent, user: UserIdentity, external: Sequence[Attendee]
+) -> str:
+    """The user organized it from a work address, for guests on personal addresses only.
+
+    People look for a job from their own address, not their employer's; an entry the user
+    sends from work to someone on Gmail is a candidate being screened.
+    """
+    organizer = event.organizer.address.lower() if event.organizer else ""
+    domain = organizer.rpartition("@")[2]
+    if not organizer or not user.is_user(organizer) or domain in PUBLIC_MAIL_DOMAINS:
+        return ""
+    if external and all(a.address.rpartition("@")[2] in PUBLIC_MAIL_DOMAINS for a in external):
+        return "you organized it from your work address for guests on personal addresses"
+    return ""
+
+
 def _status(event: CalendarEvent, user: UserIdentity) -> InterviewStatus:
     if event.status is EventStatus.CANCELLED:
         return InterviewStatus.CANCELLED
@@ -476,7 +558,7 @@ def _interviewers(
         seen.add(address)
         people.append(Person(_clean_name(attendee.name), address))
     if people:
-        return people
+        return narrow_interviewers(people, event.organizer, event.description[:SNIPPET_LIMIT])
     return _thread_people(event, user, messages)
 
 
@@ -536,30 +618,6 @@ STOPWORDS = frozenset(
 )
 
 
-COMPANY_TRAILERS = frozenset(
-    [
-        "onsite",
-        "on-site",
-        "interview",
-        "interviews",
-        "phone",
-        "screen",
-        "screening",
-        "panel",
-        "final",
-        "round",
-        "technical",
-        "hiring",
-        "manager",
-        "virtual",
-        "video",
-        "call",
-        "chat",
-        "loop",
-    ]
-)
-
-
 def significant_tokens(text: str) -> set[str]:
     return {t for t in TOKEN.findall(text.lower()) if t not in STOPWORDS}
 
@@ -591,16 +649,34 @@ def _company_domains(
     return tuple(domains)
 
 
-def _company_name(event: CalendarEvent, domains: Sequence[str]) -> str:
-    for pattern in COMPANY_PATTERNS:
-        match = pattern.search(event.title[:TITLE_LIMIT])
-        if match:
-            words = match.group("company").strip(" .-").split()
-            while words and words[-1].lower().strip(":") in COMPANY_TRAILERS:
-                words.pop()
-            name = " ".join(words)
-            if name and name.lower() not in STOPWORDS and not TITLE_RULES[0][1].search(name):
-                return name
+def _company_name(
+    event: CalendarEvent,
+    domains: Sequence[str],
+    user: UserIdentity,
+    interviewers: Sequence[Person] = (),
+) -> str:
+    """What people call the company (`mailagent.facts`), else the capitalised domain."""
+    people = [
+        *interviewers,
+        *(
+            a.person
+            for a in event.attendees
+            if not user.is_user(a.address) and is_human_address(a.address)
+        ),
+    ]
+    name = company_for(
+        event.title[:TITLE_LIMIT],
+        event.description[:SNIPPET_LIMIT],
+        event.location[:TITLE_LIMIT],
+        event.organizer,
+        people,
+        domains,
+        user.primary,
+        organizer_is_human=event.organizer is not None
+        and is_human_address(event.organizer.address),
+    )
+    if name:
+        return name
     if domains:
         return company_from_domain(domains[0])
     return ""
@@ -621,16 +697,14 @@ def company_from_domain(domain: str) -> str:
     return label.replace("-", " ").title()
 
 
-def _role(event: CalendarEvent) -> str:
-    for text in (event.title[:TITLE_LIMIT], event.description[:SNIPPET_LIMIT]):
-        for pattern in ROLE_PATTERNS:
-            match = pattern.search(text)
-            if match:
-                role = " ".join(match.group("role").split()).strip(" .,-–—:")
-                role = ROLE_TRAILER.sub("", role).strip(" -–—:")
-                if 3 <= len(role) <= 80:
-                    return role
-    return ""
+def _role(
+    event: CalendarEvent, company: str, user: UserIdentity, interviewers: Sequence[Person] = ()
+) -> str:
+    """The job the interview is for (`mailagent.facts`), or "" when unsure."""
+    people = [*interviewers, *(a.person for a in event.attendees if not user.is_user(a.address))]
+    return role_for(
+        event.title[:TITLE_LIMIT], event.description[:SNIPPET_LIMIT], company, people, user.primary
+    )
 
 
 def _round_label(title: str) -> str:

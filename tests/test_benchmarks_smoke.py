@@ -95,3 +95,35 @@ def test_sync_cost_refuses_an_unknown_provider() -> None:
     assert done.returncode == 2
     assert "unknown provider pop3" in done.stderr
     assert done.stdout == ""
+
+
+QUALITY_KEYS = {
+    "cases",
+    "detection_precision",
+    "detection_recall",
+    "company_exact",
+    "role_exact",
+    "interviewers_exact",
+    "by_language",
+    "misses",
+}
+
+
+def test_quality_prints_rates_over_the_interview_corpus() -> None:
+    done = _run(str(BENCHMARKS / "quality.py"), "--json")
+
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result.keys() >= QUALITY_KEYS
+    assert result["cases"] >= 150
+    for key in QUALITY_KEYS - {"cases", "by_language", "misses"}:
+        assert 0 <= result[key] <= 1
+    assert "en" in result["by_language"]
+
+
+def test_quality_text_report_fits_80_columns() -> None:
+    done = _run(str(BENCHMARKS / "quality.py"))
+
+    assert done.returncode == 0, done.stderr
+    assert "precision" in done.stdout
+    assert all(len(line) <= 80 for line in done.stdout.splitlines())

@@ -16,11 +16,20 @@ Invariants (checked by property-based tests in tests/test_planner_properties.py)
    a message that only states a time frame), nor after a rejection, an offer or a later round;
    and no follow-up before a decision date the company stated (plus the policy's grace).
 4. At most `policy.follow_up.max` follow-ups per interview; follow-up n+1 only after the user
-   sent follow-up n.
+   sent follow-up n, and each follow-up waits its delay, and at least `min_spacing`, after the
+   user's previous message to the company (the thank-you, the follow-up sent last or a later
+   message), so two follow-ups are never closer than `min_spacing`. It goes to whoever last
+   wrote on the company's side in the thread it answers.
 5. The agent's own drafts never count as the user's messages: only messages in the Sent folder
    are the user's.
 6. A draft goes only to an address `addresses.is_valid_address` accepts (one plain addr-spec);
    any other attendee or correspondent gets a note instead, on every provider.
+7. A state that began after a draft's window closed takes it as settled (`PlannerState.since`):
+   a note, never a draft.
+8. While the calendar cannot be read as it is now, a draft in the first half of its window is
+   held (`Observations.calendar_stale`).
+9. A thank-you past its `due_within` is drafted only within the policy's `late_grace`, and its
+   reason then says it is late; one found in Sent under its key is never drafted again.
 """
 
 from __future__ import annotations
@@ -418,6 +427,7 @@ def _thank_you(
         people = people[:MAX_INTERVIEWERS]
     draft_at = rule.draft_after.add_to(interview.end, calendar)
     deadline = rule.due_within.add_to(interview.end, calendar)
+    late_until = max(deadline, rule.late_grace.add_to(interview.end, calendar))
     due_by = calendar.last_working_moment_at_or_before(deadline, not_before=draft_at).astimezone(
         calendar.tz
     )  # shown in the user's zone
@@ -428,6 +438,17 @@ def _thank_you(
             continue
         if unusable := _unusable_recipient(interview, "thank-you", person):
             actions.append(unusable)
+            continue
+        own = next((m for m in sent if m.agent_key == key), None)
+        if own is not None:  # a state that lost its record; never a second thank-you
+            actions.append(
+                Note(
+                    interview.id,
+                    f"thanked:{person.address}",
+                    f"thank-you to {_who(person)} already sent on "
+                    f"{_local(own.date, ctx.timezone)}: no other",
+                )
+            )
             continue
         thanked = next(
             (m for m in sent if any(p.address == person.address for p in m.recipients)), None
@@ -442,17 +463,26 @@ def _thank_you(
                 )
             )
             continue
+        late = ""
         if now > deadline:
-            actions.append(
-                Note(
-                    interview.id,
-                    f"late:{person.address}",
-                    f"thank-you to {_who(person)} not drafted: it was due by "
-                    f"{_local(deadline, ctx.timezone)}, before this sync",
+            if now > late_until:  # the text stays the same from sync to sync: logged once
+                actions.append(
+                    Note(
+                        interview.id,
+                        f"late:{person.address}",
+                        f"thank-you to {_who(person)} not drafted: the interview ended "
+                        f"{_local(interview.end, ctx.timezone)}; thank-you notes are due within "
+                        f"{rule.due_within}, and a late one is drafted only up to "
+                        f"{rule.late_grace} after the interview (thank_you.late_grace), until "
+                        f"{_local(late_until, ctx.timezone)}",
+                    )
                 )
+                continue
+            late = (
+                f"late: the interview ended {_hours_between(interview.end, now)} h ago; "
+                f"thank-you notes are due within {rule.due_within}; "
             )
-            continue
-        reason = (
+        reason = late + (
             f"thank-you to {_who(person)}: drafted {rule.draft_after} after the interview ended "
             f"({_local(interview.end, ctx.timezone)}), due within {rule.due_within}"
         )
@@ -633,12 +663,6 @@ def _follow_up(  # noqa: PLR0915 - one rule per paragraph, top to bottom
     follow_up_keys.update(
         {r.key: r.step for k, r in state.drafts.items() if k in follow_up_keys and r.key != k}
     )  # drafts recorded under a former interview id carry their former key
-    own_follow_ups = {m.message_id for m in sent if m.agent_key in follow_up_keys}
-    anchor = max(
-        (m for m in sent if m.message_id not in own_follow_ups), key=lambda m: m.date, default=None
-    )
-    if anchor is None:
-        return []
     reply_to = _thread_to_follow(sent, ctx)
     previous_sent_at: datetime | None = None
     for step in range(1, rule.max + 1):
@@ -661,14 +685,15 @@ def _follow_up(  # noqa: PLR0915 - one rule per paragraph, top to bottom
             sent_copy = next((m for m in sent if m.agent_key in (key, record.key)), None)
             previous_sent_at = sent_copy.date if sent_copy else record.created_at
             continue
-        reasons = [
-            f"{rule.delay_for_step(step)} after your last message ({_local(anchor.date, ctx.timezone)})"
-        ]
-        draft_at = rule.delay_for_step(step).add_to(anchor.date, calendar)
-        if previous_sent_at is not None:
-            spaced = rule.min_spacing.add_to(previous_sent_at, calendar)
-            if spaced > draft_at:
-                draft_at, reasons = spaced, [f"{rule.min_spacing} after follow-up {step - 1}"]
+        last_at, last_what = _previous_message(sent, follow_up_keys, step, previous_sent_at)
+        last = f"{last_what} ({_local(last_at, ctx.timezone)})"
+        delay = rule.delay_for_step(step)
+        draft_at = delay.add_to(last_at, calendar)
+        reasons = [f"{delay} after {last}"]
+        spaced = rule.min_spacing.add_to(last_at, calendar)
+        if spaced > draft_at:
+            draft_at = spaced
+            reasons = [f"{rule.min_spacing} after {last}, the policy's min_spacing"]
         if rule.respect_decision_date and decision_by is not None:
             after_decision = calendar.next_working_moment(
                 rule.after_decision_date.add_to(calendar.next_working_moment(decision_by), calendar)
@@ -681,7 +706,7 @@ def _follow_up(  # noqa: PLR0915 - one rule per paragraph, top to bottom
             reasons = [f"an out-of-office said they are back on {_local(back_on, ctx.timezone)}"]
         due_by = calendar.add_business_days(draft_at, 1)
         usable = [p for p in reply_to.to if is_valid_address(p.address)]
-        recipient = next(
+        recipient = _last_company_writer(reply_to, ctx) or next(
             (p for p in usable if ctx.is_company(p.address)), usable[0] if usable else None
         )
         if recipient is None:
@@ -712,6 +737,43 @@ def _follow_up(  # noqa: PLR0915 - one rule per paragraph, top to bottom
             action,
         ]
     return []
+
+
+def _previous_message(
+    sent: Sequence[Message],
+    follow_up_keys: Mapping[str, int],
+    step: int,
+    previous_sent_at: datetime | None,
+) -> tuple[datetime, str]:
+    """When the user last wrote to the company, and what that was: the thank-you, a sent
+    follow-up or any later message, whichever is latest. Follow-up `step` counts its wait from
+    there. `previous_sent_at` is when follow-up `step - 1` was sent (when it was drafted, if
+    its sent copy is out of sight)."""
+    latest = sent[-1]
+    if previous_sent_at is not None and previous_sent_at > latest.date:
+        return previous_sent_at, f"your follow-up {step - 1}"
+    number = follow_up_keys.get(latest.agent_key) if latest.agent_key else None
+    return latest.date, f"your follow-up {number}" if number else "your last message"
+
+
+def _last_company_writer(thread: Message, ctx: _InterviewContext) -> Person | None:
+    """Who last wrote on the company's side in `thread` (the user's message a follow-up
+    answers): a recruiter who answered the thank-you, say. Out-of-office replies and bounces
+    are not people writing; None when nobody on the company's side wrote in it."""
+    ids = {thread.message_id, thread.in_reply_to, *thread.references} - {""}
+    writers = [
+        m.message.sender
+        for m in ctx.company_mail(ctx.interview.start - DECISION_MAIL_LOOKBACK)
+        if m.reading.kind not in (MailKind.AUTO_REPLY, MailKind.BOUNCE)
+        and ctx.is_company(m.message.sender.address)
+        and is_valid_address(m.message.sender.address)
+        and (
+            m.message.message_id in ids
+            or bool(ids & {m.message.in_reply_to, *m.message.references})
+            or (bool(thread.thread_id) and m.message.thread_id == thread.thread_id)
+        )
+    ]
+    return writers[-1] if writers else None
 
 
 def _thread_to_follow(sent: Sequence[Message], ctx: _InterviewContext) -> Message:
@@ -773,6 +835,10 @@ def _unusable_recipient(interview: Interview, what: str, person: Person) -> Note
         f"unusable:{what}:{person.address[:80]!r}",
         f"no {what} drafted to {person.address[:80]!r}: {problem}",
     )
+
+
+def _hours_between(start: datetime, end: datetime) -> int:
+    return int((end - start).total_seconds() // 3600)
 
 
 def _who(person: Person) -> str:

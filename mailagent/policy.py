@@ -104,15 +104,22 @@ class ThankYouRule:
     per_interviewer: bool
     """False: one note, to the most senior or first interviewer only (never a group mail)."""
     skip_if_already_thanked: bool
+    late_grace: Duration
+    """After the interview ends: a note first seen past `due_within` is still drafted, marked
+    late, until then (late is better than never); past it, never. Not shorter than
+    `due_within` (equal: no late notes)."""
 
 
 @dataclass(frozen=True, slots=True)
 class FollowUpRule:
     enabled: bool
     after: tuple[Duration, ...]
-    """Step n waits `after[n-1]` after the user's last message to the company."""
+    """Step n waits `after[n-1]` after the user's previous message to the company (the
+    thank-you, a sent follow-up or any later message, whichever is latest)."""
     max: int
     min_spacing: Duration
+    """The least wait after the user's previous message, whatever `after` says: so two
+    follow-ups are never closer than this."""
     respect_decision_date: bool
     after_decision_date: Duration
     stop_on: frozenset[str]
@@ -309,6 +316,7 @@ class ThankYouModel(_Strict):
     due_within: DurationField = Duration(24, "hours")
     per_interviewer: bool = True
     skip_if_already_thanked: bool = True
+    late_grace: DurationField = Duration(72, "hours")
 
     @field_validator("due_within")
     @classmethod
@@ -326,6 +334,20 @@ class ThankYouModel(_Strict):
                 )
             )
         return due
+
+    @field_validator("late_grace")
+    @classmethod
+    def _not_inside_the_window(cls, grace: Duration, info: ValidationInfo) -> Duration:
+        """Runs only on a value the file states: the default (72h) with a longer `due_within`
+        just means no late notes, which the planner handles."""
+        due = info.data.get("due_within")
+        if isinstance(due, Duration) and _surely_longer(due, grace):
+            raise _fail(
+                f"{grace} ends before due_within ({due}); late_grace is counted from the end of "
+                f"the interview too: raise late_grace to at least due_within ({due}), or set it "
+                "equal to due_within for no late thank-yous"
+            )
+        return grace
 
 
 class FollowUpModel(_Strict):
@@ -348,6 +370,15 @@ class FollowUpModel(_Strict):
             if delay.is_zero:
                 raise problem(f"{delay} would follow up at once; every delay must be longer than 0")
         return after
+
+    @field_validator("min_spacing")
+    @classmethod
+    def _some_spacing(cls, spacing: Duration) -> Duration:
+        if spacing.is_zero:
+            raise _fail(
+                f"{spacing} would allow follow-ups back to back; use a spacing longer than 0, like 5d"
+            )
+        return spacing
 
     @field_validator("max")
     @classmethod
@@ -414,6 +445,7 @@ class PolicyModel(_Strict):
                 due_within=ty.due_within,
                 per_interviewer=ty.per_interviewer,
                 skip_if_already_thanked=ty.skip_if_already_thanked,
+                late_grace=ty.late_grace,
             ),
             follow_up=FollowUpRule(
                 enabled=fu.enabled,

@@ -67,6 +67,8 @@ REGRESSIONS = {
     ("maildir", 319): "a lost state with a blank calendar adopted nothing, then the user deleted",
     ("imap", 388): "an excused recreation on the panel counted as a 13th person thanked",
     ("gmail", 0): "a 40-person panel's query passed 2,048 characters: every sync failed",
+    ("maildir", 61): "a deleted thank-you written late after a state loss that found nothing",
+    ("gmail", 28): "a deleted thank-you written late after a state loss that found nothing",
 }
 """Seeds the campaign once failed, with what it found (each one fixed by its own commit)."""
 

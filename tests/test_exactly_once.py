@@ -74,14 +74,18 @@ def _drafted(result: SyncResult) -> list[DraftMade]:
 
 
 PANEL = ["dana.lee@acme.com", "marco.rossi@acme.com", "priya.raman@acme.com"]
+SAM = "sam.patel@globex.com"
+"""Whose phone screen ended 31.5 h before PANEL_DONE: a first sync then drafts his thank-you
+late, within the policy's late grace (issue 11, point 18)."""
 
 
 def _once_each(drafts: Sequence[Message]) -> None:
-    """The three panel thank-yous, each once (keys differ between providers: event ids do)."""
+    """The three panel thank-yous and Sam's, each once (keys differ between providers: event
+    ids do)."""
     counts = _per_key(drafts)
     assert "" not in counts, "every draft in Drafts is one of the agent's, found by its key"
     assert all(n == 1 for n in counts.values()), counts
-    assert sorted(m.to[0].address for m in drafts) == PANEL
+    assert sorted(m.to[0].address for m in drafts) == [*PANEL, SAM]
 
 
 # --- 1. an unknown outcome is not a failure ------------------------------------------------------
@@ -251,7 +255,7 @@ def test_a_kill_after_the_write_then_a_delete_does_not_bring_the_draft_back(
     run_cli("--config", str(config), "sync", "--now", PANEL_DONE.isoformat())
     after = _maildir_keys(tmp_path)
     assert written not in after
-    assert len(after) == 2
+    assert len(after) == 3  # the rest of the panel, and Sam's late thank-you
     store = Store(tmp_path / "state.db")
     try:
         assert {d.key: d.status for d in store.drafts("demo")}[written] == "deleted"
@@ -280,7 +284,7 @@ def _rebuild_case(
         "--config", str(config), "sync", "--now", PANEL_DONE.isoformat(), env=TOKEN_ENV
     )
     made = {d["to"]: d["key"] for d in first[0]["drafted"]}
-    assert len(made) == 3, made
+    assert sorted(made) == [*PANEL, SAM], made
     mailbox.send_draft(made["priya.raman@acme.com"], USER_ACTS)
     mailbox.delete_draft(made["marco.rossi@acme.com"])
     _lose_state(root)
@@ -306,8 +310,9 @@ def _check_rebuilt(
     assert not keys & {d["key"] for d in drafted}, "a panel draft was written again"
     assert [d for d in drafted if d["to"].endswith("@acme.com")] == []
     panel = [m for m in drafts if m.agent_key in keys]
-    assert [m.to[0].address for m in panel] == ["dana.lee@acme.com"]
+    assert sorted(m.to[0].address for m in panel) == ["dana.lee@acme.com", SAM]
     assert statuses.get("dana.lee@acme.com") == DraftStatus.PRESENT.value
+    assert statuses.get(SAM) == DraftStatus.PRESENT.value  # his late one, left as it was
     assert statuses.get("priya.raman@acme.com") == DraftStatus.SENT.value
     assert "marco.rossi@acme.com" not in statuses  # deleted, its window passed: nothing to do
 
@@ -358,7 +363,7 @@ def test_a_second_machine_on_the_same_mailbox_writes_nothing_twice(tmp_path: Pat
     second = run_json("--config", str(other), "sync", "--now", PANEL_DONE.isoformat())
     assert second[0]["drafted"] == []
     keys = _maildir_keys(tmp_path)
-    assert len(set(keys)) == len(keys) == 3
+    assert len(set(keys)) == len(keys) == 4  # the panel, and Sam's late thank-you
 
 
 # --- 16. the key stays where a recipient never sees it -------------------------------------------
@@ -398,11 +403,11 @@ def test_an_old_draft_with_the_agent_header_is_still_recognised(tmp_path: Path) 
         renamed = path.with_name(f"1763420000.old{message.agent_key[:6]}.host:2,DS")
         renamed.write_bytes(old)
         path.unlink()
-    assert len(results[0]["drafted"]) == 3
+    assert len(results[0]["drafted"]) == 4  # the panel, and Sam's late thank-you
     _lose_state(tmp_path)
     later = run_json("--config", str(config), "sync", "--now", PANEL_DONE.isoformat())
     assert later[0]["drafted"] == []
-    assert len(list((tmp_path / "Mail" / "Drafts" / "cur").iterdir())) == 3
+    assert len(list((tmp_path / "Mail" / "Drafts" / "cur").iterdir())) == 4
 
 
 def test_the_mailbox_look_up_is_pending_until_done_and_says_whether_the_state_was_rebuilt(

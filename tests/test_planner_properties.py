@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mailagent.addresses import is_valid_address
@@ -92,7 +92,17 @@ happening = st.one_of(
 )
 
 
+SYNC = ("sync", "", PANEL[0])
+SEND = ("send_draft", "", PANEL[0])
+TWO_SENT_FOLLOW_UPS_APART = [(2, SYNC), (1, SEND), (1, SEND), *[(72, SYNC)] * 3, (1, SEND)] + [
+    (72, SYNC)
+] * 5
+"""Both thank-yous sent, follow-up 1 drafted nine days later and sent: follow-up 2 must wait
+its 14 days after follow-up 1, not after the thank-yous (issue 11, point 17)."""
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(steps=TWO_SENT_FOLLOW_UPS_APART, policy_name="standard", duration_hours=1)
 @given(
     steps=st.lists(
         st.tuples(st.integers(min_value=1, max_value=72), happening), min_size=1, max_size=30
@@ -175,13 +185,35 @@ def _sync_and_check(world: World, interview: Interview, policy: object, now: dat
         # 2: nothing drafted before it is due
         assert create.draft_at <= now
         assert create.due_by >= create.draft_at
+        if request.kind is DraftKind.THANK_YOU:
+            # 9: past its window only within the late grace, and then said to be late
+            rule, calendar = policy.thank_you, policy.work_calendar(ZONE)
+            deadline = rule.due_within.add_to(interview.end, calendar)
+            assert now <= max(deadline, rule.late_grace.add_to(interview.end, calendar))
+            assert create.reason.startswith("late: ") == (now > deadline)
         if request.kind is DraftKind.FOLLOW_UP:
             # 3: no follow-up after a real reply, nor before a stated decision date
             for message, reading in readings:
                 if message.date >= interview.start:
                     assert reading.kind not in STOPPING, f"follow-up after a {reading.kind}"
                 if reading.decision_by is not None and policy.follow_up.respect_decision_date:
-                    assert now >= reading.decision_by
+                    assert create.draft_at >= reading.decision_by
+            # 3b: each follow-up waits its delay, and at least min_spacing, after the user's
+            # previous message (the thank-you, a sent follow-up or a later message), so two
+            # follow-ups are never closer than min_spacing
+            rule, calendar = policy.follow_up, policy.work_calendar(ZONE)
+            last = max(m.date for m in world.messages if m.folder is Folder.SENT)
+            for wait in (rule.delay_for_step(request.step), rule.min_spacing):
+                assert create.draft_at >= wait.add_to(last, calendar), f"{wait} after {last}"
+            previous_copies = [
+                m
+                for m in world.messages
+                if m.folder is Folder.SENT
+                and world.drafts.get(m.agent_key) is not None
+                and world.drafts[m.agent_key].kind is DraftKind.FOLLOW_UP
+            ]
+            for copy in previous_copies:
+                assert create.draft_at >= rule.min_spacing.add_to(copy.date, calendar)
             # 4: at most max follow-ups, and n+1 only after n was sent
             assert 1 <= request.step <= policy.follow_up.max
             for earlier in range(1, request.step):

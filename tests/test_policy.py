@@ -116,9 +116,11 @@ def test_standard_policy_timings() -> None:
     policy = load_policy("standard")
     assert str(policy.thank_you.draft_after) == "30m"
     assert str(policy.thank_you.due_within) == "24h"
+    assert str(policy.thank_you.late_grace) == "72h"
     assert policy.thank_you.per_interviewer
     assert [str(d) for d in policy.follow_up.after] == ["7d", "14d"]
     assert policy.follow_up.max == 2
+    assert str(policy.follow_up.min_spacing) == "5d"
     assert policy.follow_up.stop_on == frozenset(STOP_REASONS)
     assert policy.rejection_reply.enabled
     assert policy.rejection_reply.draft_after == Duration(0, "minutes")
@@ -209,6 +211,11 @@ def test_last_delay_repeats_when_max_exceeds_the_list(tmp_path: Path) -> None:
         policy.follow_up.delay_for_step(0)
 
 
+def test_late_grace_equal_to_due_within_turns_late_thank_yous_off(tmp_path: Path) -> None:
+    policy = check_policy_file(write(tmp_path, "thank_you: {due_within: 24h, late_grace: 24h}\n"))
+    assert policy.thank_you.late_grace == Duration(24, "hours")
+
+
 def test_a_single_delay_may_be_written_without_brackets(tmp_path: Path) -> None:
     policy = check_policy_file(write(tmp_path, "follow_up: {after: 10 business days, max: 1}\n"))
     assert policy.follow_up.after == (Duration(10, "business_days"),)
@@ -228,6 +235,24 @@ BROKEN = [
         "mine.yaml:3: thank_you.due_within:",
         "raise due_within or lower draft_after",
         id="due-before-draft",
+    ),
+    pytest.param(
+        "thank_you:\n  due_within: 48h\n  late_grace: 36h\n",
+        "mine.yaml:3: thank_you.late_grace:",
+        "raise late_grace to at least due_within (48h)",
+        id="late-grace-inside-the-window",
+    ),
+    pytest.param(
+        "thank_you:\n  late_grace: later\n",
+        'mine.yaml:2: thank_you.late_grace: "later" is not a duration',
+        "use forms like 30m, 24h",
+        id="late-grace-not-a-duration",
+    ),
+    pytest.param(
+        "follow_up:\n  min_spacing: 0d\n",
+        "mine.yaml:2: follow_up.min_spacing:",
+        "use a spacing longer than 0",
+        id="zero-min-spacing",
     ),
     pytest.param(
         "follow_up:\n  max: 11\n",

@@ -80,3 +80,33 @@ def test_status_and_explain_after_the_demo(tmp_path: Path) -> None:
     assert any("decide by" in s["reason"] for s in explained["scheduled"])
     podcast = run_cli("--config", config, "explain", "podcast@scenario").stdout
     assert "not an interview of yours: look-alike" in podcast
+
+
+def test_a_late_first_sync_explains_its_late_thank_you_and_the_one_it_skipped(
+    tmp_path: Path,
+) -> None:
+    """Issue 11, point 18, through the CLI: the first sync, 50 h after Globex, drafts its
+    thank-you marked late; Initrode ended six days before it: no draft, and `explain` says why."""
+    scenario = load_scenario(SCENARIOS / "late-first-sync-recruiter-holidays.yaml")
+    config = write_config(scenario, tmp_path)
+    moment = scenario.local(scenario.spec.steps[0].at)
+    first = moment.isoformat()
+    MaildirMailbox(tmp_path).materialize(scenario, moment)
+    run_cli("--config", str(config), "sync", "--now", first)
+    status = run_json("--config", str(config), "status", "--now", first)
+    ids = {i["company"]: i["id"] for i in status[0]["interviews"]}
+
+    globex = run_json("--config", str(config), "explain", ids["Globex"])
+    (draft,) = globex["drafts"]
+    assert draft["reason"].startswith(
+        "late: the interview ended 50 h ago; thank-you notes are due within 24h"
+    )
+
+    initrode = run_json("--config", str(config), "explain", ids["Initrode"])
+    assert initrode["drafts"] == []
+    skipped = [d["text"] for d in initrode["decisions"] if d["topic"].startswith("late:")]
+    assert skipped == [
+        "thank-you to Ian Webb <ian.webb@initrode.com> not drafted: the interview ended "
+        "Thu 2026-11-05 15:00; thank-you notes are due within 24h, and a late one is drafted "
+        "only up to 72h after the interview (thank_you.late_grace), until Sun 2026-11-08 15:00"
+    ]

@@ -32,7 +32,8 @@ The oracle (each violation names its seed):
   - every faulty sync from the clean run's write until a thank-you's `due_by` (other kinds:
     the end of the run) was *blind*, its calendar file blank: it knew no interview (the
     state was lost too) or held its drafts as out of date, and a thank-you first seen after
-    its window is never drafted late;
+    its window is drafted late only within the policy's `thank_you.late_grace` (excused from
+    `due_by` on: wider than it need be, the oracle does not know the grace);
   - the state was lost after the draft's `due_by` and at or before the first sync that could
     write it: a rebuilt state takes a draft whose window closed before it as settled;
   - a follow-up to a person whose thank-you the faulty run never drafted, or drafted later
@@ -45,7 +46,10 @@ The oracle (each violation names its seed):
   blind syncs in between, which knew no interview whose draft to look for) and before the
   draft's `due_by` (the end of its window, as the clean run reported it). Issue 10, point 3,
   lets a rebuilt state treat only drafts whose window has passed as settled, so a draft
-  deleted while its window is open cannot be known. Drafts the user left, edited or sent
+  deleted while its window is open cannot be known. Also excused: a deleted thank-you written
+  again late (its reason says so, within the policy's `thank_you.late_grace`) by a sync whose
+  state was lost after the delete and whose look-up found none of the agent's drafts: to it
+  the mailbox is a first install's (issue 11, point 18). Drafts the user left, edited or sent
   must be recognised by their key.
 - **extra**: a key the clean run never wrote (beyond the hostile panel's cap of 12 thank-yous;
   a follow-up to a panel member the user thanked is not one of them). Excused when written
@@ -177,6 +181,10 @@ class _Play:
     """Keys of the thank-yous written to the hostile item's people (a recreation the oracle
     excuses is the same key, not one more person)."""
     stopped: bool = False
+    late_unknowing: set[tuple[str, datetime]] = field(default_factory=set)
+    """(key, moment) of thank-yous written late (within the policy's late grace) by a sync
+    whose state, begun anew, found none of the agent's drafts in the mailbox: to it, as to a
+    first install, a thank-you the user deleted is one never drafted."""
 
 
 class _Player:
@@ -338,6 +346,7 @@ class _Player:
         result: SyncResult | None = None
         started = time.perf_counter()
         outcome = "ok"
+        first_install = False
         try:
             with _watchdog(self.budget):
                 result = sync_account(store, account, rig.composer, moment)
@@ -349,6 +358,10 @@ class _Player:
             elapsed = time.perf_counter() - started
             with contextlib.suppress(Exception):
                 close_provider(provider)
+            with contextlib.suppress(Exception):
+                first_install = not store.adoption_pending("chaos") and (
+                    store.rebuilt_at("chaos") is None
+                )
             store.close()
         self.report.syncs += 1
         self.report.slowest_sync = max(self.report.slowest_sync, elapsed)
@@ -359,6 +372,8 @@ class _Player:
             for drafted in result.drafted:
                 self.play.kinds[drafted.key] = (drafted.kind, drafted.to)
                 self.play.due[drafted.key] = drafted.due_by
+                if first_install and drafted.reason.startswith("late: "):
+                    self.play.late_unknowing.add((drafted.key, moment))
         if outcome == "over budget" or elapsed > self.budget:
             self.problem(
                 "slow", "", f"{moment.isoformat()}: a sync took {elapsed:.1f} s ({outcome})"
@@ -395,7 +410,10 @@ class _Player:
                     "duplicate", seen.key, f"{when}: {seen.key} written again while in Drafts"
                 )
             elif done is not None and done[0] in ("send", "delete"):
-                if done[0] == "send" or not self._excused(seen.key, done[1], moment):
+                if done[0] == "send" or not (
+                    self._excused(seen.key, done[1], moment)
+                    or self._late_unknowing(seen.key, done[1], moment)
+                ):
                     self.problem(
                         "recreated",
                         seen.key,
@@ -428,6 +446,14 @@ class _Player:
         return any(
             (acted <= lost or unseen(lost)) and lost <= written and (due is None or lost < due)
             for lost in self.play.losses
+        )
+
+    def _late_unknowing(self, key: str, acted: datetime, written: datetime) -> bool:
+        """A deleted thank-you written again late, within the late grace, by a state lost
+        after the delete whose look-up then found none of the agent's drafts: it cannot be told
+        from a first install (docs/exactly-once.md)."""
+        return (key, written) in self.play.late_unknowing and any(
+            acted <= lost <= written for lost in self.play.losses
         )
 
     clean_due: dict[str, datetime] = {}  # noqa: RUF012 (set per run by `run_seed`)

@@ -231,6 +231,7 @@ def _sync(
             messages=changes.messages,
             removed_message_ids=changes.removed_message_ids,
             forget_messages_before=now - MESSAGE_RETENTION,
+            window_start=window.start,
         )
         events, messages = store.events(name), store.messages(name)
     else:

@@ -23,7 +23,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from mailagent import serialize, statefile
@@ -288,6 +288,27 @@ class Store:
 
     # observations
 
+    @staticmethod
+    def _event_ids(
+        db: sqlite3.Connection,
+        account: str,
+        *,
+        since: datetime | None = None,
+        before: datetime | None = None,
+    ) -> list[str]:
+        """The ids of the account's stored events starting at or after `since` / before
+        `before` (compared as moments: the stored starts carry their own offsets)."""
+        found = []
+        for event_id, start in db.execute(
+            "SELECT id, start FROM events WHERE account = ?", (account,)
+        ):
+            moment = datetime.fromisoformat(start)
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            if (since is None or moment >= since) and (before is None or moment < before):
+                found.append(str(event_id))
+        return found
+
     def save_observations(
         self,
         account: str,
@@ -300,10 +321,27 @@ class Store:
         messages: Sequence[Message],
         removed_message_ids: Iterable[str],
         forget_messages_before: datetime | None = None,
+        window_start: datetime | None = None,
     ) -> None:
+        """Store what a read saw. With `events_replace`, `events` replace the stored events
+        that start at or after `window_start` (all of them when it is None): an event before
+        the window was not read again, not removed, and an interview whose follow-ups come
+        after the policy's lookback must not be forgotten. Such events go with
+        `forget_messages_before`, as the mail of their age does."""
         with self.transaction() as db:
             if events_replace:
-                db.execute("DELETE FROM events WHERE account = ?", (account,))
+                db.executemany(
+                    "DELETE FROM events WHERE account = ? AND id = ?",
+                    [(account, i) for i in self._event_ids(db, account, since=window_start)],
+                )
+            if forget_messages_before is not None:
+                db.executemany(
+                    "DELETE FROM events WHERE account = ? AND id = ?",
+                    [
+                        (account, i)
+                        for i in self._event_ids(db, account, before=forget_messages_before)
+                    ],
+                )
             db.executemany(
                 "DELETE FROM events WHERE account = ? AND id = ?",
                 [(account, i) for i in removed_event_ids],

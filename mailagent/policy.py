@@ -342,7 +342,7 @@ class ThankYouModel(_Strict):
         just means no late notes, which the planner handles."""
         due = info.data.get("due_within")
         if isinstance(due, Duration) and _surely_longer(due, grace):
-            raise _fail(
+            raise problem(
                 f"{grace} ends before due_within ({due}); late_grace is counted from the end of "
                 f"the interview too: raise late_grace to at least due_within ({due}), or set it "
                 "equal to due_within for no late thank-yous"
@@ -375,7 +375,7 @@ class FollowUpModel(_Strict):
     @classmethod
     def _some_spacing(cls, spacing: Duration) -> Duration:
         if spacing.is_zero:
-            raise _fail(
+            raise problem(
                 f"{spacing} would allow follow-ups back to back; use a spacing longer than 0, like 5d"
             )
         return spacing

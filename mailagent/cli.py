@@ -23,6 +23,7 @@ from mailagent.accounts import choose_accounts
 from mailagent.compose import TemplateComposer, clean_text
 from mailagent.config import Config, load_config
 from mailagent.errors import ConfigError, MailAgentError
+from mailagent.identity import as_kept
 from mailagent.policy import check_policy_file, shipped_policies
 from mailagent.runner import SyncResult, record_outcome, state_lock, sync_account
 from mailagent.store import Store
@@ -278,7 +279,8 @@ def status(
     account_names: AccountsOption = None,
 ) -> None:
     """Show each interview (company, role, when; past, rejected...), the drafts made for it,
-    what is overdue, and how the last sync went; times in each account's time zone."""
+    what is overdue, the name the drafts are signed with, and how the last sync went; times in
+    each account's time zone."""
     try:
         moment = parse_now(now)
         config = _config()
@@ -324,7 +326,8 @@ def explain(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Say why an event is (or is not) an interview, and why each draft is due when."""
+    """Say why an event is (or is not) an interview, why each draft is due when, and which
+    name signs it (from the config, your calendar entries or your sent mail)."""
     try:
         if interview is None and not rejected:
             raise ConfigError(
@@ -360,6 +363,7 @@ def explain(
                     [d for d in store.drafts(account.name) if d.interview_id in ids],
                     [s for s in store.schedules(account.name) if s.interview_id in ids],
                     [c for i in item.interview_ids for c in store.decisions(account.name, i)],
+                    as_kept(account.user_name, store.signed_as(account.name)),
                 )
                 plain.append(explanation.to_json(explained))
                 blocks.append(explanation.render(explained, zone, width))

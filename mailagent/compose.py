@@ -41,7 +41,9 @@ Every template is rendered with these variables (all strings unless said otherwi
 ``interview_title``, ``round_label``
     the calendar title of the interview and its round ("Onsite", "Phone screen"...), maybe empty.
 ``user_name``, ``user_first_name``
-    the user's name (their address when the name is unknown) and first name.
+    the user's name and first name: the config's ``user_name``, else the name learned from
+    the mailbox (`mailagent.identity`); empty when no name is known, never an address, so a
+    template's sign-off line ("Best regards,") then stands alone.
 ``step`` (int)
     1 for the first follow-up, 2 for the second...; 1 for other kinds.
 ``kind``
@@ -293,7 +295,10 @@ def _thank_you_subject(role: str, company: str) -> str:
 
 
 def _user_name(user: Person) -> str:
-    return clean_text(user.name) or clean_text(user.address)
+    """The name to sign with; "" when there is none (never the address: a sign-off that
+    stands alone reads better than "jordan.lee@proton.example")."""
+    name = clean_text(user.name)
+    return "" if "@" in name else name
 
 
 def build_context(request: DraftRequest) -> dict[str, Any]:

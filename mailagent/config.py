@@ -102,6 +102,16 @@ class AccountConfig(BaseModel):
     timezone: str = "UTC"
     folders: FolderNames = FolderNames()
 
+    @field_validator("user_name")
+    @classmethod
+    def _a_name(cls, value: str) -> str:
+        if "@" in value:
+            raise problem(
+                f"user_name {value!r} is an address; it is your name as you sign your mail "
+                '(user_name = "Jordan Lee"), or leave it out to take it from your mailbox'
+            )
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from mailagent import serialize
+from mailagent.identity import SignedAs
 from mailagent.models import Detection
 from mailagent.planner import Schedule
 from mailagent.report import WIDTH, Page
@@ -79,6 +80,8 @@ class Explained:
     drafts: Sequence[StoredDraft]
     schedules: Sequence[Schedule]
     decisions: Sequence[Decision]
+    signed: SignedAs | None = None
+    """The name the account's drafts are signed with, and where it came from."""
 
 
 def to_json(item: Explained) -> dict[str, Any]:
@@ -96,6 +99,7 @@ def to_json(item: Explained) -> dict[str, Any]:
             }
         ),
         occurrences=[_occurrence(d) for d in found.detections],
+        signed_as=item.signed.to_json() if item.signed else None,
     )
 
 
@@ -130,6 +134,8 @@ def render(item: Explained, zone: ZoneInfo, width: int = WIDTH) -> list[str]:
         say(f"company: {interview.company or '?'} ({domains}); role: {interview.role or '?'}")
         people = ", ".join(f"{p.name} <{p.address}>" for p in interview.interviewers)
         say(f"interviewers: {people or 'none'}")
+        if item.signed is not None:
+            say(f"drafts signed {item.signed.describe()}")
     for d in item.drafts:
         step = f" {d.step}" if d.step else ""
         say(f"draft {d.kind.value}{step} to {d.recipient}: {d.status}; {d.reason}")

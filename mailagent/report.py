@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from mailagent import serialize
 from mailagent.compose import clean_text
 from mailagent.config import AccountConfig
+from mailagent.identity import SignedAs, as_kept
 from mailagent.models import Interview, InterviewStatus, Message
 from mailagent.planner import Observations, Schedule, rejections, unfilled_in_sent
 from mailagent.store import INTENTS, LastSync, Store, StoredDraft
@@ -58,6 +59,8 @@ class AccountView:
     rejected: dict[str, Message]
     unfilled: dict[str, tuple[str, ...]]
     """Drafts the user sent with a spot still to fill, by key (`planner.unfilled_in_sent`)."""
+    signed: SignedAs | None = None
+    """The name the drafts are signed with; None when no sync has learned it yet."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -82,7 +85,15 @@ def gather(store: Store, account: AccountConfig) -> AccountView:
         synced_before=store.cursor(name) is not None,
         rejected=rejections(observed),
         unfilled=unfilled_in_sent({d.key: d.record() for d in drafts}, messages),
+        signed=_signed(store, account),
     )
+
+
+def _signed(store: Store, account: AccountConfig) -> SignedAs | None:
+    signed = as_kept(account.user_name, store.signed_as(account.name))
+    if not signed.name and store.cursor(account.name) is None:
+        return None  # nothing synced yet: nothing learned, and nothing to say
+    return signed
 
 
 def interview_state(view: AccountView, interview: Interview, now: datetime) -> str:
@@ -125,6 +136,7 @@ def to_json(view: AccountView, now: datetime) -> dict[str, Any]:
         "as_of": at(now),
         "problem": view.problem[0] if view.problem else "",
         "advice": view.problem[1] if view.problem else "",
+        "signed_as": view.signed.to_json() if view.signed else None,
         "last_sync": None
         if last is None
         else {"at": at(last.at), "ok": last.ok, "error": last.error, "advice": last.advice},
@@ -223,6 +235,8 @@ def render(view: AccountView, now: datetime, width: int = WIDTH) -> list[str]:
         say(f"last sync {when(last.at)} failed: {last.error}", 2)
         if last.advice:
             say(f"fix: {last.advice}", 4)
+    if view.signed is not None:
+        say(f"drafts signed {view.signed.describe()}", 2)
     if view.problem:
         say(f"needs you: {view.problem[0]}", 2)
         if view.problem[1]:

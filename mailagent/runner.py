@@ -21,7 +21,7 @@ import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -30,6 +30,7 @@ from mailagent import statefile
 from mailagent.compose import Composer
 from mailagent.detect import UserIdentity, detect_all
 from mailagent.errors import AuthError, LockedError, MailAgentError
+from mailagent.identity import NameSource, signed_as
 from mailagent.models import (
     CalendarEvent,
     DraftContent,
@@ -240,7 +241,8 @@ def _sync(
         )
     _crash_point("after-read")
 
-    detections = detect_all(events, account.user, messages)
+    user = _signing_user(store, account, events, messages, dry_run)
+    detections = detect_all(events, user, messages)
     interviews = [d.interview for d in detections if d.interview is not None]
     result.interviews = len(interviews)
     if not dry_run:
@@ -256,7 +258,7 @@ def _sync(
     )
     stale = next((s for s in changes.skipped if s.stale), None)
     observed = Observations(
-        account.user,
+        user,
         interviews,
         messages,
         account.timezone,
@@ -278,6 +280,25 @@ def _sync(
     for note in result.notes:
         log.info("account %s: %s: %s", name, note.interview_id, note.text)
     _crash_point("after-record")
+
+
+def _signing_user(
+    store: Store,
+    account: Account,
+    events: Sequence[CalendarEvent],
+    messages: Sequence[Message],
+    dry_run: bool,
+) -> UserIdentity:
+    """The user, with the name their drafts are signed with: the config's, else one learned
+    from the mailbox (kept in the state for later syncs; see `mailagent.identity`)."""
+    user = account.user
+    remembered = store.signed_as(account.name)
+    signed = signed_as(user.name, user.addresses, events, messages, remembered)
+    learned = signed.source not in (NameSource.CONFIG, NameSource.NONE)
+    if learned and not dry_run and signed != remembered:
+        store.set_signed_as(account.name, signed)
+        log.info("account %s: drafts signed %s", account.name, signed.describe())
+    return replace(user, name=signed.name)
 
 
 def _stale_reason(skip: Skipped) -> str:

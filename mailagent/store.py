@@ -28,6 +28,7 @@ from pathlib import Path
 
 from mailagent import serialize, statefile
 from mailagent.errors import StateError
+from mailagent.identity import NameSource, SignedAs
 from mailagent.models import CalendarEvent, Detection, DraftKind, DraftStatus, Interview, Message
 from mailagent.planner import DraftRecord, Note, Schedule
 from mailagent.statefile import open_state
@@ -94,6 +95,13 @@ MIGRATIONS: tuple[str, ...] = (
         account TEXT PRIMARY KEY, at TEXT NOT NULL, ok INTEGER NOT NULL,
         error TEXT NOT NULL, advice TEXT NOT NULL
     )
+    """,
+    # 5: the name the drafts are signed with, learned from the mailbox when the config has
+    # none, and where it came from (see mailagent/identity.py): kept, so that a later sync
+    # whose window no longer holds the evidence signs the same way
+    """
+    ALTER TABLE accounts ADD COLUMN signed_as TEXT NOT NULL DEFAULT '';
+    ALTER TABLE accounts ADD COLUMN signed_as_source TEXT NOT NULL DEFAULT ''
     """,
 )
 
@@ -250,6 +258,28 @@ class Store:
         if row is None:
             return None
         return LastSync(datetime.fromisoformat(row[0]), bool(row[1]), str(row[2]), str(row[3]))
+
+    def set_signed_as(self, account: str, signed: SignedAs) -> None:
+        """Keeps the name learned from the mailbox (not one from the config: that one is
+        read from the config each time)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE accounts SET signed_as = ?, signed_as_source = ? WHERE name = ?",
+                (signed.name, signed.source.value, account),
+            )
+
+    def signed_as(self, account: str) -> SignedAs | None:
+        """The name an earlier sync learned from the mailbox; None before any did."""
+        row = self._db.execute(
+            "SELECT signed_as, signed_as_source FROM accounts WHERE name = ?", (account,)
+        ).fetchone()
+        if not row or not row[1]:
+            return None
+        try:
+            source = NameSource(row[1])
+        except ValueError:  # not a source this mailagent knows: learned again
+            return None
+        return SignedAs(str(row[0]), source)
 
     def adoption_pending(self, account: str) -> bool:
         """Whether the agent's drafts have yet to be looked for in the mailbox (a new or lost

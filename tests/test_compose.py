@@ -130,7 +130,19 @@ def test_thank_you_without_role_or_names_still_reads_well() -> None:
     assert draft.subject == "Thank you for our conversation"
     assert draft.body.startswith("Hello,\n\n")
     assert "about the role." in draft.body
-    assert draft.body.rstrip().endswith("Best regards,\nsam@home.example")
+    # never signed with an address (issue 12, point 2): the sign-off stands alone
+    assert draft.body.rstrip().endswith("from you.\n\nBest regards,")
+    assert "sam" not in draft.body
+
+
+def test_every_template_signs_with_the_name_or_with_none_never_an_address() -> None:
+    for kind in DraftKind:
+        for user, last in ((Person("Sam Reyes", "sam@home.example"), "Sam Reyes"),
+                           (Person("", "sam@home.example"), "Best regards,"),
+                           (Person("sam@home.example", "sam@home.example"), "Best regards,")):  # fmt: skip
+            body = TemplateComposer().compose(make_request(kind=kind, user=user)).body
+            assert body.rstrip().splitlines()[-1] == last, (kind, user)
+            assert "sam@" not in body
 
 
 def test_thank_you_subject_with_company_but_no_role() -> None:

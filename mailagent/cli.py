@@ -27,6 +27,7 @@ from mailagent.identity import as_kept
 from mailagent.policy import check_policy_file, shipped_policies
 from mailagent.runner import SyncResult, record_outcome, state_lock, sync_account
 from mailagent.store import Store
+from mailagent.textlines import WIDTH, say
 from mailagent.wiring import build_account, close_provider
 
 app = typer.Typer(
@@ -251,25 +252,24 @@ def sync(
 def _print_result(result: SyncResult) -> None:
     head = f"{result.account}" + (" (dry run)" if result.dry_run else "")
     if not result.ok:
-        err.print(f"{head}: failed: {shown(result.error)}")
+        say(err, f"{head}: failed: {shown(result.error)}")
         if result.advice:
-            err.print(f"  fix: {shown(result.advice)}")
+            say(err, f"fix: {shown(result.advice)}", 2)
         return
     if result.dry_run:  # nothing was written: say what a sync would do
         count, verb = f"would create {len(result.drafted)} draft(s)", "would draft"
     else:
         count, verb = f"{len(result.drafted)} draft(s) created", "drafted"
-    out.print(
+    say(
+        out,
         f"{head}: {result.interviews} interview(s), {count}, "
-        f"{len(result.scheduled)} scheduled, {len(result.skipped)} item(s) skipped"
+        f"{len(result.scheduled)} scheduled, {len(result.skipped)} item(s) skipped",
     )
     for drafted in result.drafted:
-        out.print(f"  {verb} {drafted.kind.replace('_', '-')} to {drafted.to}: {drafted.subject!r}")
-        out.print(
-            f"    why: {shown(drafted.reason)}; send by {drafted.due_by:%a %Y-%m-%d %H:%M %Z}"
-        )
+        say(out, f"{verb} {drafted.kind.replace('_', '-')} to {drafted.to}: {drafted.subject!r}", 2)
+        say(out, f"why: {shown(drafted.reason)}; send by {drafted.due_by:%a %Y-%m-%d %H:%M %Z}", 4)
     for note in result.notes:
-        out.print(f"  note: {shown(note.about or note.interview_id)}: {shown(note.text)}")
+        say(out, f"note: {shown(note.about or note.interview_id)}: {shown(note.text)}", 2)
 
 
 @command(app)
@@ -297,7 +297,7 @@ def status(
     if as_json:
         out.print_json(json.dumps([report.to_json(view, moment) for view in views]))
         return
-    width = max(40, min(out.width, report.WIDTH))
+    width = max(40, min(out.width, WIDTH))
     for number, view in enumerate(views):
         if number:
             out.print("")
@@ -340,7 +340,7 @@ def explain(
     except MailAgentError as exc:
         _fail(exc)
     try:
-        width = max(40, min(out.width, report.WIDTH))
+        width = max(40, min(out.width, WIDTH))
         blocks: list[list[str]] = []
         plain: list[dict[str, Any]] = []
         for account in config.accounts:

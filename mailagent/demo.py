@@ -24,6 +24,7 @@ from mailagent.planner import interview_label
 from mailagent.runner import SyncResult, sync_account
 from mailagent.scenario import DraftMade, MaildirMailbox, Scenario, load_scenario, play
 from mailagent.store import Store, StoredDraft
+from mailagent.textlines import say
 from mailagent.wiring import build_account
 
 DEMO_SCENARIO_CANDIDATES = (
@@ -136,8 +137,8 @@ def run_demo(out: Console, *, keep: Path | None = None, as_json: bool = False) -
     results: list[tuple[datetime, SyncResult]] = []
 
     if not as_json:
-        out.print(f"mailagent demo: {scenario.spec.description.strip()}")
-        out.print(f"Mailbox: {root}  (Maildir in Mail/, calendar in calendar.ics)\n")
+        say(out, f"mailagent demo: {scenario.spec.description.strip()}")
+        say(out, f"Mailbox: {root}  (Maildir in Mail/, calendar in calendar.ics)\n")
 
     def sync(moment: datetime) -> Sequence[DraftMade]:
         account = build_account(config.accounts[0], config, moment)
@@ -167,30 +168,32 @@ def run_demo(out: Console, *, keep: Path | None = None, as_json: bool = False) -
             )
         )
     else:
-        out.print(f"\n{log.syncs} syncs; the agent wrote {len(log.made)} drafts.")
-        out.print(
+        say(out, f"\n{log.syncs} syncs; the agent wrote {len(log.made)} drafts.")
+        say(
+            out,
             f"{len(outcome.in_drafts)} drafts in your Drafts folder ({drafts_folder}); "
             f"the simulated you sent {len(outcome.sent)}, after filling in their [bracketed] "
-            "spots:"
+            "spots:",
         )
         for draft in outcome.sent:
-            out.print(f"  {outcome.describe(draft)}")
+            say(out, outcome.describe(draft), 2)
         if outcome.in_drafts:
-            out.print("Waiting in your Drafts folder:")
+            say(out, "Waiting in your Drafts folder:")
             for draft in outcome.in_drafts:
-                out.print(f"  {outcome.describe(draft)}")
+                say(out, outcome.describe(draft), 2)
         for draft in outcome.gone:
-            out.print(f"Deleted: {outcome.describe(draft)}")
+            say(out, f"Deleted: {outcome.describe(draft)}")
         for item in scheduled:
-            out.print(
+            say(
+                out,
                 f"Still scheduled: {item.kind.value.replace('_', '-')} {item.step} to {item.recipient} "
-                f"on {item.draft_at:%a %b %d %H:%M}: {item.reason}"
+                f"on {item.draft_at:%a %b %d %H:%M}: {item.reason}",
             )
-        out.print(f"Explore: mailagent --config {config_path} status --now 2026-11-30T18:00-05:00")
+        say(out, f"Explore: mailagent --config {config_path} status --now 2026-11-30T18:00-05:00")
         if log.failures:
-            out.print("The demo did not go as scripted:")
+            say(out, "The demo did not go as scripted:")
             for failure in log.failures:
-                out.print(f"  {failure}")
+                say(out, failure, 2)
     if keep is None and as_json:
         shutil.rmtree(root, ignore_errors=True)
     return 1 if log.failures or any(not r.ok for _, r in results) else 0
@@ -236,13 +239,14 @@ def _plain(draft: StoredDraft, outcome: _Outcome) -> dict[str, Any]:
 
 def _tell(out: Console, moment: datetime, result: SyncResult) -> None:
     if not result.ok:
-        out.print(f"{moment:%a %b %d %H:%M}: sync failed: {result.error}")
+        say(out, f"{moment:%a %b %d %H:%M}: sync failed: {result.error}")
     for drafted in result.drafted:
-        out.print(
+        say(
+            out,
             f"{moment:%a %b %d %H:%M} drafted {drafted.kind.replace('_', '-')} to "
-            f"{drafted.to}: {drafted.subject!r}"
+            f"{drafted.to}: {drafted.subject!r}",
         )
-        out.print(f"    why: {drafted.reason}")
-        out.print(f"    send by: {drafted.due_by:%a %b %d %H:%M}")
+        say(out, f"why: {drafted.reason}", 4)
+        say(out, f"send by: {drafted.due_by:%a %b %d %H:%M}", 4)
     for note in result.notes:
-        out.print(f"{moment:%a %b %d %H:%M} {note.about}: {note.text}")
+        say(out, f"{moment:%a %b %d %H:%M} {note.about}: {note.text}")

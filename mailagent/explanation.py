@@ -19,8 +19,9 @@ from mailagent import serialize
 from mailagent.identity import SignedAs
 from mailagent.models import Detection
 from mailagent.planner import Schedule
-from mailagent.report import WIDTH, Page
+from mailagent.report import Page
 from mailagent.store import Decision, StoredDraft
+from mailagent.textlines import WIDTH
 
 _WORD = re.compile(r"\w+")
 

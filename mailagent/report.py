@@ -9,7 +9,6 @@ functions of what it read and `now`. Times are shown in the account's time zone 
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,9 +22,9 @@ from mailagent.identity import SignedAs, as_kept
 from mailagent.models import Interview, InterviewStatus, Message
 from mailagent.planner import Observations, Schedule, rejections, unfilled_in_sent
 from mailagent.store import INTENTS, LastSync, Store, StoredDraft
+from mailagent.textlines import WIDTH, fit
 from mailagent.wiring import user_identity
 
-WIDTH = 80
 """Columns the text fits in: the classic terminal, and what `status` is tested at."""
 
 WAITING = (*INTENTS, "present", "edited")
@@ -204,16 +203,7 @@ class Page:
     lines: list[str]
 
     def say(self, text: str, indent: int = 0) -> None:
-        self.lines.extend(
-            textwrap.wrap(
-                clean_text(text, limit=2000),
-                width=self.width,
-                initial_indent=" " * indent,
-                subsequent_indent=" " * (indent + 2),
-                break_on_hyphens=False,
-            )
-            or [""]
-        )
+        self.lines.extend(fit(clean_text(text, limit=2000), indent, width=self.width))
 
     def when(self, moment: datetime) -> str:
         return f"{moment.astimezone(self.zone):%a %Y-%m-%d %H:%M}"

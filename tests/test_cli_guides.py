@@ -70,6 +70,22 @@ def _add_events(root: Path, *vevents: str) -> None:
     calendar.write_text(text.replace("END:VCALENDAR", body + "END:VCALENDAR"), encoding="utf-8")
 
 
+ENTRY_STARTS = ("note:", "drafted ", "would draft ", "why:", "send by", "fix:")
+
+
+def _entries(text: str) -> list[str]:
+    """What a sync printed, one entry per line again: a line the 80-column wrap continued is
+    joined to the one it continues."""
+    entries: list[str] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if entries and line.startswith(" ") and not stripped.startswith(ENTRY_STARTS):
+            entries[-1] += " " + stripped
+        else:
+            entries.append(line)
+    return entries
+
+
 def _assert_fits(text: str) -> None:
     wide = [line for line in text.splitlines() if len(line) > WIDTH]
     assert not wide, "\n".join(wide)
@@ -80,7 +96,7 @@ def _assert_fits(text: str) -> None:
 
 def test_every_sync_note_names_its_interview_and_person(tmp_path: Path) -> None:
     _, printed = _played(tmp_path)
-    notes = [line for line in printed.splitlines() if line.strip().startswith("note:")]
+    notes = [line for line in _entries(printed) if line.strip().startswith("note:")]
     assert notes
     titles = (
         "Phone screen - Globex",
@@ -374,8 +390,9 @@ def test_the_demo_summary_matches_the_drafts_folder_and_names_what_was_sent(
     in_drafts = _agent_mail(root / "Mail" / "Drafts" / "cur")
     sent = _agent_mail(root / "Mail" / "Sent" / "cur")
     assert (len(in_drafts), len(sent)) == (3, 5)
-    assert f"3 drafts in your Drafts folder ({root / 'Mail' / 'Drafts'}); " in shown
-    assert "the simulated you sent 5" in shown
+    flowing = " ".join(shown.split())  # the lines are wrapped at 80 columns
+    assert f"3 drafts in your Drafts folder ({root / 'Mail' / 'Drafts'}); " in flowing
+    assert "the simulated you sent 5" in flowing
     summary = shown[shown.index("3 drafts in your Drafts folder") :]
     for message in sent:
         person = message.to[0]
@@ -391,11 +408,23 @@ def test_the_demo_summary_matches_the_drafts_folder_and_names_what_was_sent(
     assert sorted(d["to"] for d in listed["sent"]) == sorted(m.to[0].address for m in sent)
 
 
+def test_what_the_demo_and_sync_print_fits_80_columns_on_a_wide_terminal(tmp_path: Path) -> None:
+    root = tmp_path / "demo"
+    wide = {"COLUMNS": "200"}
+    shown = run_cli("demo", "--keep", str(root), env=wide).stdout
+    config = str(root / "mailagent.toml")
+    synced = run_cli("--config", config, "sync", "--now", "2026-12-01T09:00-05:00", env=wide)
+    for text in (shown, synced.stdout):
+        too_wide = [line for line in text.splitlines() if len(line) > WIDTH]
+        assert all(" " not in line.strip() for line in too_wide), too_wide  # one long word
+    assert "why:" in shown
+
+
 def test_a_draft_sent_with_a_spot_still_to_fill_is_flagged_in_sync_and_status(
     tmp_path: Path,
 ) -> None:
     config, printed = _played(tmp_path)  # this user sends the thank-yous as drafted
-    notes = [line for line in printed.splitlines() if "still to fill" in line]
+    notes = [line for line in _entries(printed) if "still to fill" in line]
     assert any("Phone screen - Globex" in n and "sam.patel@globex.com" in n for n in notes), printed
     assert len([n for n in notes if "Acme" in n]) == 3  # one per panellist
     assert all('"[Mention something specific' in n for n in notes), notes

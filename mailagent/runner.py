@@ -30,6 +30,7 @@ from mailagent import statefile
 from mailagent.compose import Composer
 from mailagent.detect import UserIdentity, detect_all
 from mailagent.errors import AuthError, LockedError, MailAgentError
+from mailagent.invitations import merge_invitations
 from mailagent.models import (
     CalendarEvent,
     DraftContent,
@@ -212,8 +213,8 @@ def _sync(
     window = Window(start=now - lookback, end=now + CALENDAR_LOOKAHEAD)
     changes = provider.read_changes(store.cursor(name), window)
     result.requests = changes.requests
-    result.skipped = list(changes.skipped)
-    for skip in changes.skipped:
+    result.skipped = [*changes.skipped, *_invitation_skips(changes.messages)]
+    for skip in result.skipped:
         log.warning("account %s: skipped %s: %s", name, skip.item, skip.reason)
     if not dry_run:
         # After the read (a provider may answer from what it saw) and before the cursor moves
@@ -239,7 +240,7 @@ def _sync(
         )
     _crash_point("after-read")
 
-    detections = detect_all(events, account.user, messages)
+    detections = detect_all(merge_invitations(events, messages), account.user, messages)
     interviews = [d.interview for d in detections if d.interview is not None]
     result.interviews = len(interviews)
     if not dry_run:
@@ -277,6 +278,15 @@ def _sync(
     for note in result.notes:
         log.info("account %s: %s: %s", name, note.interview_id, note.text)
     _crash_point("after-record")
+
+
+def _invitation_skips(messages: Sequence[Message]) -> list[Skipped]:
+    """The calendar parts of new mail that could not be read: the message itself was."""
+    return [
+        Skipped(f"message {m.id}, {problem.partition(': ')[0]}", problem.partition(": ")[2])
+        for m in messages
+        for problem in m.invitation_problems
+    ]
 
 
 def _stale_reason(skip: Skipped) -> str:

@@ -272,3 +272,19 @@ def test_the_people_of_an_invitation_widen_the_interest() -> None:
     widened = MailInterest().widened_by([message], USER)
     assert "ana@nimbus.io" in widened.addresses
     assert "nimbus.io" in widened.domains
+
+
+def test_graph_events_of_foreign_invitations_keep_the_invitations_uid() -> None:
+    """Exchange wraps the UID of an invitation from another system in a Global Object ID
+    (MS-OXOCAL 2.2.1.27, "vCal-Uid"); the mail's calendar part has the UID itself."""
+    from providers.emulators.graph_scenario import ical_uid
+    from providers.graph_events import calendar_uid
+
+    assert calendar_uid(ical_uid("nimbus-1@nimbus.io")) == "nimbus-1@nimbus.io"
+    native = "040000008200E00074C5B7101A82E00800000000A0B1C2D3E4F5A6B70000000000000000"
+    assert calendar_uid(native + "1000000012345678") == native + "1000000012345678"
+    assert calendar_uid("not hex at all") == "not hex at all"
+    assert calendar_uid(_GOID_HEAD + "FFFF0000" + "00") == _GOID_HEAD + "FFFF0000" + "00"
+
+
+_GOID_HEAD = "040000008200E00074C5B7101A82E008" + "00" * 20

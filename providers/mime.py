@@ -735,6 +735,9 @@ MAX_CALENDAR_PARTS = 4
 """Calendar parts of one message read: an invitation has one inline and maybe one attached."""
 MAX_CALENDAR_BYTES = 256 * 1024
 """Bytes of one calendar part read; an invitation is a few KB (with its VTIMEZONEs)."""
+MAX_INVITATION_EVENTS = 20
+"""VEVENTs in one calendar part: an invitation has one, with a few overrides of a series; a
+part with more is a calendar export, not an invitation, and is not expanded (its cost)."""
 INVITATION_SPAN = timedelta(days=400)
 """Events of an invitation are read within this span either side of the message's date (a
 recurring invitation is expanded there; an interview is rarely booked a year ahead)."""
@@ -743,6 +746,7 @@ INVITATION_METHODS = frozenset({"", "REQUEST", "CANCEL", "PUBLISH"})
 its cancellation, or an "add to calendar" file. REPLY, COUNTER and REFRESH come from attendees
 and say nothing new about the event."""
 _CALENDAR_TYPES = frozenset({"text/calendar", "application/ics", "text/x-vcalendar"})
+_VEVENT = re.compile(rb"(?im)^BEGIN:VEVENT")
 _METHOD_LINE = re.compile(rb"(?im)^METHOD[ \t]*[;:]([^\r\n]*)")
 
 
@@ -787,6 +791,9 @@ def _invitations(
         ):
             continue
         source = f"calendar part {number}"
+        if len(_VEVENT.findall(data)) > MAX_INVITATION_EVENTS:
+            problems.append(f"{source}: more than {MAX_INVITATION_EVENTS} events, not read")
+            continue
         found, skipped = parse_calendar(
             data, window=window, default_tz=ZoneInfo("UTC"), source=source
         )

@@ -3,6 +3,7 @@ merged with the calendar by UID, the highest SEQUENCE winning, in any order."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -288,3 +289,49 @@ def test_graph_events_of_foreign_invitations_keep_the_invitations_uid() -> None:
 
 
 _GOID_HEAD = "040000008200E00074C5B7101A82E008" + "00" * 20
+
+
+def test_a_bad_calendar_part_is_a_logged_skip_and_the_sync_goes_on(tmp_path: Path) -> None:
+    """Through the CLI: the message is read, its broken invitation is skipped with a reason,
+    and a good invitation in another message still makes its interview."""
+    from mailagent.demo import write_config
+    from mailagent.scenario import MaildirMailbox, Scenario, ScenarioSpec
+
+    from .conftest import run_cli
+
+    good = invitation_mail(interview(start=datetime(2026, 11, 16, 14, 0, tzinfo=UTC)))
+    bad = invitation_mail(
+        calendar=b"BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\nUID:x\r\n"
+        b"DTSTART:notadate\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        date=SENT_AT + timedelta(hours=1),
+    )
+    spec = ScenarioSpec.model_validate(
+        {
+            "name": "bad-part",
+            "user": {"name": "Alex Kim", "address": "alex@example.com"},
+            "messages": [
+                {"id": "good", "folder": "inbox", "from": "ana@nimbus.io", "to": ["user"],
+                 "date": "2026-11-09 09:00", "subject": "x", "raw": good.decode()},
+                {"id": "bad", "folder": "inbox", "from": "ana@nimbus.io", "to": ["user"],
+                 "date": "2026-11-09 10:00", "subject": "x", "raw": bad.decode()},
+            ],
+        }
+    )  # fmt: skip
+    scenario = Scenario(spec, tmp_path / "bad-part.yaml")
+    MaildirMailbox(tmp_path).materialize(scenario, datetime(2026, 11, 16, 16, 0, tzinfo=UTC))
+    config = write_config(scenario, tmp_path)
+    result = run_cli("--config", str(config), "sync", "--now", "2026-11-16T16:00:00Z", "--json")
+    (synced,) = json.loads(result.stdout)
+    assert synced["ok"]
+    skipped = [s for s in synced["skipped"] if "calendar part 1" in s["item"]]
+    assert len(skipped) == 1
+    assert skipped[0]["reason"]
+    assert "calendar part 1" in result.stderr  # the log names it
+    assert {d["to"] for d in synced["drafted"]} == {"ana@nimbus.io"}
+
+
+def test_a_calendar_part_with_many_events_is_no_invitation() -> None:
+    many = [interview(uid=f"u{n}@x", start=START + timedelta(days=n)) for n in range(30)]
+    message = read(invitation_mail(*many))
+    assert message.invitations == ()
+    assert any("events" in p for p in message.invitation_problems)

@@ -135,6 +135,12 @@ class Message:
     snippet: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
     """The few headers classification needs (auto-submitted, content-type...), names lower-cased."""
+    invitations: tuple[CalendarEvent, ...] = ()
+    """The events of the message's calendar parts (`text/calendar`, `.ics` attachments) whose
+    METHOD is REQUEST, CANCEL, PUBLISH or absent: an invitation that came by mail, which
+    `mailagent.invitations` merges with the calendar by UID (a CANCEL is a cancelled event)."""
+    invitation_problems: tuple[str, ...] = ()
+    """Why a calendar part could not be read, one line each, for the sync's log."""
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")

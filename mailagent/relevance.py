@@ -22,7 +22,7 @@ from mailagent.detect import (
     is_scheduling_domain,
     significant_tokens,
 )
-from mailagent.models import CalendarEvent, Message
+from mailagent.models import CalendarEvent, Folder, Message
 
 SEARCH_WORD_LIMIT = 40
 """Longest title word searched for: a longer one is no word a subject repeats, and its
@@ -33,6 +33,31 @@ SEARCH_WORDS_PER_EVENT = 12
 SEARCH_LINK_LIMIT = 300
 SEARCH_ADDRESS_LIMIT = 254
 """RFC 5321's longest address path."""
+
+INVITATION_SUBJECTS = (
+    "Invitation:",
+    "Updated invitation",
+    "Canceled event",
+    "Cancelled event",
+    "Canceled:",
+    "Cancelled:",
+)
+"""How calendar services begin the subject of an emailed invitation, its update and its
+cancellation (Google Calendar: "Invitation: …", "Updated invitation: …", "Canceled event: …";
+Outlook and Exchange: "Canceled: …"; Apple: "Invitation: …"). An invitation may come from
+someone no calendar event names yet, so such mail is wanted whoever sent it (issue 12)."""
+
+
+def looks_like_invitation(message: Message) -> bool:
+    """Whether a message may carry a calendar invitation, known from its headers alone (a
+    provider asks for its text only then): an invitation's subject, a top-level
+    `text/calendar` Content-Type, or invitations already read from it."""
+    if message.invitations or "text/calendar" in message.header("content-type").lower():
+        return True
+    subject = " ".join(message.subject.split()).lower()
+    for prefix in ("re:", "fw:", "fwd:"):
+        subject = subject.removeprefix(prefix).lstrip()
+    return subject.startswith(tuple(s.lower() for s in INVITATION_SUBJECTS))
 
 
 def _title_words(title: str) -> set[str]:
@@ -118,11 +143,20 @@ class MailInterest:
 
     def matches(self, message: Message) -> bool:
         people = (message.sender, *message.recipients)
-        return any(self.covers_address(p.address) for p in people) or self.by_subject(message)
+        return (
+            any(self.covers_address(p.address) for p in people)
+            or self.by_subject(message)
+            or (message.folder is Folder.INBOX and looks_like_invitation(message))
+        )
 
     def widened_by(self, messages: Iterable[Message], user: UserIdentity) -> MailInterest:
         """Adds the senders of mail that matched by subject or link: they may be the
-        interviewers of an event without attendees, and their later mail matters too."""
+        interviewers of an event without attendees, and their later mail matters too. So do
+        the people of the invitations that came by mail, as those of calendar events do."""
+        messages = list(messages)
+        invited = MailInterest.from_events(
+            (e for m in messages if m.folder is Folder.INBOX for e in m.invitations), user
+        )
         found = {
             m.sender.address.lower()
             for m in messages
@@ -131,7 +165,7 @@ class MailInterest:
             and not any(self.covers_address(p.address) for p in (m.sender, *m.recipients))
             and self.by_subject(m)
         }
-        return self | MailInterest(addresses=frozenset(found))
+        return self | invited | MailInterest(addresses=frozenset(found))
 
     def to_json(self) -> dict[str, list[str]]:
         return {

@@ -31,6 +31,7 @@ from mailagent.compose import Composer
 from mailagent.detect import UserIdentity, detect_all
 from mailagent.errors import AuthError, LockedError, MailAgentError
 from mailagent.identity import NameSource, signed_as
+from mailagent.invitations import merge_invitations
 from mailagent.models import (
     CalendarEvent,
     DraftContent,
@@ -213,8 +214,8 @@ def _sync(
     window = Window(start=now - lookback, end=now + CALENDAR_LOOKAHEAD)
     changes = provider.read_changes(store.cursor(name), window)
     result.requests = changes.requests
-    result.skipped = list(changes.skipped)
-    for skip in changes.skipped:
+    result.skipped = [*changes.skipped, *_invitation_skips(changes.messages)]
+    for skip in result.skipped:
         log.warning("account %s: skipped %s: %s", name, skip.item, skip.reason)
     if not dry_run:
         # After the read (a provider may answer from what it saw) and before the cursor moves
@@ -241,6 +242,7 @@ def _sync(
         )
     _crash_point("after-read")
 
+    events = merge_invitations(events, messages)
     user = _signing_user(store, account, events, messages, dry_run)
     detections = detect_all(events, user, messages)
     interviews = [d.interview for d in detections if d.interview is not None]
@@ -299,6 +301,15 @@ def _signing_user(
         store.set_signed_as(account.name, signed)
         log.info("account %s: drafts signed %s", account.name, signed.describe())
     return replace(user, name=signed.name)
+
+
+def _invitation_skips(messages: Sequence[Message]) -> list[Skipped]:
+    """The calendar parts of new mail that could not be read: the message itself was."""
+    return [
+        Skipped(f"message {m.id}, {problem.partition(': ')[0]}", problem.partition(": ")[2])
+        for m in messages
+        for problem in m.invitation_problems
+    ]
 
 
 def _stale_reason(skip: Skipped) -> str:

@@ -13,7 +13,7 @@ import email.utils
 import hashlib
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -86,6 +86,21 @@ class EventSpec(_Strict):
     conference: str | None = None
     appears: datetime | None = None
     changes: tuple[EventChange, ...] = ()
+    in_calendar: bool = True
+    """False: the event is in no calendar, only in the invitations mailed for it (messages with
+    `invitation: {event: <this id>}`)."""
+
+
+class InvitationSpec(_Strict):
+    """A calendar part of a message: the event as it is at the message's date (its changes up to
+    then, SEQUENCE their count), as an iTIP REQUEST or CANCEL."""
+
+    event: str
+    method: Literal["request", "cancel"] = "request"
+    attached: bool = False
+    """An `invite.ics` attachment instead of an inline `text/calendar` alternative."""
+    as_of: datetime | None = None
+    """The event as it was at this moment instead (a forward of an earlier invitation)."""
 
 
 class MessageSpec(_Strict):
@@ -101,6 +116,7 @@ class MessageSpec(_Strict):
     headers: dict[str, str] = Field(default_factory=dict)
     raw: str | None = None
     """A whole RFC 5322 message instead of the fields above (for malformed-input scenarios)."""
+    invitation: InvitationSpec | None = None
 
 
 class ExpectedDraft(_Strict):
@@ -201,28 +217,32 @@ class Scenario:
         return next((s for s in self.spec.steps if self.local(s.at) == moment), None)
 
     def events_at(self, moment: datetime) -> list[CalendarEvent]:
-        found: list[CalendarEvent] = []
-        for spec in self.spec.events:
-            if self.local(spec.appears or spec.start - timedelta(days=7)) > moment:
-                continue
-            start, end, status, response, title = (
-                self.local(spec.start),
-                self.local(spec.end),
-                spec.status,
-                spec.user_response,
-                spec.title,
-            )
-            sequence = 0
-            for change in spec.changes:
-                if self.local(change.at) <= moment:
-                    sequence += 1
-                    start = self.local(change.start) if change.start else start
-                    end = self.local(change.end) if change.end else end
-                    status = change.status or status
-                    response = change.user_response or response
-                    title = change.title or title
-            found.append(self._event(spec, start, end, status, response, title, sequence))
-        return found
+        """The calendar as of `moment` (events only mailed as invitations are not in it)."""
+        return [
+            self._event_at(spec, moment)
+            for spec in self.spec.events
+            if spec.in_calendar
+            and self.local(spec.appears or spec.start - timedelta(days=7)) <= moment
+        ]
+
+    def _event_at(self, spec: EventSpec, moment: datetime) -> CalendarEvent:
+        start, end, status, response, title = (
+            self.local(spec.start),
+            self.local(spec.end),
+            spec.status,
+            spec.user_response,
+            spec.title,
+        )
+        sequence = 0
+        for change in spec.changes:
+            if self.local(change.at) <= moment:
+                sequence += 1
+                start = self.local(change.start) if change.start else start
+                end = self.local(change.end) if change.end else end
+                status = change.status or status
+                response = change.user_response or response
+                title = change.title or title
+        return self._event(spec, start, end, status, response, title, sequence)
 
     def _event(
         self,
@@ -291,7 +311,33 @@ class Scenario:
         for name, value in spec.headers.items():
             message[name] = value
         message.set_content(spec.body or "\n")
+        if spec.invitation is not None:
+            self._add_invitation(message, spec.invitation, self.local(spec.date))
         return bytes(message)
+
+    def _add_invitation(
+        self, message: EmailMessage, invitation: InvitationSpec, moment: datetime
+    ) -> None:
+        event_spec = next((e for e in self.spec.events if e.id == invitation.event), None)
+        if event_spec is None:
+            raise ConfigError(f"{self.path}: invitation of unknown event {invitation.event!r}")
+        event = self._event_at(event_spec, self.local(invitation.as_of or moment))
+        user = self.spec.user.address.lower()
+        attendees = tuple(  # an invitation asks the user; the answer is the calendar's
+            replace(a, response=ResponseStatus.NEEDS_ACTION) if a.address == user else a
+            for a in event.attendees
+        )
+        event = replace(event, attendees=attendees)
+        if invitation.method == "cancel":
+            event = replace(event, status=EventStatus.CANCELLED)
+        method = invitation.method.upper()
+        ics = events_to_ics([event], method=method)
+        if invitation.attached:
+            message.add_attachment(
+                ics, maintype="application", subtype="ics", filename="invite.ics"
+            )
+        else:
+            message.add_alternative(ics.decode(), subtype="calendar", params={"method": method})
 
     def _references(self, ref: str) -> list[str]:
         parent = next((m for m in self.spec.messages if m.id == ref), None)

@@ -57,13 +57,15 @@ from mailagent.models import (
     Message,
     body_digest,
 )
-from mailagent.relevance import MailInterest
+from mailagent.relevance import INVITATION_SUBJECTS, MailInterest
 from providers.base import Changes, KnownDraft, NotWritten, Skipped, Window
 from providers.budget import DEFAULT_BUDGET, Budget, ItemBudget, OverBudget
 from providers.google_calendar import SyncTokenExpired, read_calendar
 from providers.google_http import CountingHttp, GoogleCalls
 from providers.mime import (
     DETECTION_HEADERS,
+    MAX_CALENDAR_BYTES,
+    MAX_CALENDAR_PARTS,
     MAX_MESSAGE_BYTES,
     MAX_PARTS,
     draft_message_id,
@@ -161,10 +163,21 @@ def _quote(term: str) -> str:
     return '"' + term.replace('"', " ") + '"' if any(c in term for c in ' ()"{}') else term
 
 
-def search_queries(interest: MailInterest, since: datetime) -> list[str]:
-    """Gmail `q` strings that together find the mail `interest` asks for, after `since`."""
+def invitation_query(since: datetime) -> str:
+    """Mail after `since` that may carry an invitation whoever sent it: an `.ics` attachment
+    (Google's invitations have `invite.ics`; `filename:` matches a name or a type,
+    https://support.google.com/mail/answer/7190), or an invitation's subject."""
+    subjects = " ".join(f'subject:"{s}"' for s in INVITATION_SUBJECTS)
+    return f"after:{int(since.timestamp())} {{filename:ics {subjects}}}"
+
+
+def search_queries(
+    interest: MailInterest, since: datetime, *, invitations: bool = False
+) -> list[str]:
+    """Gmail `q` strings that together find the mail `interest` asks for, after `since`; with
+    `invitations`, also the mail that may carry an invitation (a first read of the window)."""
     after = f"after:{int(since.timestamp())}"
-    queries: list[str] = []
+    queries: list[str] = [invitation_query(since)] if invitations else []
     people = sorted(interest.addresses | interest.domains)
     for i in range(0, len(people), QUERY_TERMS):
         group = " OR ".join(_quote(p) for p in people[i : i + QUERY_TERMS])
@@ -236,6 +249,9 @@ class GmailProvider:
             sleep,
         )
         self._touched_threads: set[str] = set()
+        self._invited: set[str] = set()
+        """Messages the invitation search found in this read: their text is read whoever
+        sent them."""
         self._check_every_draft = False
 
     @property
@@ -254,6 +270,7 @@ class GmailProvider:
         self._guard = ItemBudget(self.budget, state.over_budget if state else None)
         self._touched_threads = set()
         self._check_every_draft = state is None
+        self._invited = set()
         skipped: list[Skipped] = []
 
         full_calendar = (
@@ -286,7 +303,8 @@ class GmailProvider:
                     "historyId"
                 ]
             )
-            candidates |= self._search(interest, window.start)
+            self._invited = self._search(interest, window.start, invitations=True)
+            candidates |= self._invited
             self._check_every_draft = True
         else:
             history_id = history_round.history_id
@@ -362,9 +380,11 @@ class GmailProvider:
                 result.history_id = str(page.get("historyId", start))
                 return result
 
-    def _search(self, interest: MailInterest, since: datetime) -> set[str]:
+    def _search(
+        self, interest: MailInterest, since: datetime, *, invitations: bool = False
+    ) -> set[str]:
         found: set[str] = set()
-        for query in search_queries(interest, since):
+        for query in search_queries(interest, since, invitations=invitations):
             page_token: str | None = None
             while True:
                 params: dict[str, Any] = {"userId": "me", "q": query, "maxResults": 500}
@@ -425,7 +445,7 @@ class GmailProvider:
             if message.date < window.start:
                 continue
             sent_here = message.thread_id in threads
-            if interest.matches(message) or sent_here:
+            if interest.matches(message) or sent_here or message.id in self._invited:
                 headed.append(message)
         wanted = [m.id for m in headed if m.folder is Folder.INBOX]
         bodies, body_failures = (
@@ -437,6 +457,7 @@ class GmailProvider:
             if wanted
             else ({}, {})
         )
+        bodies = self._with_calendar_attachments(bodies)
         messages: list[Message] = []
         for headers_only in headed:
             message = headers_only
@@ -469,6 +490,54 @@ class GmailProvider:
         return messages, skipped
 
     # drafts
+
+    def _with_calendar_attachments(self, bodies: dict[str, Any]) -> dict[str, Any]:
+        """`format=full` leaves attachments on the server: an invitation sent only as an
+        `.ics` attachment (no inline `text/calendar` part) is fetched with
+        messages.attachments.get, at most `MAX_CALENDAR_PARTS` small ones per message, in one
+        batch, and put back into its payload for `parse_message`."""
+        wanted: list[tuple[str, Any]] = []
+        asked: dict[str, tuple[str, str]] = {}
+        users = self._gmail.users()
+        for message_id, item in bodies.items():
+            parts = list(_leaf_parts(item.get("payload", {})))
+            if any(_is_calendar(p) and p.get("body", {}).get("data") for p in parts):
+                continue
+            attached = [
+                str(p["body"]["attachmentId"])
+                for p in parts
+                if _is_calendar(p)
+                and p.get("body", {}).get("attachmentId")
+                and int(p["body"].get("size", 0) or 0) <= MAX_CALENDAR_BYTES
+            ][:MAX_CALENDAR_PARTS]
+            for attachment in attached:
+                asked[f"a{len(asked)}"] = (message_id, attachment)
+                wanted.append(
+                    (
+                        f"a{len(wanted)}",
+                        users.messages()
+                        .attachments()
+                        .get(userId="me", messageId=message_id, id=attachment),
+                    )
+                )
+        if not wanted:
+            return bodies
+        found, _ = self._calls.batch(
+            self.endpoints.gmail_batch, wanted, "gmail messages.attachments.get"
+        )
+        data: dict[str, dict[str, str]] = {}
+        for request_id, body in found.items():
+            message_id, attachment = asked[request_id]
+            if isinstance(body, Mapping) and body.get("data"):
+                data.setdefault(message_id, {})[attachment] = str(body["data"])
+        return {
+            message_id: (
+                {**item, "payload": _with_data(item.get("payload", {}), data[message_id])}
+                if message_id in data
+                else item
+            )
+            for message_id, item in bodies.items()
+        }
 
     def _message_id(self, key: str) -> str:
         return draft_message_id(key, self.user.address)
@@ -633,6 +702,36 @@ class GmailProvider:
             if ours or (draft.recipient.lower() in to and later):
                 return DraftObservation(draft.key, f"sent/{message['id']}", DraftStatus.SENT)
         return DraftObservation(draft.key, "", DraftStatus.DELETED)
+
+
+_CALENDAR_TYPES = frozenset({"text/calendar", "application/ics"})
+
+
+def _leaf_parts(part: Mapping[str, Any], depth: int = 0) -> Iterator[Mapping[str, Any]]:
+    children = part.get("parts")
+    if isinstance(children, list) and depth < MIME_DEPTH:
+        for child in children[:MAX_PARTS]:
+            if isinstance(child, Mapping):
+                yield from _leaf_parts(child, depth + 1)
+    elif not children:
+        yield part
+
+
+def _is_calendar(part: Mapping[str, Any]) -> bool:
+    mime_type = str(part.get("mimeType", "")).lower()
+    return mime_type in _CALENDAR_TYPES or str(part.get("filename", "")).lower().endswith(".ics")
+
+
+def _with_data(part: Mapping[str, Any], data: Mapping[str, str]) -> dict[str, Any]:
+    """A copy of a payload whose attachments named in `data` carry their content inline."""
+    copy = dict(part)
+    body = part.get("body")
+    if isinstance(body, Mapping) and str(body.get("attachmentId", "")) in data:
+        copy["body"] = {**body, "data": data[str(body["attachmentId"])]}
+    children = part.get("parts")
+    if isinstance(children, list):
+        copy["parts"] = [_with_data(c, data) if isinstance(c, Mapping) else c for c in children]
+    return copy
 
 
 def _draft_of(provider_id: str) -> str:

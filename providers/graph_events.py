@@ -129,7 +129,7 @@ def event_from_graph(
         urls.extend(video_links(source))
     return CalendarEvent(
         id=str(resource["id"]),
-        uid=str(resource.get("iCalUId") or resource["id"]),
+        uid=calendar_uid(str(resource.get("iCalUId") or resource["id"])),
         title=str(resource.get("subject") or ""),
         start=start,
         end=end,
@@ -143,3 +143,30 @@ def event_from_graph(
         recurring=resource.get("type") in ("occurrence", "exception"),
         recurrence_id=None,
     )
+
+
+_GOID_CLASS = bytes.fromhex("040000008200E00074C5B7101A82E008")
+_VCAL_UID = b"vCal-Uid\x01\x00\x00\x00"
+
+
+def calendar_uid(ical_uid: str) -> str:
+    """The iCalendar UID of an event whose Graph `iCalUId` is `ical_uid`. Exchange gives an
+    invitation from another system (Google, a recruiting tool) a Global Object ID that wraps
+    that system's UID after "vCal-Uid" (MS-OXOCAL 2.2.1.27: class id, instance date, creation
+    time, 8 reserved bytes, a little-endian size, then the data); the UID is what the emailed
+    invitation carries, so that it can be merged with its mail. Any other id is kept."""
+    try:
+        data = bytes.fromhex(ical_uid)
+    except ValueError:
+        return ical_uid
+    if len(data) < 40 or not data.startswith(_GOID_CLASS):
+        return ical_uid
+    size = int.from_bytes(data[36:40], "little")
+    payload = data[40 : 40 + size]
+    if len(payload) != size or not payload.startswith(_VCAL_UID):
+        return ical_uid
+    uid = payload[len(_VCAL_UID) :].split(b"\x00", 1)[0]
+    try:
+        return uid.decode("utf-8") or ical_uid
+    except UnicodeDecodeError:
+        return ical_uid

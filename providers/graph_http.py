@@ -51,6 +51,8 @@ class GraphResponse:
     status: int
     body: Any
     headers: Mapping[str, str]
+    content: bytes = b""
+    """The body as it came, for an answer that is not JSON (a message's `$value`)."""
 
     @property
     def error_code(self) -> str:
@@ -222,5 +224,5 @@ def _response(response: httpx.Response) -> GraphResponse:
     try:
         body = response.json() if response.content else None
     except ValueError:
-        body = None
+        return GraphResponse(response.status_code, None, dict(response.headers), response.content)
     return GraphResponse(response.status_code, body, dict(response.headers))

@@ -1151,14 +1151,20 @@ def _short(error: object, limit: int = 160) -> str:
 
 
 def events_to_ics(
-    events: Sequence[CalendarEvent], *, prodid: str = "-//mailagent//fixtures//EN"
+    events: Sequence[CalendarEvent],
+    *,
+    prodid: str = "-//mailagent//fixtures//EN",
+    method: str = "",
 ) -> bytes:
-    """A VCALENDAR with one VEVENT per event, with the VTIMEZONEs its TZIDs need.
+    """A VCALENDAR with one VEVENT per event, with the VTIMEZONEs its TZIDs need; with a
+    `method` (REQUEST, CANCEL: RFC 5546 §1.4), what an emailed invitation carries.
 
     Output is deterministic: DTSTAMP, which RFC 5545 requires, is the event's start in UTC."""
     calendar = icalendar.Calendar()
     calendar.add("PRODID", prodid)
     calendar.add("VERSION", "2.0")
+    if method:
+        calendar.add("METHOD", method)
     for event in events:
         calendar.add_component(_vevent(event))
     if events:

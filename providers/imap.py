@@ -49,7 +49,7 @@ from mailagent.models import (
     body_digest,
     key_from_message_id,
 )
-from mailagent.relevance import MailInterest
+from mailagent.relevance import INVITATION_SUBJECTS, MailInterest
 from providers.base import Changes, KnownDraft, NotWritten, Skipped, Window
 from providers.budget import DEFAULT_BUDGET, Budget, ItemBudget, OverBudget
 from providers.calendar_source import CalendarSource
@@ -476,7 +476,10 @@ class ImapProvider:
                 if previous and "uidvalidity" in previous
                 else []
             )
-            candidates = self._interesting(client, since, interest) & tracked
+            candidates = (
+                self._interesting(client, since, interest, invitations=folder is Folder.INBOX)
+                & tracked
+            )
         else:
             known = set(previous.get("uids", ()))
             arrived, gone = self._changes(client, previous["status"], status, known, since)
@@ -554,9 +557,17 @@ class ImapProvider:
             kept.update(client.search(["UID", uid_set, "SINCE", since]))
         return kept
 
-    def _interesting(self, client: IMAPClient, since: Any, interest: MailInterest) -> set[int]:
-        """UIDs since `since` of the mail `interest` asks for, searched on the server."""
+    def _interesting(
+        self, client: IMAPClient, since: Any, interest: MailInterest, *, invitations: bool = False
+    ) -> set[int]:
+        """UIDs since `since` of the mail `interest` asks for, searched on the server; with
+        `invitations` (a first read of the Inbox), also the mail that may carry an invitation
+        whoever sent it: an invitation's subject or a `text/calendar` message (RFC 3501
+        section 6.4.4: SUBJECT and HEADER match substrings)."""
         terms: list[list[Any]] = []
+        if invitations:
+            terms.extend(["SUBJECT", subject] for subject in INVITATION_SUBJECTS)
+            terms.append(["HEADER", "Content-Type", "text/calendar"])
         for who in sorted(interest.addresses | interest.domains):
             terms.extend([["FROM", who], ["TO", who], ["CC", who]])
         terms.extend(["SUBJECT", word] for word in sorted(interest.subject_tokens))

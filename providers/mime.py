@@ -27,7 +27,7 @@ import re
 import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.message import Message as MimePart
@@ -35,9 +35,19 @@ from email.utils import format_datetime, parsedate_to_datetime
 from html import unescape
 from itertools import islice
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from mailagent.errors import ParseError
-from mailagent.models import SNIPPET_LIMIT, DraftContent, Folder, Message, Person
+from mailagent.models import (
+    SNIPPET_LIMIT,
+    CalendarEvent,
+    DraftContent,
+    Folder,
+    Message,
+    Person,
+)
+from providers.base import Window
+from providers.ical import latest_by_id, parse_calendar
 
 __all__ = [
     "DETECTION_HEADERS",
@@ -719,6 +729,79 @@ def _snippet(msg: MimePart) -> str:
     return "\n\n".join(plain)[:SNIPPET_LIMIT].rstrip()
 
 
+# --- calendar parts --------------------------------------------------------------------------
+
+MAX_CALENDAR_PARTS = 4
+"""Calendar parts of one message read: an invitation has one inline and maybe one attached."""
+MAX_CALENDAR_BYTES = 256 * 1024
+"""Bytes of one calendar part read; an invitation is a few KB (with its VTIMEZONEs)."""
+MAX_INVITATION_EVENTS = 20
+"""VEVENTs in one calendar part: an invitation has one, with a few overrides of a series; a
+part with more is a calendar export, not an invitation, and is not expanded (its cost)."""
+INVITATION_SPAN = timedelta(days=400)
+"""Events of an invitation are read within this span either side of the message's date (a
+recurring invitation is expanded there; an interview is rarely booked a year ahead)."""
+INVITATION_METHODS = frozenset({"", "REQUEST", "CANCEL", "PUBLISH"})
+"""iTIP methods (RFC 5546 §1.4) whose events are the organizer's: an invitation, its update,
+its cancellation, or an "add to calendar" file. REPLY, COUNTER and REFRESH come from attendees
+and say nothing new about the event."""
+_CALENDAR_TYPES = frozenset({"text/calendar", "application/ics", "text/x-vcalendar"})
+_VEVENT = re.compile(rb"(?im)^BEGIN:VEVENT")
+_METHOD_LINE = re.compile(rb"(?im)^METHOD[ \t]*[;:]([^\r\n]*)")
+
+
+def _filename(part: MimePart) -> str:
+    try:
+        return str(part.get_filename() or "")
+    except Exception:  # a Content-Disposition the header parser chokes on
+        return ""
+
+
+def _calendar_parts(msg: MimePart) -> list[bytes]:
+    """The decoded bytes of the message's calendar parts (`text/calendar`, `application/ics`,
+    a file named `*.ics`), each once, at most `MAX_CALENDAR_PARTS` of them."""
+    found: list[bytes] = []
+    for part in _walk(msg):
+        ctype = _content_type(part)
+        if ctype not in _CALENDAR_TYPES and not _filename(part).lower().endswith(".ics"):
+            continue
+        try:
+            data = part.get_payload(decode=True)
+        except Exception:  # noqa: S112 - a broken transfer encoding costs this part only
+            continue
+        if isinstance(data, bytes) and data.strip() and data not in found:
+            found.append(data[:MAX_CALENDAR_BYTES])
+        if len(found) >= MAX_CALENDAR_PARTS:
+            break
+    return found
+
+
+def _invitations(
+    msg: MimePart, date: datetime
+) -> tuple[tuple[CalendarEvent, ...], tuple[str, ...]]:
+    """The events of the message's calendar parts whose METHOD is in `INVITATION_METHODS`, one
+    per event id (the highest SEQUENCE); and why a part, or an event in it, was not read."""
+    window = Window(date - INVITATION_SPAN, date + INVITATION_SPAN)
+    events: list[CalendarEvent] = []
+    problems: list[str] = []
+    for number, data in enumerate(_calendar_parts(msg), start=1):
+        method = _METHOD_LINE.search(data)
+        if method and method[1].strip().upper().decode("ascii", "replace") not in (
+            INVITATION_METHODS
+        ):
+            continue
+        source = f"calendar part {number}"
+        if len(_VEVENT.findall(data)) > MAX_INVITATION_EVENTS:
+            problems.append(f"{source}: more than {MAX_INVITATION_EVENTS} events, not read")
+            continue
+        found, skipped = parse_calendar(
+            data, window=window, default_tz=ZoneInfo("UTC"), source=source
+        )
+        events.extend(found)
+        problems.extend(sanitize_header_text(f"{s.item}: {s.reason}")[:300] for s in skipped)
+    return tuple(latest_by_id(events)), tuple(problems)
+
+
 # --- parse -----------------------------------------------------------------------------------
 
 _LEADING_BLANK_LINES = re.compile(rb"(?:[ \t]*\r?\n)+")
@@ -882,6 +965,7 @@ def _parse(data: bytes, *, folder: Folder, id: str, fallback_date: datetime | No
         if value is not None:
             headers[name] = value
     in_reply_to = _msg_ids(msg, "in-reply-to")
+    invitations, problems = _invitations(msg, date)
     return Message(
         id=id,
         folder=folder,
@@ -896,6 +980,8 @@ def _parse(data: bytes, *, folder: Folder, id: str, fallback_date: datetime | No
         thread_id="",
         snippet=_snippet(msg),
         headers=headers,
+        invitations=invitations,
+        invitation_problems=problems,
     )
 
 

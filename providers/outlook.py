@@ -54,19 +54,19 @@ from mailagent.models import (
     Message,
     body_digest,
 )
-from mailagent.relevance import MailInterest
+from mailagent.relevance import MailInterest, looks_like_invitation
 from providers.base import Changes, KnownDraft, NotWritten, Skipped, Window
 from providers.budget import DEFAULT_BUDGET, Budget, ItemBudget, OverBudget
 from providers.graph_events import event_from_graph
 from providers.graph_http import GRAPH_BASE, GraphClient, GraphRequest, TokenProvider, relative
-from providers.mime import header_lines, message_from_fields
+from providers.mime import header_lines, message_from_fields, parse_message
 
 log = logging.getLogger(__name__)
 
 TAG_PROPERTY = "String {6f7c3f4e-2b8a-4d1e-9c55-8a3f1d2b7e61} Name MailagentKey"
 LIST_FIELDS = (
     "id,subject,from,toRecipients,ccRecipients,receivedDateTime,sentDateTime,"
-    "internetMessageId,conversationId,isDraft,bodyPreview"
+    "internetMessageId,conversationId,isDraft,bodyPreview,hasAttachments"
 )
 DETAIL_FIELDS = "id,conversationId,receivedDateTime,body,internetMessageHeaders"
 PAGE_SIZE = 200
@@ -75,6 +75,13 @@ CALENDAR_REFRESH = timedelta(days=7)
 MAIL_STREAMS = {"inbox": Folder.INBOX, "sentitems": Folder.SENT}
 EXPIRED_CODES = frozenset({"syncStateNotFound", "resyncRequired", "SyncStateNotFound"})
 EXPAND_TAG = f"singleValueExtendedProperties($filter=id eq '{TAG_PROPERTY}')"
+MEETING_TYPES = frozenset({"#microsoft.graph.eventMessageRequest", "#microsoft.graph.eventMessage"})
+"""How Graph annotates a meeting request and a cancellation in a list of messages (an
+`eventMessageResponse` is an attendee's answer: nothing new about the event).
+https://learn.microsoft.com/graph/api/resources/eventmessage"""
+MIME_LIMIT = 20
+"""Invitations whose MIME one read fetches (one GET each: `$value` has no place in `$batch`'s
+JSON); the rest wait for the next read. A mailbox gets a few a week."""
 
 
 def _iso(moment: datetime) -> str:
@@ -364,6 +371,7 @@ class OutlookProvider:
     ) -> tuple[list[Message], list[Skipped]]:
         skipped: list[Skipped] = []
         light: dict[str, Message] = {}
+        invited: list[str] = []
         for stream, folder in MAIL_STREAMS.items():
             for item in seen.items.get(stream, ()):
                 if item.get("isDraft") or (_tag(item) and folder is Folder.INBOX):
@@ -380,6 +388,8 @@ class OutlookProvider:
                     message = replace(message, headers=tagged)
                 if message.date >= window.start:
                     light[message.id] = message
+                    if folder is Folder.INBOX and _may_invite(item, message):
+                        invited.append(message.id)
         wanted = [
             m.id
             for m in light.values()
@@ -427,7 +437,47 @@ class OutlookProvider:
                 )
                 continue
             light[message_id] = detailed
+        for message_id in invited[:MIME_LIMIT]:
+            found = self._invitations(light[message_id])
+            if isinstance(found, Skipped):
+                skipped.append(found)
+            else:
+                light[message_id] = found
         return sorted(light.values(), key=lambda m: m.date), skipped
+
+    def _invitations(self, message: Message) -> Message | Skipped:
+        """`message` with the invitations of its calendar parts, read from its MIME content
+        (`$value`, https://learn.microsoft.com/graph/outlook-get-mime-message): Graph's event
+        navigation property has no SEQUENCE and no METHOD, the MIME has both."""
+        item = f"outlook message {message.id}"
+        try:
+            answer = self._graph.send(
+                "GET", f"/me/messages/{quote(message.id, safe=SAFE)}/$value", what="message MIME"
+            )
+        except NotFound:
+            return message  # gone since it was listed: the next delta says so
+        if answer.status != 200 or not answer.content:
+            return Skipped(item, f"invitation not read (HTTP {answer.status})")
+        try:
+            parsed = self._guard.run(
+                f"{message.id}/mime",
+                partial(
+                    parse_message,
+                    answer.content,
+                    folder=message.folder,
+                    id=message.id,
+                    fallback_date=message.date,
+                ),
+            )
+        except ParseError as exc:
+            return Skipped(item, f"invitation not read: {exc}")
+        if isinstance(parsed, OverBudget):
+            return Skipped(item, f"invitation {parsed.reason}")
+        return replace(
+            message,
+            invitations=parsed.invitations,
+            invitation_problems=parsed.invitation_problems,
+        )
 
     # drafts
 
@@ -632,6 +682,14 @@ class OutlookProvider:
         if response.status >= 300 or not isinstance(response.body, Mapping):
             raise ProviderError(f"draft {key}: Graph answered HTTP {response.status}")
         return str(response.body["id"])
+
+
+def _may_invite(item: Mapping[str, Any], message: Message) -> bool:
+    """A meeting request or cancellation (Exchange made one of an iMIP message), or mail with
+    an attachment and an invitation's subject (an `.ics` file Exchange left as a file)."""
+    if str(item.get("@odata.type", "")) in MEETING_TYPES:
+        return True
+    return bool(item.get("hasAttachments")) and looks_like_invitation(message)
 
 
 def _unfinished(key: str) -> str:

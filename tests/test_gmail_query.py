@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Set
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -288,3 +289,23 @@ def test_the_index_narrows_address_and_label_queries() -> None:
     assert parse_query("from:acme.com interview").candidates(index) == {1}
     assert parse_query("-from:acme.com").candidates(index) is None
     assert parse_query("interview").candidates(index) is None
+
+
+def test_filename_finds_attachments_by_name_or_type() -> None:
+    """Gmail's `filename:pdf`, `filename:homework.txt` (support.google.com/mail/answer/7190)."""
+    docs = [
+        replace(_doc(10, sender=("a@x.io", "")), has_attachment=True, filenames=("invite.ics",)),
+        replace(_doc(11, sender=("b@x.io", "")), has_attachment=True, filenames=("Report.PDF",)),
+        _doc(12, sender=("c@x.io", ""), body="filename ics"),
+    ]
+    cases = {
+        "filename:ics": {10},
+        "filename:invite.ics": {10},
+        "filename:INVITE.ICS": {10},
+        "filename:pdf": {11},
+        "filename:report.pdf": {11},
+        "filename:doc": set(),
+        "filename:ics OR filename:pdf": {10, 11},
+    }
+    for q, expected in cases.items():
+        assert {d.key for d in parse_query(q).filter(docs, CTX)} == expected, q

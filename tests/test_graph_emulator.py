@@ -991,3 +991,36 @@ def test_the_text_of_an_html_bomb_is_made_in_linear_time() -> None:
     html_to_text("<a " * 20_000)
     assert time.perf_counter() - started < 0.5
     assert html_to_text("<p>Hi <b>there</b></p><div>x</div>") == "Hi there\nx\n"
+
+
+INVITATION = (
+    b"From: Jane Doe <jane@acme.com>\r\nTo: alex@example.com\r\nSubject: Interview\r\n"
+    b"Date: Wed, 18 Nov 2026 10:00:00 +0000\r\nMessage-ID: <inv1@acme.com>\r\nMIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/alternative; boundary="b1"\r\n\r\n--b1\r\n'
+    b"Content-Type: text/plain; charset=utf-8\r\n\r\nYou are invited.\r\n--b1\r\n"
+    b"Content-Type: text/calendar; charset=utf-8; method=REQUEST\r\n\r\nBEGIN:VCALENDAR\r\n"
+    b"METHOD:REQUEST\r\nBEGIN:VEVENT\r\nUID:i1@acme.com\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    b"--b1--\r\n"
+)
+
+
+def test_an_emailed_invitation_is_an_event_message_with_its_mime(
+    emu: GraphEmulator, api: httpx.Client
+) -> None:
+    """Exchange shows an iMIP request as an eventMessageRequest (learn.microsoft.com/graph/api/
+    resources/eventmessage); `$value` gives any message's MIME (graph/outlook-get-mime-message)."""
+    invite = emu.add_message(INVITATION, "inbox")
+    plain = emu.add_message(HTML_MAIL, "inbox")
+    items, _ = inbox_delta(api, **{"$select": "id,subject"})
+    kinds = {i["id"]: i.get("@odata.type") for i in items}
+    assert kinds == {
+        invite: "#microsoft.graph.eventMessageRequest",
+        plain: "#microsoft.graph.message",
+    }
+    full = api.get(f"/me/messages/{invite}").json()
+    assert full["meetingMessageType"] == "meetingRequest"
+    mime = api.get(f"/me/messages/{invite}/$value")
+    assert mime.status_code == 200
+    assert mime.headers["content-type"].startswith("text/plain")
+    assert mime.content == INVITATION
+    assert b"Subject: Offer" in api.get(f"/me/messages/{plain}/$value").content

@@ -46,3 +46,11 @@ def test_a_cursor_written_before_the_bound_loses_its_giant_word() -> None:
     interest = MailInterest.from_json(stored)
     assert interest.subject_tokens == {"zephyr"}
     assert interest.addresses == {"rita@acme.example"}
+
+
+def test_a_first_read_also_searches_for_invitations_whoever_sent_them() -> None:
+    (query,) = search_queries(MailInterest(), NOW, invitations=True)
+    assert "filename:ics" in query
+    assert 'subject:"Invitation:"' in query
+    assert 'subject:"Canceled event"' in query
+    assert search_queries(MailInterest(), NOW) == []

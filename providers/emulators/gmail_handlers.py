@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from providers.emulators.gmail_mailbox import StoredMessage
 from providers.emulators.gmail_mime import read_facts
-from providers.emulators.gmail_resources import history_resource, message_brief, message_resource
+from providers.emulators.gmail_resources import (
+    attachment_body,
+    history_resource,
+    message_brief,
+    message_resource,
+)
 from providers.emulators.google_base64 import b64decode_any, b64url
 from providers.emulators.google_call import Call, Handler, Reply
 from providers.emulators.google_errors import ApiError, bad_request, not_found
@@ -103,6 +108,15 @@ def messages_get(call: Call) -> Reply:
     message = _message(call, call.path["id"])
     fmt = _format(call, ("minimal", "full", "raw", "metadata"))
     return Reply(200, message_resource(message, fmt, call.many("metadataHeaders")))
+
+
+def attachments_get(call: Call) -> Reply:
+    _check_user(call)
+    message = _message(call, call.path["messageId"])
+    body = attachment_body(message, call.path["id"])
+    if body is None:
+        raise not_found()
+    return Reply(200, body)
 
 
 def threads_get(call: Call) -> Reply:
@@ -270,6 +284,7 @@ GMAIL_HANDLERS: dict[str, Handler] = {
     "gmail.users.getProfile": get_profile,
     "gmail.users.messages.list": messages_list,
     "gmail.users.messages.get": messages_get,
+    "gmail.users.messages.attachments.get": attachments_get,
     "gmail.users.threads.get": threads_get,
     "gmail.users.history.list": history_list,
     "gmail.users.drafts.create": drafts_create,

@@ -201,6 +201,7 @@ class Mailbox:
             text=normalize_words(facts.subject + " " + facts.text),
             message_id=facts.message_id,
             has_attachment=facts.has_attachment,
+            filenames=facts.filenames,
         )
         refs = facts.refs
         stored = StoredMessage(

@@ -152,6 +152,7 @@ class Facts:
     references: tuple[str, ...] = ()
     date: datetime | None = None
     has_attachment: bool = False
+    filenames: tuple[str, ...] = ()
 
     @property
     def refs(self) -> tuple[str, ...]:
@@ -189,7 +190,18 @@ def read_facts(raw: bytes) -> Facts:
         references=tuple(i.lower() for i in _MSG_ID.findall(first.get("references", ""))),
         date=date,
         has_attachment=attachment,
+        filenames=attachment_names(raw) if attachment else (),
     )
+
+
+def attachment_names(raw: bytes) -> tuple[str, ...]:
+    """The file names of a message's parts, lower-cased (what `filename:` searches)."""
+    try:
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        names = (part.get_filename() for part in message.walk() if not part.is_multipart())
+        return tuple(name.lower() for name in names if name)
+    except Exception:  # hostile MIME: no names rather than a failed delivery
+        return ()
 
 
 def replace_header(raw: bytes, name: str, value: str | None) -> bytes:

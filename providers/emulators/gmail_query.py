@@ -104,6 +104,8 @@ class SearchDoc:
     message_id: str
     """The Message-ID without angle brackets, lower-cased."""
     has_attachment: bool = False
+    filenames: tuple[str, ...] = ()
+    """The names of the message's attachments (for `filename:`, which ignores case)."""
 
 
 class SearchIndex(Protocol):
@@ -312,6 +314,24 @@ class MessageId:
 
 
 @dataclass(frozen=True, slots=True)
+class Filename:
+    """`filename:pdf` or `filename:homework.txt`: an attachment of that type or name
+    (https://support.google.com/mail/answer/7190)."""
+
+    name: str
+
+    def matches(self, doc: SearchDoc, ctx: QueryContext) -> bool:
+        names = (f.lower() for f in doc.filenames)
+        return any(f == self.name or f.endswith("." + self.name) for f in names)
+
+    def candidates(self, index: SearchIndex) -> Set[int] | None:
+        return None
+
+    def reaches(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
 class HasAttachment:
     def matches(self, doc: SearchDoc, ctx: QueryContext) -> bool:
         return doc.has_attachment
@@ -381,6 +401,7 @@ OPERATORS = frozenset(
         "is",
         "rfc822msgid",
         "has",
+        "filename",
     }
 )
 
@@ -626,6 +647,7 @@ _TERMS: dict[str, Callable[[str], Node]] = {
     "older_than": _relative(False),
     "rfc822msgid": _message_id,
     "has": _has,
+    "filename": lambda value: Filename(value.lower()) if value else Nothing(),
 }
 
 

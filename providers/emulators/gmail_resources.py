@@ -72,13 +72,37 @@ def _payload(part: MimePart, part_id: str, message: StoredMessage) -> dict[str, 
     data = part.get_payload(decode=True)
     data = data if isinstance(data, bytes) else b""
     if filename:
-        token = b64url(f"{message.id}/{part_id}".encode()).rstrip("=")
-        result["body"] = {"attachmentId": "ANGjdJ" + token, "size": len(data)}
+        result["body"] = {"attachmentId": _attachment_id(message, part_id), "size": len(data)}
     elif data:
         result["body"] = {"size": len(data), "data": b64url(data)}
     else:
         result["body"] = {"size": 0}
     return result
+
+
+def _attachment_id(message: StoredMessage, part_id: str) -> str:
+    return "ANGjdJ" + b64url(f"{message.id}/{part_id}".encode()).rstrip("=")
+
+
+def attachment_body(message: StoredMessage, attachment_id: str) -> dict[str, Any] | None:
+    """messages.attachments.get: the MessagePartBody of the attachment `attachment_id` names
+    (an id `format=full` gave for this message), or None."""
+    pending: list[tuple[MimePart, str]] = [
+        (BytesParser(policy=compat32).parsebytes(message.raw), "")
+    ]
+    while pending:
+        part, part_id = pending.pop()
+        if part.is_multipart():
+            children = part.get_payload()
+            pending.extend(
+                (child, f"{part_id}.{i}" if part_id else str(i))
+                for i, child in enumerate(children if isinstance(children, list) else [])
+            )
+        elif part.get_filename() and _attachment_id(message, part_id) == attachment_id:
+            data = part.get_payload(decode=True)
+            data = data if isinstance(data, bytes) else b""
+            return {"attachmentId": attachment_id, "size": len(data), "data": b64url(data)}
+    return None
 
 
 def message_brief(message: StoredMessage, labels: bool = False) -> dict[str, Any]:

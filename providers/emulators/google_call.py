@@ -25,6 +25,8 @@ class Reply:
     status: int
     body: dict[str, Any] | None = None
     headers: tuple[tuple[str, str], ...] = ()
+    raw: bytes | None = None
+    """A body that is not JSON (Graph's `$value`: a message's MIME, as text/plain)."""
 
     @property
     def dropped(self) -> bool:

@@ -43,6 +43,12 @@ ROUTES: tuple[Route, ...] = (
         frozenset({"format", "metadataHeaders"}),
     ),
     Route(
+        "gmail.users.messages.attachments.get",
+        "GET",
+        f"{_G}/messages/{{messageId}}/attachments/{{id}}",
+        frozenset(),
+    ),
+    Route(
         "gmail.users.threads.get",
         "GET",
         f"{_G}/threads/{{id}}",
@@ -120,6 +126,7 @@ QUOTA_UNITS: dict[str, int] = {
     "gmail.users.history.list": 2,
     "gmail.users.messages.list": 5,
     "gmail.users.messages.get": 5,
+    "gmail.users.messages.attachments.get": 5,
     "gmail.users.drafts.get": 5,
     "gmail.users.drafts.list": 5,
     "gmail.users.drafts.create": 10,

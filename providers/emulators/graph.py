@@ -26,7 +26,7 @@ from providers.emulators.graph_backend import Backend, Stats
 from providers.emulators.graph_calendar import Calendar
 from providers.emulators.graph_faults import FAULT_KINDS, Fault
 from providers.emulators.graph_http_server import GraphHTTPServer
-from providers.emulators.graph_mime import parse_mail
+from providers.emulators.graph_mime import meeting_message_type, parse_mail
 from providers.emulators.graph_query import Expand
 from providers.emulators.graph_resources import message_resource
 from providers.emulators.graph_store import WELL_KNOWN, Mailbox, StoredMessage, event_id_for
@@ -206,6 +206,8 @@ class GraphEmulator(LoopbackEmulator[Backend]):
                 internet_message_id=mail.message_id or draft.internet_message_id,
                 headers=mail.headers,
                 has_attachments=mail.has_attachments,
+                mime=raw,
+                meeting=meeting_message_type(raw),
             )
             return box.insert(message).id
 

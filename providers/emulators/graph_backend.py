@@ -195,4 +195,4 @@ class Backend:
             ("request-id", request_id),
             ("client-request-id", headers.get("client-request-id") or request_id),
         )
-        return Reply(reply.status, reply.body, (*reply.headers, *stamp))
+        return Reply(reply.status, reply.body, (*reply.headers, *stamp), raw=reply.raw)

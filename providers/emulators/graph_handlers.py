@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import html
 import re
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formataddr
 from typing import Any
 from urllib.parse import urlencode
 
@@ -158,6 +161,31 @@ def get_message(call: Call) -> Reply:
     return _entity(call, _message(call))
 
 
+def message_value(call: Call) -> Reply:
+    """`GET /me/messages/{id}/$value`: the message's MIME content
+    (https://learn.microsoft.com/graph/outlook-get-mime-message). The emulator keeps what was
+    delivered; a message made through the API is rendered from its fields."""
+    message = _message(call)
+    return Reply(200, raw=message.mime or _rendered(message))
+
+
+def _rendered(message: StoredMessage) -> bytes:
+    mime = EmailMessage(policy=SMTP)
+    if message.sender is not None:
+        mime["From"] = _mailbox(message.sender)
+    if message.to:
+        mime["To"] = ", ".join(_mailbox(a) for a in message.to)
+    mime["Subject"] = message.subject
+    if message.internet_message_id:
+        mime["Message-ID"] = message.internet_message_id
+    mime.set_content(message.body, subtype="html" if message.body_type == "html" else "plain")
+    return bytes(mime)
+
+
+def _mailbox(address: Address) -> str:
+    return formataddr(address)
+
+
 def update_message(call: Call) -> Reply:
     message = _message(call)
     apply_fields(message, call.json_body(), creating=False)
@@ -241,6 +269,7 @@ MESSAGE_HANDLERS: dict[str, Handler] = {
     "messages.create": _json_only(create_message),
     "messages.createReply": _json_only(create_reply),
     "messages.get": get_message,
+    "messages.value": message_value,
     "messages.patch": update_message,
     "messages.delete": delete_message,
     "messages.list": list_messages,

@@ -63,7 +63,10 @@ class _Handler(LoopbackHandler):
             return
         payload = b"" if reply.body is None else json.dumps(reply.body).encode()
         self.send_response(reply.status, HTTPStatus(reply.status).phrase)
-        if reply.body is not None:
+        if reply.raw is not None:
+            payload = reply.raw
+            self.send_header("Content-Type", "text/plain")
+        elif reply.body is not None:
             self.send_header("Content-Type", JSON_TYPE)
             self.send_header("OData-Version", "4.0")
         for name, value in reply.headers:

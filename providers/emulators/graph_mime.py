@@ -89,6 +89,27 @@ def _body(raw: bytes, headers: Sequence[tuple[str, str]]) -> tuple[str, str, boo
     return "text", plain or "", attached
 
 
+_MEETING_TYPES = {"REQUEST": "meetingRequest", "CANCEL": "meetingCancelled"}
+
+
+def meeting_message_type(raw: bytes) -> str:
+    """What Exchange makes of an iMIP message (RFC 6047: a `text/calendar` part with a METHOD):
+    a meeting request or cancellation, shown as an `eventMessage` with this
+    `meetingMessageType` (https://learn.microsoft.com/graph/api/resources/eventmessage); ""
+    for other mail, including a plain `.ics` attachment, which stays a file attachment."""
+    try:
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        for part in message.walk():
+            if part.get_content_type() != "text/calendar" or part.get_filename():
+                continue
+            method = str(part.get_param("method") or "").upper()
+            if method in _MEETING_TYPES:
+                return _MEETING_TYPES[method]
+    except Exception:  # hostile MIME: an ordinary message
+        return ""
+    return ""
+
+
 def parse_mail(raw: bytes) -> Mail:
     headers = raw_headers(raw)
     named: dict[str, list[str]] = {}

@@ -129,6 +129,10 @@ def message_resource(
     full["bccRecipients"] = [recipient(a) for a in message.bcc]
     full["replyTo"] = [recipient(a) for a in message.reply_to]
     full["flag"] = {"flagStatus": "notFlagged"}
+    if message.meeting:  # an eventMessage: a derived type is annotated in any collection
+        request = message.meeting == "meetingRequest"
+        full["@odata.type"] = "#microsoft.graph.eventMessage" + ("Request" if request else "")
+        full["meetingMessageType"] = message.meeting
     if select is None:
         shown = full
     else:
@@ -137,6 +141,8 @@ def message_resource(
             "uniqueBody": full["body"],
         }
         shown = {"@odata.etag": full["@odata.etag"], "id": message.id}
+        if "@odata.type" in full:
+            shown["@odata.type"] = full["@odata.type"]
         for name in select:
             if name in extra:
                 shown[name] = extra[name]

@@ -53,6 +53,7 @@ ROUTES: tuple[Route, ...] = (
         frozenset({"$select", "$expand"}),
     ),
     Route("messages.get", "GET", "me/messages/{id}", frozenset({"$select", "$expand"})),
+    Route("messages.value", "GET", "me/messages/{id}/$value", frozenset()),
     Route("messages.patch", "PATCH", "me/messages/{id}", frozenset()),
     Route("messages.delete", "DELETE", "me/messages/{id}", frozenset()),
     Route("messages.createReply", "POST", "me/messages/{id}/createReply", frozenset()),

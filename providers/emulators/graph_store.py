@@ -94,6 +94,10 @@ class StoredMessage:
     """Single-value extended properties: canonical id -> value."""
     importance: str = "normal"
     has_attachments: bool = False
+    mime: bytes = b""
+    """The message as delivered (what `$value` gives); empty for one made through the API."""
+    meeting: str = ""
+    """`meetingMessageType` of an eventMessage (meetingRequest, meetingCancelled), or ""."""
     categories: list[str] = field(default_factory=list)
     version: int = 0
     entered: int = 0

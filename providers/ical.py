@@ -1232,7 +1232,17 @@ def _writable_recurrence_id(rid: datetime, all_day: bool) -> date | datetime:
 
 def _add_text(vevent: icalendar.Component, name: str, text: str) -> None:
     if text:
-        vevent.add(name, text.replace("\r\n", "\n").replace("\r", "\n"))
+        vevent.add(name, _Text(text.replace("\r\n", "\n").replace("\r", "\n")))
+
+
+class _Text(icalendar.vText):
+    """A TEXT value escaped as RFC 5545 section 3.3.11 says. icalendar's own escaping first
+    turns a literal backslash and "N" into a line break (found by hypothesis: a location of
+    "\\N" came back empty)."""
+
+    def to_ical(self) -> bytes:
+        text = str(self).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+        return text.replace("\n", "\\n").encode("utf-8")
 
 
 class _Parameters(icalendar.Parameters):

@@ -1147,6 +1147,23 @@ def _in_utc(event: CalendarEvent) -> CalendarEvent:
     return replace(event, start=event.start.astimezone(UTC), end=event.end.astimezone(UTC))
 
 
+@pytest.mark.parametrize("text", ["\\N", "a\\Nb\\n", "x\\,y;z", "line one\nline two"])
+def test_text_with_backslashes_round_trips(text: str) -> None:
+    """Found by hypothesis: icalendar's writer turns a literal backslash-N into a line break,
+    so a location "\\N" came back empty."""
+    event = CalendarEvent(
+        id="u1",
+        uid="u1",
+        title="Interview",
+        start=datetime(2026, 11, 17, 9, tzinfo=UTC),
+        end=datetime(2026, 11, 17, 10, tzinfo=UTC),
+        description=text,
+        location=text,
+    )
+    [again], _ = parse(events_to_ics([event]))
+    assert (again.description, again.location) == (text, text)
+
+
 @pytest.mark.parametrize("name", ["\\,", "a\\b", "\\", "Doe\\; Jane", "\\\\,"])
 def test_attendee_names_with_backslashes_round_trip(name: str) -> None:
     """Found by hypothesis: icalendar's reader takes a backslash before , ; or \\ inside a

@@ -25,6 +25,11 @@ cases:
         kim.tran@umbrella.com: {title: Principal Engineer}
 ```
 
+`facts` (when a case has it, even `{}`) lists every interviewer the invitation says something
+about, with all of it: `title`, `topic` and `time` (the slot as the schedule writes it) are
+compared exactly, an absent one must be empty; `kind` (recruiter, hiring_manager, engineer,
+unknown) is compared only where it is labelled. Cases without `facts` are not checked for them.
+
 An e-mail case has `subject`, `from`, `to`, `cc` and `body` instead. Nothing in mailagent reads
 interview facts from mail yet (issue 12 point 5), so an e-mail is turned into the calendar
 event its invitation would carry: the subject as the title, the body as the description, the
@@ -63,6 +68,8 @@ class Expected:
     role: str = ""
     interviewers: tuple[str, ...] = ()
     facts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    facts_labelled: bool = False
+    """The case labels interviewer facts (`facts:` present, maybe empty)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +163,7 @@ def _expected(raw: object, case_id: str) -> Expected:
         role=str(raw.get("role") or ""),
         interviewers=tuple(str(a).lower() for a in raw.get("interviewers", ())),
         facts={str(k).lower(): dict(v) for k, v in (raw.get("facts") or {}).items()},
+        facts_labelled="facts" in raw,
     )
 
 
@@ -250,6 +258,34 @@ class Outcome:
                 f"want {', '.join(expect.interviewers) or '-'}"
             )
         return out
+
+
+FACT_FIELDS = (("title", "title"), ("topic", "topic"), ("time", "slot"))
+"""Label key and `InterviewerFacts` field of the facts compared exactly."""
+
+
+def facts_misses(case: Case) -> list[str]:
+    """One line per interviewer fact that came out other than labelled (see the module note);
+    none when the case labels no facts."""
+    if not case.expect.facts_labelled:
+        return []
+    interview = detect_event(case.event, case.user).interview
+    if interview is None:
+        return ["facts: not detected as an interview"]
+    found = {f.address.lower(): f for f in interview.interviewer_facts}
+    out = []
+    for address in sorted(set(found) | set(case.expect.facts)):
+        want = case.expect.facts.get(address, {})
+        got = found.get(address)
+        for key, name in FACT_FIELDS:
+            value = getattr(got, name) if got else ""
+            if value != str(want.get(key, "")):
+                out.append(f"{address} {key}: {value!r}, want {want.get(key, '')!r}")
+        if "kind" in want:
+            kind = got.kind.value if got else "unknown"
+            if kind != want["kind"]:
+                out.append(f"{address} kind: {kind!r}, want {want['kind']!r}")
+    return out
 
 
 def evaluate(case: Case) -> Outcome:

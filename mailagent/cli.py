@@ -326,8 +326,9 @@ def explain(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Say why an event is (or is not) an interview, why each draft is due when, and which
-    name signs it (from the config, your calendar entries or your sent mail)."""
+    """Say why an event is (or is not) an interview, what each interviewer's thank-you is
+    based on, why each draft is due when, and which name signs it (from the config, your
+    calendar entries or your sent mail)."""
     try:
         if interview is None and not rejected:
             raise ConfigError(

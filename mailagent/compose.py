@@ -30,7 +30,17 @@ Every template is rendered with these variables (all strings unless said otherwi
     the name to greet the recipient by: the first name, skipping honorifics ("Dr. Priya Raman"
     gives "Priya"; "Dr. Raman" gives "Dr. Raman"); empty when the name is unknown.
 ``interviewer``
-    the recipient: ``interviewer.name``, ``interviewer.address``, ``interviewer.first_name``.
+    the recipient: ``interviewer.name``, ``interviewer.address``, ``interviewer.first_name``,
+    and what the invitation says about them (`mailagent.interviewer_facts`), each empty when
+    unknown: ``interviewer.title`` ("Engineering Manager"), ``interviewer.topic`` (their part
+    of the interview, lower-cased: "team and roadmap"), ``interviewer.slot`` (their time in the
+    schedule, as written: "11:00") and ``interviewer.kind`` ("recruiter", "hiring_manager",
+    "engineer" or "unknown").
+``topic_is_activity`` (bool)
+    the topic names a kind of session ("coding", "technical deep dive", "wrap-up") rather
+    than a subject ("team and roadmap"), so it reads as "our coding session".
+``panel`` (bool)
+    the interview has more than one interviewer.
 ``role``, ``company``
     the job title and the company; either may be empty.
 ``role_phrase``
@@ -301,6 +311,27 @@ def _user_name(user: Person) -> str:
     return "" if "@" in name else name
 
 
+_ACTIVITY_TOPIC = re.compile(
+    r"(?:\b(?:dive|wrap-?up|review|exercise|session|interview|screen|chat|intro|walkthrough|"
+    r"presentation|challenge|assessment|pairing)|^(?:technical|coding|live coding|behaviou?ral|"
+    r"cultur(?:e|al)|values|culture fit|pair programming|whiteboard|onsite|debrief))$",
+    re.IGNORECASE,
+)
+"""A topic that names a kind of session; bounded words and anchors, linear time."""
+
+
+def _fact_text(value: str) -> str:
+    """A title or topic from the invitation as one clean line without brackets (a stranger's
+    "]" must not end a marked spot early, nor a "[" open one)."""
+    return clean_text(value.translate({ord("["): " ", ord("]"): " "}), limit=80)
+
+
+def _topic_text(topic: str) -> str:
+    """ "Technical Deep Dive" as "technical deep dive", keeping acronyms ("API design")."""
+    words = _fact_text(topic).split()
+    return " ".join(w if (len(w) > 1 and w.isupper()) else w.lower() for w in words)
+
+
 def build_context(request: DraftRequest) -> dict[str, Any]:
     """The template context for `request` (see the module docstring); every string is clean."""
     interview = request.interview
@@ -318,13 +349,21 @@ def build_context(request: DraftRequest) -> dict[str, Any]:
         threaded = clean_text(fresh, limit=SUBJECT_LIMIT)
         default_subject = threaded
     user_name = _user_name(request.user)
+    facts = request.interviewer_facts
+    topic = _topic_text(facts.topic)
     return {
         "first_name": first_name,
         "interviewer": {
             "name": clean_text(request.to.name),
             "address": clean_text(request.to.address),
             "first_name": first_name,
+            "title": _fact_text(facts.title),
+            "topic": topic,
+            "slot": _fact_text(facts.slot),
+            "kind": str(facts.kind),
         },
+        "topic_is_activity": bool(topic) and _ACTIVITY_TOPIC.search(topic) is not None,
+        "panel": len(interview.interviewers) > 1,
         "role": role,
         "company": company,
         "role_phrase": _role_phrase(role, company),

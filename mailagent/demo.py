@@ -145,7 +145,7 @@ def run_demo(out: Console, *, keep: Path | None = None, as_json: bool = False) -
         result = sync_account(store, account, composer, moment)
         results.append((moment, result))
         if not as_json:
-            _tell(out, moment, result)
+            _tell(out, moment, result, {m.agent_key: m.snippet for m in mailbox.drafts()})
         return [DraftMade(d.key, d.kind, d.step, d.to, d.subject) for d in result.drafted]
 
     log = play(scenario, mailbox, sync)
@@ -237,7 +237,18 @@ def _plain(draft: StoredDraft, outcome: _Outcome) -> dict[str, Any]:
     }
 
 
-def _tell(out: Console, moment: datetime, result: SyncResult) -> None:
+def personal_sentence(body: str) -> str:
+    """The sentence of a thank-you that is about this interviewer's part of the interview:
+    the one after "Thank you for taking the time..." (issue 12, point 3); "" when none."""
+    paragraphs = [p for p in body.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    if len(paragraphs) < 2:
+        return ""
+    first = " ".join(paragraphs[1].split())
+    _, found, rest = first.partition(". ")
+    return rest if found else ""
+
+
+def _tell(out: Console, moment: datetime, result: SyncResult, bodies: dict[str, str]) -> None:
     if not result.ok:
         say(out, f"{moment:%a %b %d %H:%M}: sync failed: {result.error}")
     for drafted in result.drafted:
@@ -246,6 +257,11 @@ def _tell(out: Console, moment: datetime, result: SyncResult) -> None:
             f"{moment:%a %b %d %H:%M} drafted {drafted.kind.replace('_', '-')} to "
             f"{drafted.to}: {drafted.subject!r}",
         )
+        personal = (
+            personal_sentence(bodies.get(drafted.key, "")) if drafted.kind == "thank_you" else ""
+        )
+        if personal:
+            say(out, f"note: {personal}", 4)
         say(out, f"why: {drafted.reason}", 4)
         say(out, f"send by: {drafted.due_by:%a %b %d %H:%M}", 4)
     for note in result.notes:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from mailagent.facts import company_for, narrow_interviewers, role_for
+from mailagent.interviewer_facts import interviewer_facts
 from mailagent.models import (
     SNIPPET_LIMIT,
     Attendee,
@@ -376,6 +377,7 @@ def detect_event(
         company_domains=company_domains,
         role=_role(event, company, user, interviewers),
         interviewers=tuple(interviewers),
+        interviewer_facts=interviewer_facts(interviewers, description, title),
         status=_status(event, user),
         round_label=_round_label(title),
         signals=tuple(signals),

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from mailagent import serialize
 from mailagent.identity import SignedAs
-from mailagent.models import Detection
+from mailagent.models import Detection, InterviewerFacts, InterviewerKind, Person
 from mailagent.planner import Schedule
 from mailagent.report import Page
 from mailagent.store import Decision, StoredDraft
@@ -135,6 +135,8 @@ def render(item: Explained, zone: ZoneInfo, width: int = WIDTH) -> list[str]:
         say(f"company: {interview.company or '?'} ({domains}); role: {interview.role or '?'}")
         people = ", ".join(f"{p.name} <{p.address}>" for p in interview.interviewers)
         say(f"interviewers: {people or 'none'}")
+        for person in interview.interviewers:
+            say(interviewer_line(person, interview.facts_for(person.address)), 2)
         if item.signed is not None:
             say(f"drafts signed {item.signed.describe()}")
     for d in item.drafts:
@@ -149,6 +151,27 @@ def render(item: Explained, zone: ZoneInfo, width: int = WIDTH) -> list[str]:
     for decision in item.decisions:
         say(f"decision ({page.when(decision.at)}): {decision.text}")
     return page.lines
+
+
+KIND_NOTES = {
+    InterviewerKind.RECRUITER: "a recruiter's note",
+    InterviewerKind.HIRING_MANAGER: "a hiring manager's note",
+    InterviewerKind.ENGINEER: "an engineer's note",
+}
+
+
+def interviewer_line(person: Person, facts: InterviewerFacts) -> str:
+    """What the thank-you to `person` is based on: "Ana Costa: Engineering Manager, team and
+    roadmap, at 11:00 (from the invitation's schedule); a hiring manager's note"."""
+    who = person.name or person.address
+    said = [facts.title, facts.topic, f"at {facts.slot}" if facts.slot else ""]
+    known = ", ".join(s for s in said if s)
+    if facts.source:
+        known = f"{known} (from {facts.source})" if known else f"from {facts.source}"
+    note = KIND_NOTES.get(facts.kind, "")
+    if not known and not note:
+        return f"{who}: nothing said about them; the general note"
+    return f"{who}: " + "; ".join(s for s in (known, note) if s)
 
 
 def _span(page: Page, start: datetime, end: datetime) -> str:

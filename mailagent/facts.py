@@ -397,6 +397,12 @@ def _name_forms(person: Person) -> list[str]:
     return forms
 
 
+def name_forms(person: Person) -> list[str]:
+    """The ways a description may write `person`'s full name ("Emily Harris" for "Harris,
+    Emily"; "kim tran" from kim.tran@ when there is no display name)."""
+    return _name_forms(person)
+
+
 def _first_names(person: Person) -> list[str]:
     out = []
     for form in _name_forms(person):

@@ -190,6 +190,42 @@ class Signal:
         return f"{self.name} ({sign}{self.weight}): {self.detail}"
 
 
+class InterviewerKind(StrEnum):
+    """Which side of the hiring process an interviewer speaks for, as far as the invitation
+    says; the thank-you note to them is worded for it."""
+
+    RECRUITER = "recruiter"
+    """A recruiter, talent partner, HR or a recruiting coordinator: the process and its steps."""
+    HIRING_MANAGER = "hiring_manager"
+    """The hiring manager or another leader of the team (manager, director, head, founder)."""
+    ENGINEER = "engineer"
+    """An engineer or other technical peer: the technical discussion, the problem worked on."""
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class InterviewerFacts:
+    """What the invitation says about one interviewer (issue 12, point 3). Every field may be
+    empty: nothing here is guessed, and a note says only what is known."""
+
+    address: str
+    title: str = ""
+    """Their job title as written ("Engineering Manager"), never the candidate's role."""
+    topic: str = ""
+    """What their part of the interview covered, as written ("team and roadmap")."""
+    slot: str = ""
+    """Their time in the invitation's schedule, as written ("11:00", "1:45 PM")."""
+    kind: InterviewerKind = InterviewerKind.UNKNOWN
+    source: str = ""
+    """Where the facts were read: "the invitation's schedule", "the attendee's name"..."""
+
+    @property
+    def known(self) -> bool:
+        return bool(
+            self.title or self.topic or self.slot or self.kind is not InterviewerKind.UNKNOWN
+        )
+
+
 class InterviewStatus(StrEnum):
     SCHEDULED = "scheduled"
     CANCELLED = "cancelled"
@@ -213,6 +249,17 @@ class Interview:
     aliases: tuple[str, ...] = ()
     """Ids this interview had under earlier versions (see `CalendarEvent.aliases`): drafts
     recorded under them count as this interview's."""
+    interviewer_facts: tuple[InterviewerFacts, ...] = ()
+    """What the invitation says about each interviewer, for those it says anything about.
+    Interviews stored before this field existed load with none."""
+
+    def facts_for(self, address: str) -> InterviewerFacts:
+        """The facts known about the interviewer at `address` (empty ones when none)."""
+        wanted = address.lower()
+        for facts in self.interviewer_facts:
+            if facts.address.lower() == wanted:
+                return facts
+        return InterviewerFacts(wanted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,3 +327,8 @@ class DraftRequest:
     timezone: str
     reply_to: Message | None = None
     """The message the draft answers (follow-ups, rejection replies); None for a thank-you."""
+
+    @property
+    def interviewer_facts(self) -> InterviewerFacts:
+        """What the invitation says about the recipient (title, topic, slot, kind)."""
+        return self.interview.facts_for(self.to.address)

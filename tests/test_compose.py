@@ -17,6 +17,7 @@ from mailagent.compose import (
     TemplateComposer,
     clean_text,
     greeting_name,
+    placeholders,
     reply_subject,
     thread_references,
 )
@@ -26,6 +27,8 @@ from mailagent.models import (
     DraftRequest,
     Folder,
     Interview,
+    InterviewerFacts,
+    InterviewerKind,
     Message,
     Person,
 )
@@ -441,3 +444,118 @@ def test_any_values_stay_on_one_line(name: str, role: str, company: str, subject
             assert "\n" not in value
             if value:
                 assert value in draft.body
+
+
+# --- one personal note per interviewer (issue 12, point 3) -------------------------------------
+
+BEA = Person("Bea Kim", "bea.kim@northwind.example")
+ANA = Person("Ana Costa", "ana.costa@northwind.example")
+RAJ = Person("Raj Iyer", "raj.iyer@northwind.example")
+PANEL_TOPICS = {BEA: "system design", ANA: "team and roadmap", RAJ: "product sense"}
+
+
+def panel_interview() -> Interview:
+    """The panel issue 12 quotes: "11:00 Ana Costa - Engineering Manager: team and roadmap"."""
+    return replace(
+        make_interview(role="Staff Software Engineer", company="Northwind"),
+        interviewers=(BEA, ANA, RAJ),
+        interviewer_facts=(
+            InterviewerFacts(
+                BEA.address, "Staff Engineer", "system design", "10:00", InterviewerKind.ENGINEER
+            ),
+            InterviewerFacts(
+                ANA.address,
+                "Engineering Manager",
+                "team and roadmap",
+                "11:00",
+                InterviewerKind.HIRING_MANAGER,
+            ),
+            InterviewerFacts(RAJ.address, "Product Manager", "product sense", "11:45"),
+        ),
+    )
+
+
+def without_greeting(body: str) -> str:
+    return body.split("\n", 1)[1]
+
+
+def test_a_panel_gets_notes_that_differ_beyond_the_greeting_each_about_its_own_topic() -> None:
+    interview = panel_interview()
+    bodies = {
+        person: TemplateComposer().compose(make_request(interview=interview, to=person)).body
+        for person in (BEA, ANA, RAJ)
+    }
+
+    assert len({without_greeting(b) for b in bodies.values()}) == 3
+    for person, body in bodies.items():
+        assert body.startswith(f"Hi {person.first_name},")
+        assert PANEL_TOPICS[person] in body
+        others = [t for p, t in PANEL_TOPICS.items() if p is not person]
+        assert not any(topic in body for topic in others), body
+        assert "[Mention something specific" in body
+        assert "[Optional: add a point you did not get to make" in body
+        assert 3 <= len(middle_paragraphs(body)) <= 4
+        assert body.rstrip().endswith("Best regards,\nSam Lee")
+    assert "you walking me through the team and roadmap" in bodies[ANA]
+    # the panel's notes say what each part was: not the same "conversation" three times
+    assert "at 11:00 on Tuesday, November 17" in bodies[ANA]
+
+
+def one_on_one(kind: InterviewerKind, title: str = "") -> str:
+    interview = replace(
+        make_interview(), interviewer_facts=(InterviewerFacts(PRIYA.address, title, kind=kind),)
+    )
+    return TemplateComposer().compose(make_request(interview=interview)).body
+
+
+def test_recruiter_hiring_manager_and_engineer_notes_are_worded_for_each() -> None:
+    recruiter = one_on_one(InterviewerKind.RECRUITER)
+    manager = one_on_one(InterviewerKind.HIRING_MANAGER)
+    engineer = one_on_one(InterviewerKind.ENGINEER)
+
+    assert "explaining the process and the next steps" in recruiter
+    assert "the team's priorities" in manager
+    assert "the technical discussion" in engineer
+    assert len({recruiter, manager, engineer}) == 3
+    for body in (recruiter, manager, engineer):
+        assert "[Mention something specific" in body
+        assert "[Optional: add a point" in body
+        assert 3 <= len(middle_paragraphs(body)) <= 4
+        # nothing is claimed that the invitation did not say: no topic, no title
+        assert "session" not in body
+        assert "perspective as" not in body
+
+
+def test_an_interviewer_nothing_is_known_about_gets_the_general_note() -> None:
+    interview = panel_interview()
+    stranger = Person("Lee Park", "lee.park@northwind.example")
+    interview = replace(interview, interviewers=(*interview.interviewers, stranger))
+    general = TemplateComposer().compose(make_request(interview=interview, to=stranger)).body
+    alone = TemplateComposer().compose(make_request(to=stranger)).body
+
+    assert "I enjoyed our conversation and learning more about the team." in general
+    assert "[Mention something specific from your conversation:" in general
+    for word in ("process", "priorities", "technical", "system design", "roadmap", "10:00"):
+        assert word not in general
+    assert 3 <= len(middle_paragraphs(general)) <= 4
+    assert one_on_one(InterviewerKind.UNKNOWN) == alone.replace("Hi Lee,", "Hi Priya,")
+
+
+def test_an_interviewer_known_only_by_title_is_thanked_for_that_perspective() -> None:
+    body = one_on_one(InterviewerKind.UNKNOWN, title="Senior Buyer")
+
+    assert "I appreciated hearing your perspective as Senior Buyer." in body
+
+
+def test_a_strangers_title_or_topic_cannot_break_the_marked_spots() -> None:
+    interview = replace(
+        make_interview(),
+        interviewer_facts=(
+            InterviewerFacts(PRIYA.address, "Lead]\n\nSubject: x", "[Coding] {{ 7*7 }}"),
+        ),
+    )
+    body = TemplateComposer().compose(make_request(interview=interview)).body
+
+    assert "49" not in body
+    assert "\nSubject:" not in body
+    assert all(spot.startswith(("[Mention", "[Optional")) for spot in placeholders(body))

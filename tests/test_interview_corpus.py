@@ -12,13 +12,14 @@ import re
 
 import pytest
 
-from benchmarks.interview_corpus import Case, evaluate, load_corpus
+from benchmarks.interview_corpus import Case, evaluate, facts_misses, load_corpus
 from mailagent.compose import build_context
 from mailagent.detect import detect_event
 from mailagent.models import DraftKind, DraftRequest
 
 CASES = load_corpus()
 INTERVIEWS = [c for c in CASES if c.expect.interview]
+WITH_FACTS = [c for c in INTERVIEWS if c.expect.facts_labelled]
 MEETING_TOOLS = re.compile(r"\b(zoom|teams|meet|webex|hangouts?|skype|calendly)\b", re.I)
 
 
@@ -34,6 +35,21 @@ def test_corpus_case(case: Case) -> None:
     outcome = evaluate(case)
 
     assert outcome.misses() == []
+
+
+@pytest.mark.parametrize("case", WITH_FACTS, ids=[c.id for c in WITH_FACTS])
+def test_corpus_interviewer_facts(case: Case) -> None:
+    """Each interviewer's title, topic and slot as the invitation gives them (issue 12, 3)."""
+    assert facts_misses(case) == []
+
+
+def test_the_corpus_labels_facts_of_panels_and_of_each_side() -> None:
+    labelled = [f for c in WITH_FACTS for f in c.expect.facts.values()]
+    assert len(WITH_FACTS) >= 30
+    assert sum(1 for c in WITH_FACTS if len(c.expect.facts) >= 3) >= 2
+    assert {f.get("kind") for f in labelled} >= {"recruiter", "hiring_manager", "engineer"}
+    assert sum(1 for f in labelled if "topic" in f) >= 8
+    assert sum(1 for f in labelled if "time" in f) >= 10
 
 
 @pytest.mark.parametrize("case", INTERVIEWS, ids=[c.id for c in INTERVIEWS])

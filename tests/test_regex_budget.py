@@ -21,7 +21,15 @@ from types import FrameType
 
 import pytest
 
-from mailagent import compose, detect, explanation, facts, mailsignals, timeframe
+from mailagent import (
+    compose,
+    detect,
+    explanation,
+    facts,
+    interviewer_facts,
+    mailsignals,
+    timeframe,
+)
 from providers import imap, mime
 
 BUDGET = 0.2
@@ -50,6 +58,16 @@ FACTS: dict[str, Pattern] = (
     {f"facts.{name}": value for name, value in vars(facts).items() if isinstance(value, re.Pattern)}
     | {f"facts.ROLE_PHRASES[{i}]": p for i, p in enumerate(facts.ROLE_PHRASES)}
     | {f"facts.COMPANY_PHRASES[{i}]": p for i, p in enumerate(facts.COMPANY_PHRASES)}
+)
+
+INTERVIEWER_FACTS: dict[str, Pattern] = (
+    {
+        f"interviewer_facts.{name}": value
+        for name, value in vars(interviewer_facts).items()
+        if isinstance(value, re.Pattern)
+    }
+    | {f"interviewer_facts.ROUND_KINDS[{kind}]": p for kind, p in interviewer_facts.ROUND_KINDS}
+    | {f"interviewer_facts.SIDE_LABELS[{kind}]": p for kind, p in interviewer_facts.SIDE_LABELS}
 )
 
 MAILSIGNALS: dict[str, Pattern] = {
@@ -100,6 +118,7 @@ COMPOSE: dict[str, Pattern] = {
     "compose._REPLY_PREFIX": compose._REPLY_PREFIX,
     "compose._SUBJECT_LINE": compose._SUBJECT_LINE,
     "compose._PLACEHOLDER": compose._PLACEHOLDER,
+    "compose._ACTIVITY_TOPIC": compose._ACTIVITY_TOPIC,
     "explanation._WORD": explanation._WORD,
 }
 
@@ -144,7 +163,16 @@ PROVIDERS: dict[str, Pattern] = {
 ICAL_REGEXES: dict[str, Pattern] = {}
 # ----------------------------------------------------------------------------------------------
 
-ALL = DETECT | FACTS | MAILSIGNALS | TIMEFRAME | COMPOSE | PROVIDERS | ICAL_REGEXES
+ALL = (
+    DETECT
+    | FACTS
+    | INTERVIEWER_FACTS
+    | MAILSIGNALS
+    | TIMEFRAME
+    | COMPOSE
+    | PROVIDERS
+    | ICAL_REGEXES
+)
 
 
 def adversarial(pattern: Pattern) -> Iterator[str]:
@@ -200,6 +228,10 @@ MATCH_ONLY = {
     "facts.SIGNATURE",
     "facts.SCHEDULE_LINE",
     "facts.CITY_CODE",
+    "interviewer_facts.SLOT",
+    "interviewer_facts.PARENTHESISED",
+    "interviewer_facts.LEAD_SEPARATOR",
+    "interviewer_facts.OUR",
 }
 """Patterns the code only anchors (`match`/`fullmatch` at one position, or a leading `^`):
 timed that way, since a search from every position is not what they are asked to do."""
@@ -236,7 +268,8 @@ def test_every_regex_in_the_modules_is_listed() -> None:
     """A new module-level regex must be added to this module (ical's through the hook)."""
     listed = {id(p) for p in ALL.values()}
     missing = []
-    for module in (detect, facts, mailsignals, timeframe, compose, explanation, mime, imap):
+    modules = (detect, facts, interviewer_facts, mailsignals, timeframe, compose, explanation)
+    for module in (*modules, mime, imap):
         for attr, value in vars(module).items():
             if isinstance(value, re.Pattern) and id(value) not in listed:
                 missing.append(f"{module.__name__}.{attr}")

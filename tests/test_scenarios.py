@@ -110,3 +110,42 @@ def test_a_late_first_sync_explains_its_late_thank_you_and_the_one_it_skipped(
         "Thu 2026-11-05 15:00; thank-you notes are due within 24h, and a late one is drafted "
         "only up to 72h after the interview (thank_you.late_grace), until Sun 2026-11-08 15:00"
     ]
+
+
+def test_explain_shows_what_each_interviewers_note_is_based_on(tmp_path: Path) -> None:
+    """Issue 12, point 3: `explain` names the facts each thank-you used, and where they came
+    from; an interviewer nothing is known about is said to get the general note."""
+    scenario = load_scenario(SCENARIOS / "panel-personal-notes.yaml")
+    config = write_config(scenario, tmp_path)
+    assert play(scenario, MaildirMailbox(tmp_path), cli_sync(config)).failures == []
+
+    text = " ".join(run_cli("--config", str(config), "explain", "northwind").stdout.split())
+    assert (
+        "Ana Costa: Engineering Manager, team and roadmap, at 11:00 (from the invitation's "
+        "schedule); a hiring manager's note" in text
+    )
+    assert "Bea Kim: Staff Engineer, system design, at 10:00" in text
+    screen = " ".join(run_cli("--config", str(config), "explain", "initech").stdout.split())
+    assert "Priya Shah: from the interview's title; a recruiter's note" in screen
+    globex = " ".join(run_cli("--config", str(config), "explain", "globex").stdout.split())
+    assert "Tom Becker: nothing said about them; the general note" in globex
+
+    explained = run_json("--config", str(config), "explain", "northwind")
+    facts = explained["detection"]["interview"]["interviewer_facts"]
+    assert {f["address"]: f["kind"] for f in facts} == {
+        "bea.kim@northwind.dev": "engineer",
+        "ana.costa@northwind.dev": "hiring_manager",
+        "raj.iyer@northwind.dev": "unknown",
+    }
+
+
+def test_the_demo_shows_a_panel_with_a_personal_note_for_each(tmp_path: Path) -> None:
+    """Issue 12, point 3: the Acme panel's three thank-yous are about each one's part."""
+    text = " ".join(run_cli("demo", "--keep", str(tmp_path / "demo")).stdout.split())
+
+    for note in (
+        "note: I especially appreciated you walking me through the team and roadmap;",
+        "note: I enjoyed our discussion of data pipeline design",
+        "note: I especially enjoyed our wrap-up session.",
+    ):
+        assert note in text

@@ -127,6 +127,8 @@ PROVIDERS: dict[str, Pattern] = {
     for name in (
         "_CONTROL",
         "_MISDECODED",
+        "_VEVENT",
+        "_METHOD_LINE",
         "_SURROGATE",
         "_ENCODED_WORD",
         "_QP_ESCAPE",

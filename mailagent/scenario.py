@@ -124,8 +124,11 @@ class ExpectedDraft(_Strict):
     to: str
     step: int | None = None
     subject_contains: str | None = None
+    subject_lacks: tuple[str, ...] = ()
     in_reply_to: str | None = None
     body_contains: tuple[str, ...] = ()
+    body_lacks: tuple[str, ...] = ()
+    """Words the draft must not hold: a wrong company, a title taken for the role..."""
 
 
 class DraftAction(_Strict):
@@ -594,6 +597,12 @@ def _check(
         for text in want.body_contains:
             if text not in message.snippet:
                 failures.append(f"{moment}: draft body lacks {text!r}")
+        for text in want.subject_lacks:
+            if text in message.subject:
+                failures.append(f"{moment}: subject {message.subject!r} holds {text!r}")
+        for text in want.body_lacks:
+            if text in message.snippet:
+                failures.append(f"{moment}: draft body holds {text!r}")
     if remaining:
         failures.append(f"{moment}: unexpected drafts {_brief(remaining)}")
     return failures

@@ -389,11 +389,11 @@ def test_the_demo_summary_matches_the_drafts_folder_and_names_what_was_sent(
     shown = run_cli("demo", "--keep", str(root)).stdout
     in_drafts = _agent_mail(root / "Mail" / "Drafts" / "cur")
     sent = _agent_mail(root / "Mail" / "Sent" / "cur")
-    assert (len(in_drafts), len(sent)) == (3, 5)
+    assert (len(in_drafts), len(sent)) == (4, 5)
     flowing = " ".join(shown.split())  # the lines are wrapped at 80 columns
-    assert f"3 drafts in your Drafts folder ({root / 'Mail' / 'Drafts'}); " in flowing
+    assert f"4 drafts in your Drafts folder ({root / 'Mail' / 'Drafts'}); " in flowing
     assert "the simulated you sent 5" in flowing
-    summary = shown[shown.index("3 drafts in your Drafts folder") :]
+    summary = shown[shown.index("4 drafts in your Drafts folder") :]
     for message in sent:
         person = message.to[0]
         assert any(
@@ -404,7 +404,7 @@ def test_the_demo_summary_matches_the_drafts_folder_and_names_what_was_sent(
         assert placeholders(message.snippet) == (), message.snippet
         assert "[" not in message.snippet
     listed = run_json("demo", "--keep", str(root))
-    assert len(listed["in_drafts"]) == 3
+    assert len(listed["in_drafts"]) == 4
     assert sorted(d["to"] for d in listed["sent"]) == sorted(m.to[0].address for m in sent)
 
 

@@ -36,7 +36,7 @@ def test_the_demo_runs_and_drafts_what_its_script_says(tmp_path: Path) -> None:
     assert result["failures"] == []
     kinds = sorted((d["kind"], d["to"]) for d in result["drafts"])
     assert ("thank_you", "priya.raman@acme.com") in kinds
-    assert len(result["drafts"]) == 8
+    assert len(result["drafts"]) == 9
     recipients = {d["to"] for d in result["drafts"]}
     # no drafts for the cancelled interview, the candidate, the podcast, or Olivia (thanked by hand)
     assert not recipients & {
@@ -51,7 +51,8 @@ def test_the_demo_runs_and_drafts_what_its_script_says(tmp_path: Path) -> None:
         for p in (tmp_path / "demo" / "Mail" / "Sent" / "cur").iterdir()
         if parse_message(p.read_bytes(), folder=Folder.SENT, id=p.name).agent_key
     ]
-    assert len(drafts) == 3  # the scripted user sent the five thank-yous
+    assert len(drafts) == 4  # the scripted user sent the five thank-yous, not Vertex Labs'
+    assert ("thank_you", "rita.moreno@vertexlabs.io") in kinds  # invited by email only
     assert len(sent_by_user) == 5
     assert all(p.name.endswith(":2,D") for p in drafts)
 
@@ -71,7 +72,14 @@ def test_status_and_explain_after_the_demo(tmp_path: Path) -> None:
     config = str(tmp_path / "d" / "mailagent.toml")
     status = run_json("--config", config, "status", "--now", "2026-11-30T18:00-05:00")
     interviews = status[0]["interviews"]
-    assert {i["company"] for i in interviews} == {"Globex", "Acme", "Initech", "Hooli", "Umbrella"}
+    assert {i["company"] for i in interviews} == {
+        "Globex",
+        "Acme",
+        "Initech",
+        "Hooli",
+        "Umbrella",
+        "Vertex Labs",  # invited by email only
+    }
     acme = next(i for i in interviews if i["company"] == "Acme")
     explained = run_json("--config", config, "explain", acme["id"])
     names = [s["name"] for s in explained["detection"]["signals"]]

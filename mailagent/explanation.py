@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 from mailagent import serialize
 from mailagent.identity import SignedAs
-from mailagent.models import Detection
+from mailagent.language import LANGUAGE_NAMES
+from mailagent.models import Detection, Interview
 from mailagent.planner import Schedule
 from mailagent.report import WIDTH, Page
 from mailagent.store import Decision, StoredDraft
@@ -134,6 +135,7 @@ def render(item: Explained, zone: ZoneInfo, width: int = WIDTH) -> list[str]:
         say(f"company: {interview.company or '?'} ({domains}); role: {interview.role or '?'}")
         people = ", ".join(f"{p.name} <{p.address}>" for p in interview.interviewers)
         say(f"interviewers: {people or 'none'}")
+        say(_language_line(interview))
         if item.signed is not None:
             say(f"drafts signed {item.signed.describe()}")
     for d in item.drafts:
@@ -148,6 +150,14 @@ def render(item: Explained, zone: ZoneInfo, width: int = WIDTH) -> list[str]:
     for decision in item.decisions:
         say(f"decision ({page.when(decision.at)}): {decision.text}")
     return page.lines
+
+
+def _language_line(interview: Interview) -> str:
+    """ "written in German: the title says "Vorstellungsgespräch"", or the English default."""
+    name = LANGUAGE_NAMES.get(interview.language, interview.language)
+    if not interview.language_reason:
+        return f"written in {name} (nothing says another language)"
+    return f"written in {name}: {interview.language_reason}"
 
 
 def _span(page: Page, start: datetime, end: datetime) -> str:

@@ -207,6 +207,10 @@ class Interview:
     aliases: tuple[str, ...] = ()
     """Ids this interview had under earlier versions (see `CalendarEvent.aliases`): drafts
     recorded under them count as this interview's."""
+    language: str = "en"
+    """The language the invitation is written in (`mailagent.language`): drafts use it."""
+    language_reason: str = ""
+    """Why (`'the title says "Vorstellungsgespräch"'`); empty for the English default."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,3 +278,5 @@ class DraftRequest:
     timezone: str
     reply_to: Message | None = None
     """The message the draft answers (follow-ups, rejection replies); None for a thank-you."""
+    language: str = "en"
+    """The language to write in: the interview's, or the one the policy forces."""

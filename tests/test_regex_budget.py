@@ -21,7 +21,7 @@ from types import FrameType
 
 import pytest
 
-from mailagent import compose, detect, explanation, facts, mailsignals, timeframe
+from mailagent import compose, detect, explanation, facts, language, mailsignals, timeframe
 from providers import imap, mime
 
 BUDGET = 0.2
@@ -101,6 +101,7 @@ COMPOSE: dict[str, Pattern] = {
     "compose._SUBJECT_LINE": compose._SUBJECT_LINE,
     "compose._PLACEHOLDER": compose._PLACEHOLDER,
     "explanation._WORD": explanation._WORD,
+    "language.WORD": language.WORD,
 }
 
 PROVIDERS: dict[str, Pattern] = {
@@ -236,7 +237,17 @@ def test_every_regex_in_the_modules_is_listed() -> None:
     """A new module-level regex must be added to this module (ical's through the hook)."""
     listed = {id(p) for p in ALL.values()}
     missing = []
-    for module in (detect, facts, mailsignals, timeframe, compose, explanation, mime, imap):
+    for module in (
+        detect,
+        facts,
+        language,
+        mailsignals,
+        timeframe,
+        compose,
+        explanation,
+        mime,
+        imap,
+    ):
         for attr, value in vars(module).items():
             if isinstance(value, re.Pattern) and id(value) not in listed:
                 missing.append(f"{module.__name__}.{attr}")

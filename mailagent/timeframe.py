@@ -544,7 +544,7 @@ _DAY_REFERENCE = (
     rf"|(?P<eod>{_EOD})|(?P<tonly>{_TIME}))"
 )
 _DEADLINE_PATTERN = (
-    rf"\b(?:{_DEADLINE}|{_PROMISE})\s+"
+    rf"\b(?:{_DEADLINE}|{_PROMISE})\s++"  # possessive: a run of spaces is never given back
     rf"(?:(?P<tb>{_TIME})\s*,?\s*(?:on\s+)?)?"
     rf"{_DAY_REFERENCE}"
     rf"(?:\s*,?\s*(?:at\s+|by\s+|before\s+)?(?P<ta>{_TIME}))?"
@@ -624,15 +624,15 @@ _FRAME_RULES: tuple[_Rule, ...] = (
     ),
     _rule(_DEADLINE_PATTERN, _resolve_deadline),
     _rule(
-        rf"(?:\b{_FOREIGN_NEXT}\s+(?P<fq>\d{{1,3}}|{_alternatives(list(_FOREIGN_QUANTITIES))})?"
-        rf"|\b{_FOREIGN_WITHIN}\s+(?P<fq2>\d{{1,3}}|"
+        rf"(?:\b{_FOREIGN_NEXT}\s++(?P<fq>\d{{1,3}}|{_alternatives(list(_FOREIGN_QUANTITIES))})?"
+        rf"|\b{_FOREIGN_WITHIN}\s++(?P<fq2>\d{{1,3}}|"
         rf"{_alternatives(list(_FOREIGN_QUANTITIES))}))"
         rf"\s*(?P<funit>{_alternatives(list(_FOREIGN_UNITS))})(?!\w)",
         _resolve_foreign_duration,
     ),
     _rule(
         rf"\b(?:bis(?:\s+zum|\s+spätestens)?|spätestens(?:\s+am)?|d'ici(?:\s+à)?|avant|"
-        rf"hasta|antes\s+del?|até|uiterlijk(?:\s+op)?|vóór|voor)\s+"
+        rf"hasta|antes\s+del?|até|uiterlijk(?:\s+op)?|vóór|voor)\s++"
         rf"(?:(?:el|le|la|o|a|den|dem|op)\s+)?(?:{_DATE_NAMED}|{_WEEKDAY_NAMED})",
         _resolve_deadline,
     ),
@@ -719,13 +719,13 @@ _UNTIL = (
 _RETURN_TIERS: tuple[tuple[_Rule, ...], ...] = (
     # An explicit return beats an absence's end: "out until Friday, back on Monday" is Monday.
     (
-        _rule(rf"\b(?:{_BACK})\s+{_RETURN_DAY}", _resolve_return),
+        _rule(rf"\b(?:{_BACK})\s++{_RETURN_DAY}", _resolve_return),
         _rule(
             rf"\bab\s+(?:dem\s+)?{_DATE_NAMED}(?=[^.!?]{{0,40}}\bwieder\b)",
             _resolve_return,
         ),
     ),
-    (_rule(rf"(?<!\w)(?:{_UNTIL})\s+{_RETURN_DAY}", _resolve_return),),
+    (_rule(rf"(?<!\w)(?:{_UNTIL})\s++{_RETURN_DAY}", _resolve_return),),
 )
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from mailagent.compose import TemplateComposer, placeholders
+from mailagent.demo import write_config
 from mailagent.detect import UserIdentity, detect_event
 from mailagent.errors import PolicyError
 from mailagent.explanation import _language_line
@@ -28,6 +30,9 @@ from mailagent.models import (
     Person,
 )
 from mailagent.policy import check_policy_file, load_policy
+from mailagent.scenario import MaildirMailbox, load_scenario
+
+from .conftest import SCENARIOS, cli_sync, run_cli
 
 START = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)  # a Tuesday
 USER = Person("Jordan Lee", "jordan.lee@proton.example")
@@ -291,3 +296,39 @@ def test_an_unknown_language_is_refused_with_a_did_you_mean(tmp_path: Path) -> N
     assert "de" in message
     assert "auto" in message
     assert "nl (Dutch)" in message
+
+
+# --- through the CLI ----------------------------------------------------------------------------
+
+GERMAN_SCENARIO = SCENARIOS / "german-interview-and-time-frame.yaml"
+
+
+def _first_thank_you(tmp_path: Path, policy: str | None = None) -> tuple[Path, str]:
+    scenario = load_scenario(GERMAN_SCENARIO)
+    config = write_config(scenario, tmp_path, policy)
+    mailbox = MaildirMailbox(tmp_path)
+    moment = scenario.sync_times()[0]
+    assert moment == datetime(2026, 11, 2, 12, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    mailbox.materialize(scenario, moment)
+    cli_sync(config)(moment)
+    (draft,) = mailbox.drafts()
+    return config, draft.subject
+
+
+def test_explain_says_which_language_the_interview_is_written_in(tmp_path: Path) -> None:
+    config, subject = _first_thank_you(tmp_path)
+
+    explained = run_cli("--config", str(config), "explain", "Siemens").stdout
+    assert 'written in German: the title says "Vorstellungsgespräch"' in explained
+    assert subject == "Vielen Dank für das Gespräch – Softwareentwickler bei Siemens"
+
+
+def test_a_policy_that_forces_english_writes_the_german_interviews_drafts_in_english(
+    tmp_path: Path,
+) -> None:
+    policy = tmp_path / "english.yaml"
+    policy.write_text("name: english\nlanguage: en\n")
+
+    _, subject = _first_thank_you(tmp_path, str(policy))
+
+    assert subject == "Thank you – Softwareentwickler interview at Siemens"

@@ -164,8 +164,18 @@ TITLE_RULES: tuple[tuple[str, re.Pattern[str], int, bool], ...] = (
         re.compile(
             r"\b(vorstellungsgespr[äa]ch|bewerbungsgespr[äa]ch|kennenlern-?gespr[äa]ch|"
             r"auswahlgespr[äa]ch|zweitgespr[äa]ch|telefon-?interview|video-?interview|"
-            r"entretiens?|entrevistas?|sollicitatiegesprek(ken)?|kennismakingsgesprek(ken)?|"
+            r"entretiens?|entrevistas?|sollicitatie-? ?gesprek(ken)?|kennismakingsgesprek(ken)?|"
             r"selectiegesprek|vervolggesprek|tweede gesprek)\b",
+            re.I,
+        ),
+        3,
+        True,
+    ),
+    (
+        "title: a talk about a job (de, fr, es, pt, nl)",
+        re.compile(
+            r"\b(gespr[äa]ch|[ée]change|appel|charla|llamada|bate-papo|conversa|gesprek)\b"
+            r"[^\n]{0,80}?\b(stelle|position|poste|puesto|vacante|vaga|functie|vacature)\b",
             re.I,
         ),
         3,
@@ -222,7 +232,8 @@ LOOKALIKES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"\b(zeitung|zeitschrift|journalist(in)?|rundfunk|fernsehen|presse|journaliste|"
             r"t[ée]l[ée]vision|periodista|peri[óo]dico|televisi[óo]n|jornal(ista)?|r[áa]dio|"
-            r"reportagem|reportaje|krant|tijdschrift|omroep|artikel|article)\b",
+            r"reportagem|reportaje|krant|tijdschrift|omroep|artikel|article|prensa|imprensa|"
+            r"redaktion|r[ée]daction|redacci[óo]n|reda[çc][ãa]o|redactie)\b|funk\b",
             re.I,
         ),
     ),

@@ -40,7 +40,7 @@ __all__ = ["company_for", "narrow_interviewers", "role_for"]
 SEPARATORS = re.compile(
     r"(?<!\s)\s+[-–—|/@x]\s+|(?<!\s)\s*[|:()\[\]<>@–—]\s*|[|:()\[\]<>@–—]\s*|"
     r"(?<!\s)\s+(?:with|w/|at|between|and|for|re|about|regarding|of|via|"
-    r"mit|bei|für|avec|chez|pour|con|para|com|met|bij|voor|en)\s+|(?<!\s)\s+-\s*|"
+    r"mit|bei|für|avec|chez|pour|con|para|com|met|bij|voor|en|over)\s+|(?<!\s)\s+-\s*|"
     r"(?<!\s)\s*-\s+",
     re.I,
 )
@@ -49,7 +49,7 @@ r"""Where a title splits into segments. "x" only between spaces ("Northwind x Ho
 
 SEPARATOR_WORD = re.compile(
     r"^\s*(?:with|w/|at|between|and|for|re|about|regarding|of|via|"
-    r"mit|bei|für|avec|chez|pour|con|para|com|met|bij|voor|en)\s*$",
+    r"mit|bei|für|avec|chez|pour|con|para|com|met|bij|voor|en|over)\s*$",
     re.I,
 )
 
@@ -67,6 +67,7 @@ SEPARATOR_MEANING = {
     "pour": "for",
     "para": "for",
     "voor": "for",
+    "over": "about",
 }
 """What a separator word of German, French, Spanish, Portuguese or Dutch means in a title:
 "Telefoninterview mit SAP" is read as "Phone interview with SAP"."""
@@ -217,6 +218,13 @@ STAGE_WORDS = frozenset(
         "uitnodiging",
         "eerste",
         "tweede",
+        "sollicitatie",
+        "vaga",
+        "vacature",
+        "stelle",
+        "poste",
+        "puesto",
+        "bate-papo",
         "het",
         "een",
     ]
@@ -294,14 +302,14 @@ ROLE_WORDS = re.compile(
     r"intern|internship|officer|associate|assistant|accountant|advocate|representative|"
     r"executive|nurse|technician|supervisor|sre|pm|vp|head|chief|cto|ceo|coo|cfo|"
     r"barista|bookkeeper|clerk|teacher|editor|marketer|strategist|operator|agent|trainee|"
-    r"graduate|fellow|cashier|driver|chef|programmer|tester|qa|devops)s?\b"
+    r"graduate|fellow|cashier|driver|chef|programmer|tester|qa|devops|controller|owner)s?\b"
     r"|(?:entwickler|ingenieur|leiter|berater|referent|sachbearbeiter|buchhalter|kaufmann|"
     r"kauffrau|architekt|verkäufer|techniker|spezialist|praktikant|werkstudent|"
     r"développeu|ingénieu|chef de projet|comptable|responsable|chargée? d|directeur|"
     r"directrice|stagiaire|alternant|technicien|desarrollador|ingenier[oa]|analista|gerente|"
     r"jef[ea] de|diseñador|programador|becari[oa]|consultor|desenvolvedor|engenheir[oa]|"
     r"estagiári[oa]|coordenador|ontwikkelaar|medewerker|adviseur|beheerder|stagiair|"
-    r"leider|analist|verpleegkundige|docent)",
+    r"leider|analist|verpleegkundige|docent|gestor|manager|fachkraft|pfleger)",
     re.I,
 )
 """A word that makes a phrase a job title."""
@@ -330,7 +338,7 @@ ROLE_QUESTION = re.compile(
 _ROLE_END = (
     r"(?=[ \t]*(?:[.,;:!?\n(]|$)|[ \t]+(?:bei|im|in|an|am|mit|zu|und|chez|au|à|avec|dans|et|"
     r"en|con|y|na|no|em|da|do|com|e|bij|met|op|a|ist|est|é|es|is|einladen|kennenlernen|"
-    r"sprechen|unterhalten|beworben|bewerben|vorstellen)\b)"
+    r"sprechen|unterhalten|beworben|bewerben|vorstellen|ein)\b)"
 )
 """Where a role named in another language ends: a clause end, or the word after it."""
 
@@ -356,7 +364,7 @@ ROLE_PHRASES: tuple[re.Pattern[str], ...] = (
         r"(?P<role>[^.\n;:()!?,]{2,80}?)" + _ROLE_END
     ),
     re.compile(
-        r"(?i)\b(?:para|sobre|por) (?:el|la) (?:puesto|vacante|posici[óo]n|cargo) de[ \t]+"
+        r"(?i)\b(?:(?:para|sobre|por) (?:el|la)|del|al) (?:puesto|vacante|posici[óo]n|cargo) de[ \t]+"
         r"(?P<role>[^.\n;:()!?,]{2,80}?)" + _ROLE_END
     ),
     re.compile(
@@ -367,6 +375,7 @@ ROLE_PHRASES: tuple[re.Pattern[str], ...] = (
         r"(?i)\bvoor de (?:functie|vacature|rol|positie) (?:van|als)[ \t]+"
         r"(?P<role>[^.\n;:()!?,]{2,80}?)" + _ROLE_END
     ),
+    re.compile(r"\b(?:vacature|Vacature)[ \t]+(?P<role>[A-Z][^.\n;:()!?,]{2,80}?)" + _ROLE_END),
 )
 
 COMPANY_PHRASES: tuple[re.Pattern[str], ...] = (
@@ -462,6 +471,32 @@ ROLE_LEAD = re.compile(
 
 CITY_CODE = re.compile(r"^[A-Z]{2,3}$")
 
+HONORIFICS = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "herr",
+        "frau",
+        "madame",
+        "monsieur",
+        "mme",
+        "mlle",
+        "sr",
+        "sra",
+        "señor",
+        "señora",
+        "senhor",
+        "senhora",
+        "dhr",
+        "mevrouw",
+        "meneer",
+        "mw",
+    ]
+)
+"""A phrase that starts with one of these is a person ("Frau Klein"), never a company."""
+
 FIRST_PERSON = re.compile(r"(?i)\b(?:I|I'm|I am|myself|me)\b")
 JOINED_BY_ME = re.compile(r"(?i)\b(?:I will be|I'll be) joined by\b|\bjoining me\b")
 SENTENCE_END = re.compile(r"[.!?;\n]+")
@@ -475,6 +510,15 @@ def _squash(text: str) -> str:
     """Lower-case letters and digits, accents folded ("Telefónica" is "telefonica")."""
     folded = unicodedata.normalize("NFKD", text.lower())
     return NON_WORD.sub("", "".join(c for c in folded if not unicodedata.combining(c)))
+
+
+GERMAN_SPELLING = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+"""How German names are written in domains: "Nürnberg" is "nuernberg" in klinikum-nuernberg.de."""
+
+
+def _squashes(text: str) -> set[str]:
+    """`_squash` of the text, and of its German spelling without umlauts."""
+    return {_squash(text), _squash(text.lower().translate(GERMAN_SPELLING))}
 
 
 def _domain_label(domain: str) -> str:
@@ -493,10 +537,12 @@ def _domain_label(domain: str) -> str:
 
 def _related(name: str, label: str) -> bool:
     """A name and a domain label that are the same company: one contains the other."""
-    squashed = _squash(name)
-    if len(squashed) < 3 or len(label) < 3:
+    if len(label) < 3:
         return False
-    return squashed in label or label in squashed
+    return any(
+        len(squashed) >= 3 and (squashed in label or label in squashed)
+        for squashed in _squashes(name)
+    )
 
 
 def _person_names(people: Sequence[Person]) -> set[str]:
@@ -596,6 +642,7 @@ def _bad_company(name: str, user: Person, people: set[str]) -> bool:
         or (bool(user.name) and user.name.lower() in lowered)
         or lowered in people
         or any(lowered == p.split()[0] for p in people if p)
+        or lowered.split()[0].rstrip(".") in HONORIFICS
         or RECRUITING_WORDS.fullmatch(name) is not None
         or STAGE_PHRASES.fullmatch(name) is not None
     )
@@ -627,8 +674,7 @@ def _domain_phrase(texts: Sequence[str], label: str) -> str:
             for start in range(len(words)):
                 for end in range(len(words), start, -1):
                     phrase = " ".join(words[start:end]).strip(".,'")
-                    squashed = _squash(phrase)
-                    if squashed == label:
+                    if label in _squashes(phrase):
                         return phrase
                     rest = words[start + 1 : end]
                     if (

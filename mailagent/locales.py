@@ -6,13 +6,15 @@ phrase is written for the place its template puts it, and avoids what the langua
 contract or inflect by the company's gender:
 
 - German: ``role_phrase`` is "die Position als Data Engineer bei Acme" (accusative, after
-  "über" or "an"); dates "Dienstag, 10. März".
+  "über" or "für"); dates "10. März" ("am 10. März": with the weekday, "am Dienstag, 10. März"
+  would need a closing comma wherever a template puts it).
 - French: "le poste de Data Engineer chez Acme" ("d'" before a vowel), never after "de" or
   "à" (which would contract to "du"/"au"); dates "mardi 10 mars".
 - Spanish: "el puesto de Data Engineer en Acme", never after "de" ("del"); dates
   "martes 10 de marzo".
-- Portuguese: "a vaga de Data Engineer na Acme" (a company is "a empresa"), never after "de"
-  or "a"; dates "10 de março".
+- Portuguese: "a vaga de Data Engineer na empresa Acme" (a company's own name takes "o" or
+  "a" as people say it, "o Nubank", "a Vale": "a empresa" is right for every one), never after
+  "de" or "a"; dates "10 de março".
 - Dutch: "de functie van Data Engineer bij Acme"; dates "dinsdag 10 maart".
 
 Pure data and string functions.
@@ -133,7 +135,7 @@ LOCALES: dict[str, Locale] = {
             "November",
             "Dezember",
         ),
-        date_format="{weekday}, {day}. {month}",
+        date_format="{day}. {month}",
         role_with_company="die Position als {role} bei {company}",
         role_only="die Position als {role}",
         company_only="die Position bei {company}",
@@ -238,12 +240,12 @@ LOCALES: dict[str, Locale] = {
             "dezembro",
         ),
         date_format="{day} de {month}",
-        role_with_company="a vaga de {role} na {company}",
+        role_with_company="a vaga de {role} na empresa {company}",
         role_only="a vaga de {role}",
-        company_only="a vaga na {company}",
+        company_only="a vaga na empresa {company}",
         no_role="a vaga",
         thank_you_subject=(
-            "Agradecimento pela entrevista – {role} na {company}",
+            "Agradecimento pela entrevista – {role}, {company}",
             "Agradecimento pela entrevista – {role}",
             "Agradecimento pela entrevista – {company}",
             "Agradecimento pela conversa",

@@ -131,7 +131,7 @@ SIGN_OFFS = {
     "nl": "Met vriendelijke groet,\nJordan Lee",
 }
 DATES = {
-    "de": "Dienstag, 10. März",
+    "de": "am 10. März",
     "fr": "mardi 10 mars",
     "es": "martes 10 de marzo",
     "pt": "10 de março",
@@ -239,6 +239,16 @@ def test_french_elides_de_before_a_vowel() -> None:
 
     assert "le poste d'Ingénieure logiciel chez Decathlon" in draft.body
     assert draft.subject == "Merci pour notre entretien – Ingénieure logiciel chez Decathlon"
+
+
+def test_portuguese_names_the_company_without_guessing_its_gender() -> None:
+    """ "o Nubank" but "a Vale": "a empresa Nubank" is right for both."""
+    request = _request(DraftKind.REJECTION_REPLY, "pt", role="Desenvolvedora", company="Nubank")
+    body = TemplateComposer().compose(request).body
+
+    assert "a vaga de Desenvolvedora na empresa Nubank" in body
+    assert "conhecer melhor a empresa Nubank" in body
+    assert " na Nubank" not in body
 
 
 def test_german_greets_last_first_names_in_order() -> None:

@@ -17,6 +17,10 @@ Design notes:
   vacation markers make a message an auto-reply on their own; `auto-generated` and Exchange's
   Mailbox Rules Agent header need out-of-office or acknowledgement wording too, and never win
   over a rejection, offer or next round.
+- The phrase tables read English, and German, French, Spanish, Portuguese and Dutch for
+  rejections ("leider müssen wir Ihnen mitteilen", "nous sommes au regret", "lamentablemente
+  ... otros candidatos", "infelizmente ... outros candidatos", "helaas ... gekozen voor") and
+  out-of-office notices (issue 12, point 4); offers and next rounds are read in English only.
 - `decision_by` is the time frame the message states (`mailagent.timeframe`), kept for OFFER,
   NEXT_ROUND and TIMEFRAME. A rejection, bounce or auto-reply has no decision pending.
 """

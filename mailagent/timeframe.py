@@ -28,6 +28,13 @@ Design notes:
     weeks; ranges take their upper bound ("a week or two", "2-3 business days").
   - business days skip Saturday and Sunday only; holidays are the planner's business.
   - a time zone named next to a time ("5pm ET") is ignored: the sender's zone is used.
+- German, French, Spanish, Portuguese and Dutch (issue 12, point 4): periods ("innerhalb von
+  zwei Wochen", "d'ici deux semaines", "en las próximas dos semanas", "nas próximas duas
+  semanas", "binnen twee weken", business days in each), deadlines before a weekday or a date
+  ("bis Freitag", "avant le 3 décembre", "antes del viernes", "até sexta-feira", "uiterlijk
+  vrijdag"), and out-of-office returns ("hasta el 3 de diciembre", "até 3 de dezembro", "tot en
+  met vrijdag", "de vuelta el", "de volta no dia", "weer op"). "tot en met" counts the day, as
+  "through" does. "3 de diciembre" is read like "3 December".
 - Anything the rules do not cover gives None. Nothing here raises on any text.
 """
 
@@ -708,6 +715,9 @@ _BACK = (
     r"|de\s+retour(?:\s+au\s+bureau)?(?:\s+(?:le|à\s+partir\s+du|dès\s+le))?"
     r"|zurück(?:\s+(?:am|ab(?:\s+dem)?))?"
     r"|wieder\s+(?:im\s+büro|erreichbar|da)(?:\s+(?:am|ab(?:\s+dem)?))?"
+    r"|de\s+(?:vuelta|regreso)(?:\s+(?:el|a\s+partir\s+del))?|vuelvo(?:\s+el)?"
+    r"|de\s+volta(?:\s+(?:em|no\s+dia|a\s+partir\s+de))?|volto(?:\s+(?:em|no\s+dia))?"
+    r"|(?:weer\s+)?(?:terug|aanwezig|op\s+kantoor)\s+(?:op|vanaf)|weer\s+(?:op|vanaf)"
 )
 _UNTIL = (
     r"(?P<incl>through|thru|until\s+and\s+including|up\s+to\s+and\s+including"

@@ -309,7 +309,8 @@ ROLE_WORDS = re.compile(
     r"directrice|stagiaire|alternant|technicien|desarrollador|ingenier[oa]|analista|gerente|"
     r"jef[ea] de|diseñador|programador|becari[oa]|consultor|desenvolvedor|engenheir[oa]|"
     r"estagiári[oa]|coordenador|ontwikkelaar|medewerker|adviseur|beheerder|stagiair|"
-    r"leider|analist|verpleegkundige|docent|gestor|manager|fachkraft|pfleger)",
+    r"leider|analist|verpleegkundige|docent|gestor|manager|fachkraft|pfleger|optiker|"
+    r"alternance|técnic[oa]|estágio)",
     re.I,
 )
 """A word that makes a phrase a job title."""
@@ -364,7 +365,8 @@ ROLE_PHRASES: tuple[re.Pattern[str], ...] = (
         r"(?P<role>[^.\n;:()!?,]{2,80}?)" + _ROLE_END
     ),
     re.compile(
-        r"(?i)\b(?:(?:para|sobre|por) (?:el|la)|del|al) (?:puesto|vacante|posici[óo]n|cargo) de[ \t]+"
+        r"(?i)\b(?:(?:para|sobre|por|a|de) (?:el|la)|del|al) (?:puesto|vacante|posici[óo]n|cargo) de"
+        r"[ \t]+"
         r"(?P<role>[^.\n;:()!?,]{2,80}?)" + _ROLE_END
     ),
     re.compile(

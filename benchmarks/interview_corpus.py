@@ -6,7 +6,9 @@ invitation e-mail (`kind: email`), with the labels a person would give it:
 
 ```yaml
 user: Jordan Lee <jordan.lee@proton.example>   # default for the file; a case may override
-language: en                                   # default for the file; a case may override
+language: en                                   # default for the file; a case may override:
+                                               # the language detection must find (en, de,
+                                               # fr, es, pt, nl), drafts are written in it
 cases:
   - id: lever-kim-tran                          # unique across the corpus: the test id
     source: issue-12                            # a key of fixtures/interviews/SOURCES.md
@@ -216,6 +218,7 @@ class Outcome:
     role: str
     interviewers: tuple[str, ...]
     verdict: str
+    language: str = "en"
 
     @property
     def detection_ok(self) -> bool:
@@ -234,10 +237,14 @@ class Outcome:
         return sorted(self.interviewers) == sorted(self.case.expect.interviewers)
 
     @property
+    def language_ok(self) -> bool:
+        return self.language == self.case.language
+
+    @property
     def passed(self) -> bool:
         if not self.case.expect.interview or not self.detected:
             return self.detection_ok
-        return self.company_ok and self.role_ok and self.interviewers_ok
+        return self.company_ok and self.role_ok and self.interviewers_ok and self.language_ok
 
     def misses(self) -> list[str]:
         """One line per label that came out wrong ("company: 'Acmecorp', want 'Acme'")."""
@@ -257,6 +264,8 @@ class Outcome:
                 f"interviewers: {', '.join(self.interviewers) or '-'}; "
                 f"want {', '.join(expect.interviewers) or '-'}"
             )
+        if not self.language_ok:
+            out.append(f"language: {self.language!r}, want {self.case.language!r}")
         return out
 
 
@@ -301,4 +310,5 @@ def evaluate(case: Case) -> Outcome:
         interview.role,
         tuple(p.address.lower() for p in interview.interviewers),
         detection.verdict,
+        interview.language,
     )

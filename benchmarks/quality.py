@@ -48,6 +48,7 @@ def score(outcomes: Sequence[Outcome]) -> dict[str, object]:
         "company_exact": _ratio(sum(o.company_ok for o in found), len(found)),
         "role_exact": _ratio(sum(o.role_ok for o in found), len(found)),
         "interviewers_exact": _ratio(sum(o.interviewers_ok for o in found), len(found)),
+        "language_exact": _ratio(sum(o.language_ok for o in found), len(found)),
     }
 
 
@@ -97,6 +98,7 @@ def _print_text(result: dict[str, object]) -> None:
         print(
             f"{'':<6} company {rates['company_exact']:.3f}  role {rates['role_exact']:.3f}"
             f"  interviewers {rates['interviewers_exact']:.3f}"
+            f"  language {rates['language_exact']:.3f}"
         )
 
     print("Interview detection and extraction on fixtures/interviews/")

@@ -9,7 +9,8 @@ Design notes
 - The shipped templates (``mailagent/templates/*.txt.j2``) are **plain text**: ``*.txt.j2`` files
   are rendered with autoescaping off. Files named ``*.html.j2`` are rendered with autoescaping on
   (``select_autoescape``), and the ``|e`` filter HTML-escapes a value explicitly in any template.
-  `TemplateComposer.compose` uses ``<kind>.txt.j2``; `TemplateComposer.render` renders any name.
+  `TemplateComposer.compose` uses ``<kind>.txt.j2`` for English and ``<language>/<kind>.txt.j2``
+  for the other languages (``de/thank_you.txt.j2``); `TemplateComposer.render` renders any name.
 - A user template folder overrides the shipped templates file by file: the folder is searched
   first, then the package. A missing user file falls back to the shipped one; a user file with a
   syntax error raises `ConfigError` naming the file and line.
@@ -41,13 +42,18 @@ Every template is rendered with these variables (all strings unless said otherwi
     than a subject ("team and roadmap"), so it reads as "our coding session".
 ``panel`` (bool)
     the interview has more than one interviewer.
+    ``interviewer.full_name`` ("Anna Schmidt", also for "Schmidt, Anna"; German greets by it).
 ``role``, ``company``
     the job title and the company; either may be empty.
 ``role_phrase``
     "the Senior Data Engineer role at Acme", "the Senior Data Engineer role", "the role at Acme"
-    or "the role", whichever the known values allow.
+    or "the role", whichever the known values allow; in the draft's language
+    (`mailagent.locales`: "die Position als ... bei Acme", "le poste de ... chez Acme"...).
 ``interview_date``
-    the interview's day in the user's time zone, e.g. "Tuesday, November 17".
+    the interview's day in the user's time zone and the draft's language, e.g. "Tuesday,
+    November 17", "Dienstag, 17. November", "mardi 17 novembre".
+``language``
+    the draft's language code (en, de, fr, es, pt, nl): the interview's, or the policy's.
 ``interview_title``, ``round_label``
     the calendar title of the interview and its round ("Onsite", "Phone screen"...), maybe empty.
 ``user_name``, ``user_first_name``
@@ -93,6 +99,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from mailagent.errors import ConfigError
+from mailagent.locales import LOCALES, locale_for
 from mailagent.models import DraftContent, DraftKind, DraftRequest, Message, Person
 
 __all__ = [
@@ -120,32 +127,23 @@ REFERENCES_LIMIT = 20
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
 
-_PLACEHOLDER = re.compile(r"\[[A-Z][^\[\]\n]{0,400}\]")
-"""A spot to fill (see "Spots to fill"); bounded, so a "[" never costs more than 400 steps."""
+_PLACEHOLDER = re.compile(r"\[[^\W\d_][^\[\]\n]{0,400}\]")
+"""A spot to fill (see "Spots to fill"); bounded, so a "[" never costs more than 400 steps.
+It starts with a letter of any alphabet; `placeholders` keeps those that start with a capital
+("[Élément ...]", "[Ein Punkt ...]")."""
 
 
 def placeholders(text: str) -> tuple[str, ...]:
     """The spots to fill still in `text`: bracketed text of at least two words starting with a
-    capital letter ("[Mention ...]"; not "[1]" nor "[URGENT]"), outside quoted lines."""
+    capital letter, in any language ("[Mention ...]", "[Élément ...]"; not "[1]" nor
+    "[URGENT]"), outside quoted lines."""
     own = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(">"))
-    return tuple(m.group(0) for m in _PLACEHOLDER.finditer(own) if " " in m.group(0).strip())
+    return tuple(
+        m.group(0)
+        for m in _PLACEHOLDER.finditer(own)
+        if m.group(0)[1].isupper() and " " in m.group(0).strip()
+    )
 
-
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 
 # Unicode bidi embedding, override and isolate controls: they can make a name display as
 # something else (CVE-2021-42574 "Trojan Source" is the same trick in code).
@@ -271,7 +269,7 @@ def thread_references(message: Message) -> tuple[str, ...]:
     return tuple(out[-REFERENCES_LIMIT:])
 
 
-def _format_day(start: datetime, timezone: str) -> str:
+def _format_day(start: datetime, timezone: str, language: str = "en") -> str:
     try:
         zone = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -279,29 +277,27 @@ def _format_day(start: datetime, timezone: str) -> str:
             f"unknown time zone {timezone!r}",
             advice="Set `timezone` to an IANA name such as Europe/Berlin or America/New_York.",
         ) from exc
-    local = start.astimezone(zone)
-    return f"{_WEEKDAYS[local.weekday()]}, {_MONTHS[local.month - 1]} {local.day}"
+    return locale_for(language).day(start.astimezone(zone).date())
 
 
-def _role_phrase(role: str, company: str) -> str:
-    if role and company:
-        return f"the {role} role at {company}"
-    if role:
-        return f"the {role} role"
-    if company:
-        return f"the role at {company}"
-    return "the role"
+def _role_phrase(role: str, company: str, language: str = "en") -> str:
+    return locale_for(language).role_phrase(role, company)
 
 
-def _thank_you_subject(role: str, company: str) -> str:
+def _thank_you_subject(role: str, company: str, language: str = "en") -> str:
     # Not "today's conversation": the user may review and send the draft the next day.
-    if role:
-        subject = f"Thank you – {role} interview"
-    elif company:
-        subject = "Thank you – interview"
-    else:
-        return "Thank you for our conversation"
-    return f"{subject} at {company}" if company else subject
+    return locale_for(language).thank_you(role, company)
+
+
+def _full_name(person: Person) -> str:
+    """The whole name, "First Last" (German greets by it: "Guten Tag Anna Schmidt")."""
+    name = clean_text(person.name).strip("\"'")
+    if not name or "@" in name:
+        return ""
+    last, comma, first = name.partition(",")
+    if comma and first.strip() and not all(_is_suffix(t) for t in first.split()):
+        return f"{first.strip()} {last.strip()}"
+    return name
 
 
 def _user_name(user: Person) -> str:
@@ -338,14 +334,15 @@ def build_context(request: DraftRequest) -> dict[str, Any]:
     role = clean_text(interview.role)
     company = clean_text(interview.company)
     first_name = greeting_name(request.to)
+    language = request.language if request.language in LOCALES else "en"
     if request.kind is DraftKind.THANK_YOU:
         threaded = ""
-        default_subject = _thank_you_subject(role, company)
+        default_subject = _thank_you_subject(role, company, language)
     elif request.reply_to is not None:
         threaded = reply_subject(request.reply_to.subject)
         default_subject = threaded
     else:
-        fresh = f"Following up – {role} interview" if role else "Following up on my interview"
+        fresh = locale_for(language).follow_up(role)
         threaded = clean_text(fresh, limit=SUBJECT_LIMIT)
         default_subject = threaded
     user_name = _user_name(request.user)
@@ -361,13 +358,14 @@ def build_context(request: DraftRequest) -> dict[str, Any]:
             "topic": topic,
             "slot": _fact_text(facts.slot),
             "kind": str(facts.kind),
+            "full_name": _full_name(request.to),
         },
         "topic_is_activity": bool(topic) and _ACTIVITY_TOPIC.search(topic) is not None,
         "panel": len(interview.interviewers) > 1,
         "role": role,
         "company": company,
-        "role_phrase": _role_phrase(role, company),
-        "interview_date": _format_day(interview.start, request.timezone),
+        "role_phrase": _role_phrase(role, company, language),
+        "interview_date": _format_day(interview.start, request.timezone, language),
         "interview_title": clean_text(interview.title),
         "round_label": clean_text(interview.round_label),
         "user_name": user_name,
@@ -376,6 +374,7 @@ def build_context(request: DraftRequest) -> dict[str, Any]:
         "kind": str(request.kind),
         "reply_subject": threaded,
         "default_subject": clean_text(default_subject, limit=SUBJECT_LIMIT),
+        "language": language,
     }
 
 
@@ -403,6 +402,12 @@ def _template_line(exc: BaseException, filename: str | None) -> int | None:
         if frame.filename == filename:
             line = frame.lineno
     return line
+
+
+def template_name(kind: DraftKind, language: str) -> str:
+    """ "thank_you.txt.j2" for English, "de/thank_you.txt.j2" for German..."""
+    name = f"{kind}.txt.j2"
+    return name if language == "en" else f"{language}/{name}"
 
 
 class TemplateComposer:
@@ -435,7 +440,7 @@ class TemplateComposer:
 
     def compose(self, request: DraftRequest) -> DraftContent:
         context = build_context(request)
-        rendered = self._render(f"{request.kind}.txt.j2", context)
+        rendered = self._render(template_name(request.kind, context["language"]), context)
         subject = rendered.subject or context["default_subject"]
         reply_to = request.reply_to
         if request.kind is DraftKind.THANK_YOU or reply_to is None:

@@ -26,6 +26,7 @@ from datetime import timedelta
 
 from mailagent.facts import company_for, narrow_interviewers, role_for
 from mailagent.interviewer_facts import interviewer_facts
+from mailagent.language import detect_language
 from mailagent.models import (
     SNIPPET_LIMIT,
     Attendee,
@@ -159,6 +160,28 @@ TITLE_RULES: tuple[tuple[str, re.Pattern[str], int, bool], ...] = (
         3,
         True,
     ),
+    (
+        "title: interview (de, fr, es, pt, nl)",
+        re.compile(
+            r"\b(vorstellungsgespr[äa]ch|bewerbungsgespr[äa]ch|kennenlern-?gespr[äa]ch|"
+            r"auswahlgespr[äa]ch|zweitgespr[äa]ch|telefon-?interview|video-?interview|"
+            r"entretiens?|entrevistas?|sollicitatie-? ?gesprek(ken)?|kennismakingsgesprek(ken)?|"
+            r"selectiegesprek|vervolggesprek|tweede gesprek)\b",
+            re.I,
+        ),
+        3,
+        True,
+    ),
+    (
+        "title: a talk about a job (de, fr, es, pt, nl)",
+        re.compile(
+            r"\b(gespr[äa]ch|[ée]change|appel|charla|llamada|bate-papo|conversa|gesprek)\b"
+            r"[^\n]{0,80}?\b(stelle|position|poste|puesto|vacante|vaga|functie|vacature)\b",
+            re.I,
+        ),
+        3,
+        True,
+    ),
     ("title: panel", re.compile(r"\bpanel\b", re.I), 1, False),
     ("title: candidate", re.compile(r"\bcandidate\b", re.I), 1, False),
 )
@@ -183,7 +206,10 @@ FINGERPRINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 DESCRIPTION_INTERVIEW = re.compile(
     r"\b(your interview|interview (with|for|schedule|details|loop)|interviewers?:|"
-    r"position:|role:|job title:|candidate experience|hiring team)\b",
+    r"position:|role:|job title:|candidate experience|hiring team|"
+    r"ihre bewerbung|gespr[äa]chspartner(in)?:?|votre candidature|vos interlocuteurs|"
+    r"su candidatura|tu candidatura|entrevistador(es|as)?:|sua candidatura|"
+    r"uw sollicitatie|je sollicitatie|gesprekspartners?:?)(?!\w)",
     re.I,
 )
 
@@ -203,6 +229,16 @@ LOOKALIKES: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     (
+        "press (other languages)",
+        re.compile(
+            r"\b(zeitung|zeitschrift|journalist(in)?|rundfunk|fernsehen|presse|journaliste|"
+            r"t[ée]l[ée]vision|periodista|peri[óo]dico|televisi[óo]n|jornal(ista)?|r[áa]dio|"
+            r"reportagem|reportaje|krant|tijdschrift|omroep|artikel|article|prensa|imprensa|"
+            r"redaktion|r[ée]daction|redacci[óo]n|reda[çc][ãa]o|redactie)\b|funk\b",
+            re.I,
+        ),
+    ),
+    (
         "interview practice",
         re.compile(r"\b(mock|practice) interview|\binterview (prep|training|practice)\b", re.I),
     ),
@@ -210,14 +246,19 @@ LOOKALIKES: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 INTERVIEWER_SIDE = re.compile(
     r"\b(interview kit|scorecard|feedback form|debrief|interviewer training|"
-    r"candidate:|interviewing candidate|you('re| are) interviewing|hiring committee)\b",
+    r"candidate:|interviewing candidate|you('re| are) interviewing|hiring committee|"
+    r"bewerber(in)?:|kandidat(in)?:|candidat(e)? ?:|candidat[oa]:|kandidaat:|"
+    r"bewertungsbogen|grille d'[ée]valuation)(?!\w)",
     re.I,
 )
 
 DESCRIPTION_NAMES_INTERVIEW = re.compile(
     r"\b(interview (for|with|regarding|about) |your interview\b|invite you to (an? )?interview\b|"
     r"(phone|video) (screen|interview)\b)"
-    r"|\b(for|about|regarding|discuss|to|in) (the|this|our) [^.\n;:()]{2,60}? (role|position|opening|vacancy)\b",
+    r"|\b(for|about|regarding|discuss|to|in) (the|this|our) [^.\n;:()]{2,60}? (role|position|opening|vacancy)\b"
+    r"|\b(vorstellungsgespr[äa]ch|bewerbungsgespr[äa]ch|f[üu]r die (position|stelle) als|"
+    r"entretien d'embauche|pour le poste d[e']|para el puesto de|para a vaga de|"
+    r"sobre a vaga de|voor de functie (van|als)|sollicitatiegesprek)",
     re.I,
 )
 """Words in the description that name the meeting a job interview."""
@@ -251,6 +292,28 @@ TITLE_LOOKALIKES: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     ("a reference check", re.compile(r"\breference (call|check)\b", re.I)),
+    (
+        "a review with the user's own manager",
+        re.compile(
+            r"\b(mitarbeitergespr[äa]ch|jahres(end)?gespr[äa]ch|feedbackgespr[äa]ch|"
+            r"personalgespr[äa]ch|entwicklungsgespr[äa]ch|zielvereinbarungsgespr[äa]ch|"
+            r"beurteilungsgespr[äa]ch|austrittsgespr[äa]ch|"
+            r"entretien (annuel|professionnel|individuel|d'[ée]valuation|de fin d'ann[ée]e|"
+            r"pr[ée]alable|de sortie|de d[ée]part)|[ée]valuation annuelle|"
+            r"evaluaci[óo]n (del? )?desempe[ñn]o|entrevista (de salida|anual|de desligamento)|"
+            r"avalia[çc][ãa]o de desempenho|functioneringsgesprek|beoordelingsgesprek|"
+            r"jaargesprek|exitgesprek|ontwikkelgesprek|voortgangsgesprek)\b",
+            re.I,
+        ),
+    ),
+    (
+        "maintenance, not a meeting",
+        re.compile(
+            r"\bentretien (de la |du |des |de l')?(chaudi[èe]re|voiture|v[ée]hicule|jardin|"
+            r"climatisation|locaux|piscine|courant|m[ée]nager)",
+            re.I,
+        ),
+    ),
     ("an offer", re.compile(r"\b(offer of employment|job offer|offer letter)\b", re.I)),
 )
 """Title words of meetings that are about interviews, or use their words, but are not one."""
@@ -367,6 +430,7 @@ def detect_event(
     interviewers = _interviewers(event, user, messages)
     company_domains = _company_domains(event, interviewers, user)
     company = _company_name(event, company_domains, user, interviewers)
+    language = detect_language(title, description, company_domains)
     interview = Interview(
         id=interview_id_for(event.id),
         event_id=event.id,
@@ -382,6 +446,8 @@ def detect_event(
         round_label=_round_label(title),
         signals=tuple(signals),
         aliases=tuple(interview_id_for(alias) for alias in event.aliases),
+        language=language.code,
+        language_reason=language.reason,
     )
     verdict = f"interview (score {score})"
     if interview.status is not InterviewStatus.SCHEDULED:
@@ -457,7 +523,7 @@ def _user_is_interviewer(event: CalendarEvent, user: UserIdentity) -> str:
     1:1, which says nothing of who interviews whom."""
     text = f"{event.title[:TITLE_LIMIT]}\n{event.description}"
     for match in INTERVIEWER_SIDE.finditer(text):
-        if match.group(0).lower() == "candidate:" and _names_user(text[match.end() :], user):
+        if match.group(0).endswith(":") and _names_user(text[match.end() :], user):
             continue
         return f'"{match.group(0)}" is interviewer-side wording'
     organizer = event.organizer.address if event.organizer else ""

@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 from mailagent import serialize
 from mailagent.identity import SignedAs
-from mailagent.models import Detection, InterviewerFacts, InterviewerKind, Person
+from mailagent.language import LANGUAGE_NAMES
+from mailagent.models import Detection, Interview, InterviewerFacts, InterviewerKind, Person
 from mailagent.planner import Schedule
 from mailagent.report import Page
 from mailagent.store import Decision, StoredDraft
@@ -135,6 +136,7 @@ def render(item: Explained, zone: ZoneInfo, width: int = WIDTH) -> list[str]:
         say(f"company: {interview.company or '?'} ({domains}); role: {interview.role or '?'}")
         people = ", ".join(f"{p.name} <{p.address}>" for p in interview.interviewers)
         say(f"interviewers: {people or 'none'}")
+        say(_language_line(interview))
         for person in interview.interviewers:
             say(interviewer_line(person, interview.facts_for(person.address)), 2)
         if item.signed is not None:
@@ -172,6 +174,14 @@ def interviewer_line(person: Person, facts: InterviewerFacts) -> str:
     if not known and not note:
         return f"{who}: nothing said about them; the general note"
     return f"{who}: " + "; ".join(s for s in (known, note) if s)
+
+
+def _language_line(interview: Interview) -> str:
+    """ "written in German: the title says "Vorstellungsgespräch"", or the English default."""
+    name = LANGUAGE_NAMES.get(interview.language, interview.language)
+    if not interview.language_reason:
+        return f"written in {name} (nothing says another language)"
+    return f"written in {name}: {interview.language_reason}"
 
 
 def _span(page: Page, start: datetime, end: datetime) -> str:

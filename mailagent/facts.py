@@ -30,6 +30,7 @@ tests/test_regex_budget.py.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 
 from mailagent.models import Person
@@ -38,7 +39,8 @@ __all__ = ["company_for", "narrow_interviewers", "role_for"]
 
 SEPARATORS = re.compile(
     r"(?<!\s)\s+[-–—|/@x]\s+|(?<!\s)\s*[|:()\[\]<>@–—]\s*|[|:()\[\]<>@–—]\s*|"
-    r"(?<!\s)\s+(?:with|w/|at|between|and|for|re|about|regarding|of|via)\s+|(?<!\s)\s+-\s*|"
+    r"(?<!\s)\s+(?:with|w/|at|between|and|for|re|about|regarding|of|via|"
+    r"mit|bei|für|avec|chez|pour|con|para|com|met|bij|voor|en|over)\s+|(?<!\s)\s+-\s*|"
     r"(?<!\s)\s*-\s+",
     re.I,
 )
@@ -46,8 +48,32 @@ r"""Where a title splits into segments. "x" only between spaces ("Northwind x Ho
 `(?<!\s)` lets a run of spaces start a separator only at its first space (linear time)."""
 
 SEPARATOR_WORD = re.compile(
-    r"^\s*(?:with|w/|at|between|and|for|re|about|regarding|of|via)\s*$", re.I
+    r"^\s*(?:with|w/|at|between|and|for|re|about|regarding|of|via|"
+    r"mit|bei|für|avec|chez|pour|con|para|com|met|bij|voor|en|over)\s*$",
+    re.I,
 )
+
+SEPARATOR_MEANING = {
+    "mit": "with",
+    "avec": "with",
+    "con": "with",
+    "com": "with",
+    "met": "with",
+    "bei": "at",
+    "chez": "at",
+    "en": "at",
+    "bij": "at",
+    "für": "for",
+    "pour": "for",
+    "para": "for",
+    "voor": "for",
+    "over": "about",
+}
+"""What a separator word of German, French, Spanish, Portuguese or Dutch means in a title:
+"Telefoninterview mit SAP" is read as "Phone interview with SAP"."""
+
+GENDER_TAG = re.compile(r"\(\s*[mwfdhx]\s*/\s*[mwfdhx](?:\s*/\s*[mwfdhx]){0,2}\s*\)", re.I)
+"""The gender tag of a job title in German, French or Dutch ads: "(m/w/d)", "(H/F)", "(m/v/x)"."""
 
 MEETING_TOOLS = re.compile(
     r"\b(?:zoom|teams|microsoft teams|google meet|meet|hangouts?|webex|skype|bluejeans|"
@@ -139,6 +165,68 @@ STAGE_WORDS = frozenset(
         "quick",
         "catch-up",
         "sync",
+        # German, French, Spanish, Portuguese, Dutch
+        "vorstellungsgespräch",
+        "bewerbungsgespräch",
+        "kennenlerngespräch",
+        "kennenlern-gespräch",
+        "auswahlgespräch",
+        "zweitgespräch",
+        "telefoninterview",
+        "videointerview",
+        "gespräch",
+        "einladung",
+        "zum",
+        "zur",
+        "ein",
+        "einem",
+        "der",
+        "persönliches",
+        "erstes",
+        "zweites",
+        "entretien",
+        "entretiens",
+        "d'embauche",
+        "téléphonique",
+        "visio",
+        "convocation",
+        "rh",
+        "premier",
+        "deuxième",
+        "second",
+        "à",
+        "un",
+        "entrevista",
+        "entrevistas",
+        "de",
+        "trabajo",
+        "emprego",
+        "telefónica",
+        "telefônica",
+        "técnica",
+        "videollamada",
+        "invitación",
+        "convite",
+        "primera",
+        "segunda",
+        "primeira",
+        "sollicitatiegesprek",
+        "kennismakingsgesprek",
+        "vervolggesprek",
+        "selectiegesprek",
+        "gesprek",
+        "uitnodiging",
+        "eerste",
+        "tweede",
+        "sollicitatie",
+        "vaga",
+        "vacature",
+        "stelle",
+        "poste",
+        "puesto",
+        "bate-papo",
+        "het",
+        "een",
     ]
 )
 """Words that name the kind of meeting, stripped from both ends of a title segment."""
@@ -214,7 +302,15 @@ ROLE_WORDS = re.compile(
     r"intern|internship|officer|associate|assistant|accountant|advocate|representative|"
     r"executive|nurse|technician|supervisor|sre|pm|vp|head|chief|cto|ceo|coo|cfo|"
     r"barista|bookkeeper|clerk|teacher|editor|marketer|strategist|operator|agent|trainee|"
-    r"graduate|fellow|cashier|driver|chef|programmer|tester|qa|devops)s?\b",
+    r"graduate|fellow|cashier|driver|chef|programmer|tester|qa|devops|controller|owner)s?\b"
+    r"|(?:entwickler|ingenieur|leiter|berater|referent|sachbearbeiter|buchhalter|kaufmann|"
+    r"kauffrau|architekt|verkäufer|techniker|spezialist|praktikant|werkstudent|"
+    r"développeu|ingénieu|chef de projet|comptable|responsable|chargée? d|directeur|"
+    r"directrice|stagiaire|alternant|technicien|desarrollador|ingenier[oa]|analista|gerente|"
+    r"jef[ea] de|diseñador|programador|becari[oa]|consultor|desenvolvedor|engenheir[oa]|"
+    r"estagiári[oa]|coordenador|ontwikkelaar|medewerker|adviseur|beheerder|stagiair|"
+    r"leider|analist|verpleegkundige|docent|gestor|manager|fachkraft|pfleger|optiker|"
+    r"alternance|técnic[oa]|estágio)",
     re.I,
 )
 """A word that makes a phrase a job title."""
@@ -232,12 +328,20 @@ URLISH = re.compile(r"https?://|www\.|\.(?:com|io|co|us|org|net|ai|dev)\b|@", re
 
 ROLE_FIELD = re.compile(
     r"(?im)^[ \t]*(?:questions:[ \t]*)?(?:position|role|job title|job|job requisition|"
-    r"vacancy|opening)[ \t]*[:\-–][ \t]*(?P<role>[^\n|]{2,100})"
+    r"vacancy|opening|stelle|poste|puesto|vaga|cargo|functie|vacature)[ \t]*[:\-–][ \t]*"
+    r"(?P<role>[^\n|]{2,100})"
 )
 
 ROLE_QUESTION = re.compile(
     r"(?i)\b(?:position|role|job)\b[^\n?]{0,40}\bapplying for\?[ \t]*(?P<role>[^\n|]{2,80})"
 )
+
+_ROLE_END = (
+    r"(?=[ \t]*(?:[.,;:!?\n(]|$)|[ \t]+(?:bei|im|in|an|am|mit|zu|und|chez|au|à|avec|dans|et|"
+    r"en|con|y|na|no|em|da|do|com|e|bij|met|op|a|ist|est|é|es|is|einladen|kennenlernen|"
+    r"sprechen|unterhalten|beworben|bewerben|vorstellen|ein)\b)"
+)
+"""Where a role named in another language ends: a clause end, or the word after it."""
 
 ROLE_PHRASES: tuple[re.Pattern[str], ...] = (
     re.compile(
@@ -250,9 +354,38 @@ ROLE_PHRASES: tuple[re.Pattern[str], ...] = (
         r"(?:[ \t]+(?:role|position))?[ \t]+(?:at|with)[ \t]"
     ),
     re.compile(r"(?m)^[ \t]*(?P<role>[A-Z][^.\n,;:()!?]{2,60}?)[ \t]+(?:position|role|vacancy)\b"),
+    # German, French, Spanish, Portuguese, Dutch: "für die Position als ...", "pour le poste
+    # de ...", "para el puesto de ...", "para a vaga de ...", "voor de functie van ...".
+    re.compile(
+        r"(?i)\b(?:für|über|auf) die (?:Position|Stelle|Rolle) (?:als|des|der|einer?s?)[ \t]+"
+        r"(?P<role>[^.\n;:()!?,]{2,80}?)" + _ROLE_END
+    ),
+    re.compile(
+        r"(?i)\b(?:pour|concernant|sur|au|du) (?:le )?poste (?:de[ \t]+|d['’])"
+        r"(?P<role>[^.\n;:()!?,]{2,80}?)" + _ROLE_END
+    ),
+    re.compile(
+        r"(?i)\b(?:(?:para|sobre|por|a|de) (?:el|la)|del|al) (?:puesto|vacante|posici[óo]n|cargo) de"
+        r"[ \t]+"
+        r"(?P<role>[^.\n;:()!?,]{2,80}?)" + _ROLE_END
+    ),
+    re.compile(
+        r"(?i)\b(?:para|sobre|pela|na|da) (?:a |o )?(?:vaga|posi[çc][ãa]o|cargo|fun[çc][ãa]o) de"
+        r"[ \t]+(?P<role>[^.\n;:()!?,]{2,80}?)" + _ROLE_END
+    ),
+    re.compile(
+        r"(?i)\bvoor de (?:functie|vacature|rol|positie) (?:van|als)[ \t]+"
+        r"(?P<role>[^.\n;:()!?,]{2,80}?)" + _ROLE_END
+    ),
+    re.compile(r"\b(?:vacature|Vacature)[ \t]+(?P<role>[A-Z][^.\n;:()!?,]{2,80}?)" + _ROLE_END),
 )
 
 COMPANY_PHRASES: tuple[re.Pattern[str], ...] = (
+    re.compile(
+        r"\b(?:Bewerbung|Position|Stelle|candidature|poste|candidatura|puesto|vaga|"
+        r"sollicitatie|functie)[^.\n]{0,80}?\b(?:bei|chez|en|na|no|bij) "
+        r"(?P<company>[A-Z][\w&'.-]*(?: [A-Z][\w&'.-]*){0,3})"
+    ),
     re.compile(
         r"(?im)^[ \t]*(?:company|employer|organi[sz]ation)[ \t]*:[ \t]*(?P<company>[^\n|]{2,60})"
     ),
@@ -313,6 +446,11 @@ LIST_MARKERS = re.compile(
     r"guests)[ \t]*[:\-–]|\byou(?:'ll| will)[ \t]+(?:meet|be meeting|be speaking with|speak with|"
     r"be interviewing with)|\byour interviewers?[ \t]+(?:is|are|will be)|\bjoined by\b|"
     r"\binterview with\b|\byou will meet with\b"
+    r"|\b(?:gespr[äa]chspartner(?:in)?|interlocuteurs?|entrevistador(?:es|as)?|"
+    r"gesprekspartners?)\b|\b(?:vous rencontrerez|sie sprechen mit|hablar[áa]s con|"
+    r"vai conversar com|je spreekt met|u spreekt met)\b"
+    r"|\b(?:entretien|gespr[äa]ch|entrevista|conversa|gesprek)\b[^\n]{0,60}?"
+    r"\b(?:avec|mit|con|com|met)\b"
 )
 
 SCHEDULE_LINE = re.compile(r"^[ \t]*\d{1,2}(?:[:.]\d{2})?[ \t]*(?:[ap]\.?m\.?)?\b", re.I)
@@ -335,6 +473,32 @@ ROLE_LEAD = re.compile(
 
 CITY_CODE = re.compile(r"^[A-Z]{2,3}$")
 
+HONORIFICS = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "herr",
+        "frau",
+        "madame",
+        "monsieur",
+        "mme",
+        "mlle",
+        "sr",
+        "sra",
+        "señor",
+        "señora",
+        "senhor",
+        "senhora",
+        "dhr",
+        "mevrouw",
+        "meneer",
+        "mw",
+    ]
+)
+"""A phrase that starts with one of these is a person ("Frau Klein"), never a company."""
+
 FIRST_PERSON = re.compile(r"(?i)\b(?:I|I'm|I am|myself|me)\b")
 JOINED_BY_ME = re.compile(r"(?i)\b(?:I will be|I'll be) joined by\b|\bjoining me\b")
 SENTENCE_END = re.compile(r"[.!?;\n]+")
@@ -345,7 +509,18 @@ NON_WORD = re.compile(r"[^a-z0-9]+")
 
 
 def _squash(text: str) -> str:
-    return NON_WORD.sub("", text.lower())
+    """Lower-case letters and digits, accents folded ("Telefónica" is "telefonica")."""
+    folded = unicodedata.normalize("NFKD", text.lower())
+    return NON_WORD.sub("", "".join(c for c in folded if not unicodedata.combining(c)))
+
+
+GERMAN_SPELLING = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+"""How German names are written in domains: "Nürnberg" is "nuernberg" in klinikum-nuernberg.de."""
+
+
+def _squashes(text: str) -> set[str]:
+    """`_squash` of the text, and of its German spelling without umlauts."""
+    return {_squash(text), _squash(text.lower().translate(GERMAN_SPELLING))}
 
 
 def _domain_label(domain: str) -> str:
@@ -364,10 +539,12 @@ def _domain_label(domain: str) -> str:
 
 def _related(name: str, label: str) -> bool:
     """A name and a domain label that are the same company: one contains the other."""
-    squashed = _squash(name)
-    if len(squashed) < 3 or len(label) < 3:
+    if len(label) < 3:
         return False
-    return squashed in label or label in squashed
+    return any(
+        len(squashed) >= 3 and (squashed in label or label in squashed)
+        for squashed in _squashes(name)
+    )
 
 
 def _person_names(people: Sequence[Person]) -> set[str]:
@@ -438,12 +615,15 @@ def _segments(title: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     previous = ""
     position = 0
+    title = GENDER_TAG.sub(" ", title)
     for match in SEPARATORS.finditer(title):
         out.append((title[position : match.start()], previous))
         previous = match.group(0).strip().lower()
+        previous = SEPARATOR_MEANING.get(previous, previous)
         position = match.end()
     out.append((title[position:], previous))
-    return [(text.strip(), before) for text, before in out if text.strip()]
+    pieces = [(text.strip(" \t-–—"), before) for text, before in out]
+    return [(text, before) for text, before in pieces if text]
 
 
 def _clean_segment(text: str, *, keep_digits: bool = False) -> str:
@@ -470,6 +650,7 @@ def _bad_company(name: str, user: Person, people: set[str]) -> bool:
         or (bool(user.name) and user.name.lower() in lowered)
         or lowered in people
         or any(lowered == p.split()[0] for p in people if p)
+        or lowered.split()[0].rstrip(".") in HONORIFICS
         or RECRUITING_WORDS.fullmatch(name) is not None
         or STAGE_PHRASES.fullmatch(name) is not None
     )
@@ -484,7 +665,7 @@ def _title_companies(title: str, user: Person, people: set[str]) -> list[str]:
         name = _clean_segment(text)
         if not name:
             continue
-        if not name[0].isupper():
+        if not (name[0].isupper() or name[1:2].isupper()):  # "iFood", "eBay"
             if not lowercase_title:
                 continue
             name = name.title()
@@ -501,8 +682,7 @@ def _domain_phrase(texts: Sequence[str], label: str) -> str:
             for start in range(len(words)):
                 for end in range(len(words), start, -1):
                     phrase = " ".join(words[start:end]).strip(".,'")
-                    squashed = _squash(phrase)
-                    if squashed == label:
+                    if label in _squashes(phrase):
                         return phrase
                     rest = words[start + 1 : end]
                     if (

@@ -17,6 +17,10 @@ Design notes:
   vacation markers make a message an auto-reply on their own; `auto-generated` and Exchange's
   Mailbox Rules Agent header need out-of-office or acknowledgement wording too, and never win
   over a rejection, offer or next round.
+- The phrase tables read English, and German, French, Spanish, Portuguese and Dutch for
+  rejections ("leider müssen wir Ihnen mitteilen", "nous sommes au regret", "lamentablemente
+  ... otros candidatos", "infelizmente ... outros candidatos", "helaas ... gekozen voor") and
+  out-of-office notices (issue 12, point 4); offers and next rounds are read in English only.
 - `decision_by` is the time frame the message states (`mailagent.timeframe`), kept for OFFER,
   NEXT_ROUND and TIMEFRAME. A rejection, bounce or auto-reply has no decision pending.
 """
@@ -166,6 +170,43 @@ _REJECTION = _table(
     r"\b(?:decided\s+to\s+)?go(?:ing)?\s+(?:in\s+)?a\s+different\s+direction",
     r"(?:\bnot|n't)\s+(?:be\s+)?(?:invit(?:e|ing)|schedul(?:e|ing))\s+you\s+(?:back|to|for)",
     r"(?:\bnot|n't)\s+(?:the|a)\s+(?:right\s+|best\s+|good\s+|strong\s+)?(?:fit|match)\s+for\b",
+    # German
+    r"\bleider\b[^.!?]{0,150}?(?:\bmitteilen\b|\babsagen\b|\bnicht\s+(?:weiter\s+)?"
+    r"(?:ber[üu]cksichtigen|ber[üu]cksichtigt|ausgew[äa]hlt|in\s+betracht|weiterverfolgen)"
+    r"|\bf[üu]r\s+(?:(?:einen|eine|einer)\s+)?andere[nr]?\s+(?:Kandidat|Bewerber)"
+    r"|\bkeine\s+positive)",
+    r"\b(?:wir\s+)?bedauern\b[^.!?]{0,60}?\bmitteilen\b",
+    r"\bf[üu]r\s+(?:(?:einen|eine)\s+)?andere[nr]?\s+(?:Kandidat|Bewerber)\w*\s+entschieden",
+    r"\b(?:Stelle|Position)\s+(?:wurde\s+|ist\s+)?(?:bereits\s+|inzwischen\s+)?"
+    r"(?:anderweitig\s+)?besetzt",
+    # French
+    r"\bnous\s+sommes\s+au\s+regret\b|\bau\s+regret\s+de\s+vous\s+(?:informer|annoncer)",
+    r"\b(?:candidature|profil)\s+n'a\s+pas\s+été\s+(?:retenue?|sélectionnée?)",
+    r"\b(?:poursuivre|continuer|avancer)\s+avec\s+(?:un\s+autre|une\s+autre|d'autres)\s+"
+    r"(?:candidat|profil)",
+    r"\bne\s+(?:pouvons|pourrons)\s+(?:malheureusement\s+)?pas\s+donner\s+(?:une\s+)?suite"
+    r"\s+favorable",
+    # Spanish
+    r"\blamentablemente\b[^.!?]{0,150}?\b(?:otr[oa]s?\s+(?:candidat|persona|perfil)"
+    r"|no\s+(?:ha\s+sido|has\s+sido|fue)\s+seleccionad)",
+    r"\b(?:lamentamos|sentimos)\s+(?:informarle|informarte|comunicarle|comunicarte|decirle"
+    r"|decirte)",
+    r"\b(?:candidatura|perfil|solicitud)\s+no\s+ha\s+sido\s+(?:seleccionad|elegid)",
+    r"\b(?:continuar|seguir|avanzar)\s+con\s+otr[oa]s\s+(?:candidat|perfil)",
+    r"\bhemos\s+(?:seleccionado|elegido)\s+a\s+otr[oa]s?\b",
+    # Portuguese
+    r"\binfelizmente\b[^.!?]{0,150}?\b(?:outr[oa]s?\s+(?:candidat|perfil|perfis)"
+    r"|não\s+foi\s+(?:selecionad|aprovad))",
+    r"\b(?:seguir|prosseguir|continuar|avançar)\s+com\s+outr[oa]s\s+(?:candidat|perfil|perfis)",
+    r"\b(?:perfil|candidatura)\s+não\s+foi\s+(?:selecionad|aprovad|escolhid)",
+    r"\blamentamos\s+informar",
+    r"\bvaga\s+(?:já\s+)?foi\s+preenchida",
+    # Dutch
+    r"\bhelaas\b[^.!?]{0,150}?\b(?:andere\s+kandidaat|gekozen\s+voor|niet\s+(?:verder|door"
+    r"|uit\s+te\s+nodigen|geselecteerd)|afwijzen|afgewezen)",
+    r"\bgekozen\s+voor\s+een\s+andere\s+kandida",
+    r"\bbesloten\s+(?:om\s+)?(?:u\s+|je\s+|jou\s+)?niet\s+(?:verder\s+te\s+gaan|uit\s+te"
+    r"\s+nodigen|door\s+te\s+laten)",
 )
 _KEEP_ON_FILE = re.compile(
     r"\b(?:keep|retain|hold|maintain)\s+your\s+(?:resume|résumé|cv|application|details"
@@ -230,7 +271,11 @@ _HEDGE = re.compile(
     r"|potentially|possible|possibly|might|may|could|hope\s+to|eventual(?:ly)?)\b",
     re.IGNORECASE,
 )
-_REJECTION_HEDGE = re.compile(r"\b(?:if|whether|in\s+case|unless|even\s+if)\b", re.IGNORECASE)
+_REJECTION_HEDGE = re.compile(
+    r"\b(?:if|whether|in\s+case|unless|even\s+if|wenn|falls|sollten|si|au\s+cas\s+où"
+    r"|en\s+caso|caso|indien|mocht)\b",
+    re.IGNORECASE,
+)
 _NO_HEDGE = re.compile(r"(?!)")
 """Out-of-office wording is never conditional in a way that matters."""
 _NEXT_ROUND_HEDGE = re.compile(
@@ -244,7 +289,8 @@ _AUTO_SUBJECT = re.compile(
     r"|out\s+of\s+(?:the\s+)?office|ooo\b|abwesenheitsnotiz|automatische\s+antwort"
     r"|r[ée]ponse\s+automatique|absent(?:e)?\s*:|respuesta\s+autom[áa]tica"
     r"|risposta\s+automatica|automatisch\s+antwoord|fuera\s+de\s+la\s+oficina"
-    r"|fora\s+do\s+escrit[óo]rio|resposta\s+autom[áa]tica|frånvaro|fravær)",
+    r"|fora\s+do\s+escrit[óo]rio|resposta\s+autom[áa]tica|frånvaro|fravær"
+    r"|absente?\s+du\s+bureau|afwezigheidsmelding|afwezig\s*:|abwesend\s*:|ausente\s*:)",
     re.IGNORECASE,
 )
 _OUT_OF_OFFICE = _table(
@@ -257,7 +303,12 @@ _OUT_OF_OFFICE = _table(
     r"\b(?:away|absent)\s+from\s+(?:the\s+office|my\s+desk|work)\b",
     r"\bcurrently\s+away\b",
     r"\bje\s+suis\s+absente?\b|\babsente?\s+du\s+bureau\b|\ben\s+cong[ée]s?\b",
-    r"\bnicht\s+im\s+b[üu]ro\b|\babwesend\b",
+    r"\bnicht\s+im\s+b[üu]ro\b|\babwesend\b|\b(?:im|in)\s+urlaub\b",
+    r"\b(?:estoy|estar[ée])\s+(?:de\s+vacaciones|fuera\s+de\s+la\s+oficina|ausente)"
+    r"|\bfuera\s+de\s+la\s+oficina\b",
+    r"\b(?:estou|estarei)\s+(?:de\s+férias|fora\s+do\s+escrit[óo]rio|ausente)"
+    r"|\bfora\s+do\s+escrit[óo]rio\b",
+    r"\bik\s+ben\s+(?:afwezig|niet\s+op\s+kantoor|met\s+vakantie)\b|\bafwezig\s+tot\b",
 )
 _ACKNOWLEDGEMENT = _table(
     r"\bthis\s+is\s+an?\s+(?:automated|automatic|auto-generated|automatically\s+generated)\s+"

@@ -261,6 +261,11 @@ class Interview:
                 return facts
         return InterviewerFacts(wanted)
 
+    language: str = "en"
+    """The language the invitation is written in (`mailagent.language`): drafts use it."""
+    language_reason: str = ""
+    """Why (`'the title says "Vorstellungsgespräch"'`); empty for the English default."""
+
 
 @dataclass(frozen=True, slots=True)
 class Detection:
@@ -332,3 +337,6 @@ class DraftRequest:
     def interviewer_facts(self) -> InterviewerFacts:
         """What the invitation says about the recipient (title, topic, slot, kind)."""
         return self.interview.facts_for(self.to.address)
+
+    language: str = "en"
+    """The language to write in: the interview's, or the one the policy forces."""

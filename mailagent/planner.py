@@ -489,7 +489,14 @@ def _thank_you(
         actions.append(
             _draft_or_schedule(
                 DraftRequest(
-                    key, DraftKind.THANK_YOU, 0, interview, person, ctx.user.primary, ctx.timezone
+                    key,
+                    DraftKind.THANK_YOU,
+                    0,
+                    interview,
+                    person,
+                    ctx.user.primary,
+                    ctx.timezone,
+                    language=policy.draft_language(interview.language),
                 ),
                 draft_at,
                 due_by,
@@ -597,6 +604,7 @@ def _rejection_reply(
         ctx.user.primary,
         ctx.timezone,
         reply_to=rejection.message,
+        language=policy.draft_language(interview.language),
     )
     due_by = calendar.add_business_days(draft_at, 1)
     return [note, _draft_or_schedule(request, draft_at, due_by, reason, now, policy, calendar)]
@@ -721,6 +729,7 @@ def _follow_up(  # noqa: PLR0915 - one rule per paragraph, top to bottom
             ctx.user.primary,
             ctx.timezone,
             reply_to=reply_to,
+            language=policy.draft_language(interview.language),
         )
         reason = (
             f"follow-up {step} of {rule.max} to {_who(recipient)}, in your thread: "

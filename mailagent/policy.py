@@ -38,6 +38,7 @@ from pydantic import (
 
 from mailagent.durations import ACCEPTED_FORMS, Duration, parse_duration
 from mailagent.errors import PolicyError
+from mailagent.language import LANGUAGE_NAMES, LANGUAGES
 from mailagent.validation_text import (
     TYPE_FIXES,
     describe,
@@ -50,6 +51,7 @@ from mailagent.validation_text import (
 from mailagent.workcal import MON_TO_FRI, WEEKDAYS, WorkCalendar
 
 __all__ = [
+    "LANGUAGE_CHOICES",
     "STOP_REASONS",
     "CalendarRule",
     "FollowUpRule",
@@ -60,6 +62,9 @@ __all__ = [
     "load_policy",
     "shipped_policies",
 ]
+
+LANGUAGE_CHOICES: tuple[str, ...] = ("auto", *LANGUAGES)
+"""Values of `language`: auto, or a language every draft is written in."""
 
 STOP_REASONS: tuple[str, ...] = ("reply", "rejection", "offer", "next_round")
 """What may end a follow-up sequence (`follow_up.stop_on`)."""
@@ -152,11 +157,18 @@ class Policy:
     rejection_reply: RejectionReplyRule
     draft_in_working_hours: bool = False
     """True: a draft that comes due outside working hours waits for the next working window."""
+    language: str = "auto"
+    """The language of the drafts: "auto" (each interview's own, `mailagent.language`) or one
+    of `LANGUAGE_CHOICES` for all of them."""
     source: str = field(default="", compare=False)
     """The file the policy was read from, for messages (not part of equality)."""
 
     def work_calendar(self, tz: ZoneInfo) -> WorkCalendar:
         return self.calendar.work_calendar(tz)
+
+    def draft_language(self, interview_language: str) -> str:
+        """The language to write an interview's drafts in: the forced one, else its own."""
+        return interview_language if self.language == "auto" else self.language
 
 
 # -- validation helpers -------------------------------------------------------------------------
@@ -208,6 +220,22 @@ def _to_stop_reason(value: Any) -> str:
     return key
 
 
+_LANGUAGE_BY_NAME = {name.lower(): code for code, name in LANGUAGE_NAMES.items()}
+
+
+def _to_language(value: Any) -> str:
+    """A language code; its English name ("German") is accepted too."""
+    key = value.strip().lower() if isinstance(value, str) else None
+    key = _LANGUAGE_BY_NAME.get(key, key) if key is not None else None
+    if key is None or key not in LANGUAGE_CHOICES:
+        names = ", ".join(f"{code} ({LANGUAGE_NAMES[code]})" for code in LANGUAGES)
+        raise problem(
+            f"{show(value)} is not a language; use auto (each interview's own) or one of "
+            f"{names}" + (did_you_mean(key, list(LANGUAGE_CHOICES)) if key else "")
+        )
+    return key
+
+
 def _listify(value: Any) -> Any:
     """Let a one-element list be written as a bare value: ``after: 7d``."""
     return [value] if isinstance(value, str) else value
@@ -222,6 +250,7 @@ DurationField = Annotated[Duration, PlainValidator(_to_duration)]
 TimeField = Annotated[time, PlainValidator(_to_time)]
 WeekdayField = Annotated[int, PlainValidator(_to_weekday)]
 StopReasonField = Annotated[str, PlainValidator(_to_stop_reason)]
+LanguageField = Annotated[str, PlainValidator(_to_language)]
 
 
 def _surely_longer(a: Duration, b: Duration) -> bool:
@@ -401,6 +430,7 @@ class PolicyModel(_Strict):
     working_hours: WorkingHoursModel = Field(default_factory=WorkingHoursModel)
     holidays: HolidaysModel | None = None
     draft_in_working_hours: bool = False
+    language: LanguageField = "auto"
     lookback: DurationField = Duration(30, "days")
     thank_you: ThankYouModel = Field(default_factory=ThankYouModel)
     follow_up: FollowUpModel = Field(default_factory=FollowUpModel)
@@ -459,6 +489,7 @@ class PolicyModel(_Strict):
             ),
             rejection_reply=RejectionReplyRule(enabled=rr.enabled, draft_after=rr.draft_after),
             draft_in_working_hours=self.draft_in_working_hours,
+            language=self.language,
             source=source,
         )
 

@@ -28,6 +28,13 @@ Design notes:
     weeks; ranges take their upper bound ("a week or two", "2-3 business days").
   - business days skip Saturday and Sunday only; holidays are the planner's business.
   - a time zone named next to a time ("5pm ET") is ignored: the sender's zone is used.
+- German, French, Spanish, Portuguese and Dutch (issue 12, point 4): periods ("innerhalb von
+  zwei Wochen", "d'ici deux semaines", "en las próximas dos semanas", "nas próximas duas
+  semanas", "binnen twee weken", business days in each), deadlines before a weekday or a date
+  ("bis Freitag", "avant le 3 décembre", "antes del viernes", "até sexta-feira", "uiterlijk
+  vrijdag"), and out-of-office returns ("hasta el 3 de diciembre", "até 3 de dezembro", "tot en
+  met vrijdag", "de vuelta el", "de volta no dia", "weer op"). "tot en met" counts the day, as
+  "through" does. "3 de diciembre" is read like "3 December".
 - Anything the rules do not cover gives None. Nothing here raises on any text.
 """
 
@@ -93,6 +100,33 @@ _WEEKDAYS: dict[str, int] = {
     "freitag": 4,
     "samstag": 5,
     "sonntag": 6,
+    # Spanish, Portuguese and Dutch, for time frames and out-of-office replies.
+    "lunes": 0,
+    "martes": 1,
+    "miércoles": 2,
+    "miercoles": 2,
+    "jueves": 3,
+    "viernes": 4,
+    "sábado": 5,
+    "sabado": 5,
+    "domingo": 6,
+    "segunda-feira": 0,
+    "terça-feira": 1,
+    "quarta-feira": 2,
+    "quinta-feira": 3,
+    "sexta-feira": 4,
+    "segunda": 0,
+    "terça": 1,
+    "quarta": 2,
+    "quinta": 3,
+    "sexta": 4,
+    "maandag": 0,
+    "dinsdag": 1,
+    "woensdag": 2,
+    "donderdag": 3,
+    "vrijdag": 4,
+    "zaterdag": 5,
+    "zondag": 6,
 }
 
 _MONTHS: dict[str, int] = {
@@ -146,6 +180,38 @@ _MONTHS: dict[str, int] = {
     "juli": 7,
     "oktober": 10,
     "dezember": 12,
+    # Spanish
+    "enero": 1,
+    "febrero": 2,
+    "marzo": 3,
+    "abril": 4,
+    "mayo": 5,
+    "junio": 6,
+    "julio": 7,
+    "agosto": 8,
+    "septiembre": 9,
+    "setiembre": 9,
+    "octubre": 10,
+    "noviembre": 11,
+    "diciembre": 12,
+    # Portuguese
+    "janeiro": 1,
+    "fevereiro": 2,
+    "março": 3,
+    "marco": 3,
+    "maio": 5,
+    "junho": 6,
+    "julho": 7,
+    "setembro": 9,
+    "outubro": 10,
+    "novembro": 11,
+    "dezembro": 12,
+    # Dutch
+    "januari": 1,
+    "februari": 2,
+    "maart": 3,
+    "mei": 5,
+    "augustus": 8,
 }
 
 _QUANTITIES: dict[str, int] = {
@@ -218,7 +284,7 @@ _EOD = (
 # Day references shared by time frames and return dates. Group names are unique per fragment.
 _DATE_NAMED = (
     rf"(?:{_WD},?\s+)?(?:the\s+)?"
-    rf"(?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th|er|\.)?\s+(?:of\s+)?(?P<m1>{_MON})"
+    rf"(?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th|er|\.)?\s+(?:of\s+|de\s+)?(?P<m1>{_MON})"
     rf"|(?P<m2>{_MON})\s+(?:the\s+)?(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?(?!\d))"
     rf"(?:,?\s+(?P<y>\d{{4}})(?!\d))?"
 )
@@ -412,6 +478,11 @@ def _resolve_duration(found: re.Match[str], sent_at: datetime) -> datetime | Non
         if not has_next:
             return None
         count = 3 if unit.endswith("s") else 1  # "in the coming days" / "in the next week"
+    return _period_end(count, unit, sent_at)
+
+
+def _period_end(count: int, unit: str, sent_at: datetime) -> datetime | None:
+    """The end of `count` `unit`s (hours, business days, weeks, months, days) from `sent_at`."""
     sent = sent_at.date()
     if unit.startswith(("hour", "hr")):
         if count > _MAX_DAYS * 24:
@@ -480,11 +551,69 @@ _DAY_REFERENCE = (
     rf"|(?P<eod>{_EOD})|(?P<tonly>{_TIME}))"
 )
 _DEADLINE_PATTERN = (
-    rf"\b(?:{_DEADLINE}|{_PROMISE})\s+"
+    rf"\b(?:{_DEADLINE}|{_PROMISE})\s++"  # possessive: a run of spaces is never given back
     rf"(?:(?P<tb>{_TIME})\s*,?\s*(?:on\s+)?)?"
     rf"{_DAY_REFERENCE}"
     rf"(?:\s*,?\s*(?:at\s+|by\s+|before\s+)?(?P<ta>{_TIME}))?"
 )
+
+
+_FOREIGN_QUANTITIES: dict[str, int] = {
+    **dict.fromkeys(("ein", "eine", "einer", "einem", "einen", "un", "une", "uno", "una"), 1),
+    **dict.fromkeys(("um", "uma", "een"), 1),
+    **dict.fromkeys(("zwei", "deux", "dos", "dois", "duas", "twee"), 2),
+    **dict.fromkeys(("drei", "trois", "tres", "três", "drie"), 3),
+    **dict.fromkeys(("vier", "quatre", "cuatro", "quatro"), 4),
+    **dict.fromkeys(("fünf", "cinq", "cinco", "vijf"), 5),
+    **dict.fromkeys(("sechs", "six", "seis", "zes"), 6),
+    **dict.fromkeys(("sieben", "sept", "siete", "sete", "zeven"), 7),
+    **dict.fromkeys(("zehn", "dix", "diez", "dez", "tien"), 10),
+    **dict.fromkeys(("vierzehn", "quatorze", "catorce", "catorze", "veertien"), 14),
+    **dict.fromkeys(("quinze", "quince"), 15),
+}
+"""Numbers written out in German, French, Spanish, Portuguese and Dutch time frames."""
+
+_FOREIGN_UNITS: dict[str, str] = {
+    **dict.fromkeys(("wochen", "woche", "semaines", "semaine", "semanas", "semana"), "weeks"),
+    **dict.fromkeys(("weken", "week"), "weeks"),
+    **dict.fromkeys(("werktagen", "werktage", "arbeitstagen", "arbeitstage"), "business days"),
+    **dict.fromkeys(
+        ("jours ouvrés", "jours ouvrables", "días hábiles", "días laborables"), "business days"
+    ),
+    **dict.fromkeys(("dias úteis", "dias uteis", "werkdagen"), "business days"),
+    **dict.fromkeys(
+        ("tagen", "tage", "tag", "jours", "jour", "días", "día", "dias", "dia"), "days"
+    ),
+    **dict.fromkeys(("dagen", "dag"), "days"),
+    **dict.fromkeys(("stunden", "heures", "horas", "uur"), "hours"),
+    **dict.fromkeys(
+        ("monaten", "monat", "mois", "meses", "mes", "mês", "maanden", "maand"), "months"
+    ),
+}
+_FOREIGN_NEXT = (
+    r"(?:innerhalb\s+der\s+nächsten|in\s+den\s+(?:nächsten|kommenden)|dans\s+les\s+prochains"
+    r"|en\s+l[oa]s\s+próxim[oa]s|nas\s+próximas|nos\s+próximos|in\s+de\s+komende"
+    r"|de\s+komende)"
+)
+_FOREIGN_WITHIN = (
+    r"(?:innerhalb(?:\s+von)?|binnen|d'ici|dans\s+les|sous|en\s+un\s+plazo\s+(?:máximo\s+)?de"
+    r"|dentro\s+de|no\s+prazo\s+(?:máximo\s+)?de|em\s+até|en|em|in)"
+)
+
+
+def _resolve_foreign_duration(found: re.Match[str], sent_at: datetime) -> datetime | None:
+    """ "innerhalb von zwei Wochen", "d'ici deux semaines", "nas próximas duas semanas"..."""
+    unit = _FOREIGN_UNITS.get(" ".join(found.group("funit").lower().split()))
+    quantity = found.group("fq") or found.group("fq2")
+    if unit is None:
+        return None
+    if quantity:
+        count = int(quantity) if quantity.isdigit() else _FOREIGN_QUANTITIES.get(quantity.lower())
+    else:
+        count = 3 if found.group("funit").lower().endswith(("n", "s", "e")) else 1
+    if count is None:
+        return None
+    return _period_end(count, unit, sent_at)
 
 
 def _resolve_promise_this_week(found: re.Match[str], sent_at: datetime) -> datetime | None:
@@ -501,6 +630,19 @@ _FRAME_RULES: tuple[_Rule, ...] = (
         _resolve_duration,
     ),
     _rule(_DEADLINE_PATTERN, _resolve_deadline),
+    _rule(
+        rf"(?:\b{_FOREIGN_NEXT}\s++(?P<fq>\d{{1,3}}|{_alternatives(list(_FOREIGN_QUANTITIES))})?"
+        rf"|\b{_FOREIGN_WITHIN}\s++(?P<fq2>\d{{1,3}}|"
+        rf"{_alternatives(list(_FOREIGN_QUANTITIES))}))"
+        rf"\s*(?P<funit>{_alternatives(list(_FOREIGN_UNITS))})(?!\w)",
+        _resolve_foreign_duration,
+    ),
+    _rule(
+        rf"\b(?:bis(?:\s+zum|\s+spätestens)?|spätestens(?:\s+am)?|d'ici(?:\s+à)?|avant|"
+        rf"hasta|antes\s+del?|até|uiterlijk(?:\s+op)?|vóór|voor)\s++"
+        rf"(?:(?:el|le|la|o|a|den|dem|op)\s+)?(?:{_DATE_NAMED}|{_WEEKDAY_NAMED})",
+        _resolve_deadline,
+    ),
     _rule(
         rf"\b{_PROMISE}\s+(?:later\s+)?this\s+week\b",
         _resolve_promise_this_week,
@@ -573,23 +715,27 @@ _BACK = (
     r"|de\s+retour(?:\s+au\s+bureau)?(?:\s+(?:le|à\s+partir\s+du|dès\s+le))?"
     r"|zurück(?:\s+(?:am|ab(?:\s+dem)?))?"
     r"|wieder\s+(?:im\s+büro|erreichbar|da)(?:\s+(?:am|ab(?:\s+dem)?))?"
+    r"|de\s+(?:vuelta|regreso)(?:\s+(?:el|a\s+partir\s+del))?|vuelvo(?:\s+el)?"
+    r"|de\s+volta(?:\s+(?:em|no\s+dia|a\s+partir\s+de))?|volto(?:\s+(?:em|no\s+dia))?"
+    r"|(?:weer\s+)?(?:terug|aanwezig|op\s+kantoor)\s+(?:op|vanaf)|weer\s+(?:op|vanaf)"
 )
 _UNTIL = (
     r"(?P<incl>through|thru|until\s+and\s+including|up\s+to\s+and\s+including"
-    r"|bis\s+einschließlich)"
-    r"|until|till|til|jusqu'au|jusqu'à|bis(?:\s+zum)?"
+    r"|bis\s+einschließlich|tot\s+en\s+met|t/m)"
+    r"|until|till|til|jusqu'au|jusqu'à|bis(?:\s+zum)?|hasta(?:\s+el)?|até(?:\s+(?:o\s+)?dia)?"
+    r"|tot"
 )
 
 _RETURN_TIERS: tuple[tuple[_Rule, ...], ...] = (
     # An explicit return beats an absence's end: "out until Friday, back on Monday" is Monday.
     (
-        _rule(rf"\b(?:{_BACK})\s+{_RETURN_DAY}", _resolve_return),
+        _rule(rf"\b(?:{_BACK})\s++{_RETURN_DAY}", _resolve_return),
         _rule(
             rf"\bab\s+(?:dem\s+)?{_DATE_NAMED}(?=[^.!?]{{0,40}}\bwieder\b)",
             _resolve_return,
         ),
     ),
-    (_rule(rf"(?<!\w)(?:{_UNTIL})\s+{_RETURN_DAY}", _resolve_return),),
+    (_rule(rf"(?<!\w)(?:{_UNTIL})\s++{_RETURN_DAY}", _resolve_return),),
 )
 
 

@@ -30,6 +30,18 @@ def test_the_corpus_is_large_and_varied() -> None:
     assert len({c.file for c in CASES}) >= 8
 
 
+@pytest.mark.parametrize("language", ["de", "fr", "es", "pt", "nl"])
+def test_the_corpus_covers_each_language(language: str) -> None:
+    """Interviews in the language, look-alikes written in it, e-mails and English titles above
+    a description in the language (issue 12, point 4)."""
+    cases = [c for c in CASES if c.language == language]
+
+    assert len(cases) >= 10
+    assert sum(not c.expect.interview for c in cases) >= 3
+    assert any(c.kind == "email" for c in cases)
+    assert any(c.event.title.startswith("Interview") and c.expect.interview for c in cases)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_corpus_case(case: Case) -> None:
     outcome = evaluate(case)

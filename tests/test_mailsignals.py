@@ -463,3 +463,106 @@ def test_quoted_lines_never_survive(own: str, quoted: str) -> None:
     text = own + "\n" + "\n".join("> " + line for line in quoted.split("\n"))
     kept = strip_quoted(text).split("\n")
     assert all(not line.lstrip(" \t").startswith(">") for line in kept)
+
+
+# --- replies in German, French, Spanish, Portuguese and Dutch (issue 12, point 4) -------------
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        # German
+        "Sehr geehrter Herr Weber, leider müssen wir Ihnen mitteilen, dass wir uns für einen "
+        "anderen Kandidaten entschieden haben.",
+        "Hallo Jonas, nach sorgfältiger Prüfung haben wir uns leider für eine andere "
+        "Bewerberin entschieden.",
+        "Leider können wir Ihre Bewerbung nicht weiter berücksichtigen.",
+        "Wir bedauern, Ihnen mitteilen zu müssen, dass die Stelle bereits besetzt ist.",
+        # French
+        "Bonjour Camille, nous sommes au regret de vous informer que votre candidature n'a pas "
+        "été retenue.",
+        "Malheureusement, nous avons décidé de poursuivre avec un autre candidat.",
+        "Nous ne pouvons malheureusement pas donner une suite favorable à votre candidature.",
+        # Spanish
+        "Hola Lucía, lamentablemente hemos decidido continuar con otros candidatos.",
+        "Lamentamos informarle que su candidatura no ha sido seleccionada.",
+        "Sentimos comunicarte que hemos seleccionado a otra persona para el puesto.",
+        # Portuguese
+        "Olá Beatriz, infelizmente decidimos seguir com outros candidatos.",
+        "Agradecemos o seu interesse, mas infelizmente o seu perfil não foi selecionado.",
+        "Lamentamos informar que a vaga já foi preenchida.",
+        # Dutch
+        "Beste Sanne, helaas moeten wij u laten weten dat wij hebben gekozen voor een andere "
+        "kandidaat.",
+        "Helaas hebben we besloten om niet verder te gaan met uw sollicitatie.",
+        "Wij hebben besloten u niet uit te nodigen voor een tweede gesprek.",
+    ],
+)
+def test_rejections_in_other_languages(snippet: str) -> None:
+    reading = read_message(message(snippet, subject="Ihre Bewerbung"))
+
+    assert reading.kind is MailKind.REJECTION, reading.evidence
+
+
+@pytest.mark.parametrize(
+    ("snippet", "until"),
+    [
+        ("Wir melden uns innerhalb von zwei Wochen bei Ihnen.", (2026, 12, 2)),
+        ("Sie hören in den nächsten drei Tagen von uns.", (2026, 11, 21)),
+        ("Wir melden uns bis Freitag bei Ihnen.", (2026, 11, 20)),
+        ("Nous reviendrons vers vous d'ici deux semaines.", (2026, 12, 2)),
+        ("Vous aurez une réponse dans les 10 jours.", (2026, 11, 28)),
+        ("Nous vous répondrons d'ici vendredi.", (2026, 11, 20)),
+        ("Te daremos una respuesta en las próximas dos semanas.", (2026, 12, 2)),
+        ("Le contactaremos en un plazo de cinco días hábiles.", (2026, 11, 25)),
+        ("Le escribiremos antes del viernes.", (2026, 11, 20)),
+        ("Daremos um retorno nas próximas duas semanas.", (2026, 12, 2)),
+        ("Entraremos em contato em até 3 dias úteis.", (2026, 11, 23)),
+        ("Wij laten binnen twee weken iets van ons horen.", (2026, 12, 2)),
+        ("U hoort in de komende drie dagen van ons.", (2026, 11, 21)),
+        ("We laten het u uiterlijk vrijdag weten.", (2026, 11, 20)),
+    ],
+)
+def test_time_frames_in_other_languages(snippet: str, until: tuple[int, int, int]) -> None:
+    reading = read_message(message(snippet, subject="Re: Danke"))
+
+    assert reading.kind is MailKind.TIMEFRAME, reading.evidence
+    assert reading.decision_by == datetime(*until, 23, 59, 59, tzinfo=NEW_YORK)
+
+
+@pytest.mark.parametrize(
+    ("subject", "snippet", "back"),
+    [
+        ("Abwesenheitsnotiz: Danke", "Ich bin bis einschließlich Freitag nicht im Büro.", None),
+        ("Danke", "Ich bin abwesend und ab dem 3. Dezember wieder im Büro.", (2026, 12, 3)),
+        ("Absent du bureau : Merci", "Je suis en congés.", None),
+        ("Merci", "Je suis absente du bureau, de retour le lundi 7 décembre.", (2026, 12, 7)),
+        ("Fuera de la oficina: Gracias", "Estoy de vacaciones.", None),
+        ("Gracias", "Estoy fuera de la oficina hasta el 3 de diciembre.", (2026, 12, 3)),
+        ("Fora do escritório: Obrigado", "Estou de férias.", None),
+        ("Obrigado", "Estou fora do escritório até 3 de dezembro.", (2026, 12, 3)),
+        ("Afwezigheidsmelding: Bedankt", "Ik ben afwezig.", None),
+        ("Bedankt", "Ik ben afwezig tot en met 2 december.", (2026, 12, 3)),
+    ],
+)
+def test_out_of_office_in_other_languages(
+    subject: str, snippet: str, back: tuple[int, int, int] | None
+) -> None:
+    reading = read_message(message(snippet, subject=subject))
+
+    assert reading.kind is MailKind.AUTO_REPLY, reading.evidence
+    if back is not None:
+        assert reading.back_on == datetime(*back, 9, 0, tzinfo=NEW_YORK)
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "Wenn wir uns leider für andere Kandidaten entscheiden, melden wir uns ebenfalls.",
+        "Vielen Dank! Wir melden uns bald.",
+        "Merci beaucoup, à bientôt !",
+        "Gracias por su mensaje, le escribiremos pronto.",
+    ],
+)
+def test_hedged_or_plain_replies_in_other_languages_are_replies(snippet: str) -> None:
+    assert read_message(message(snippet, subject="Re: Danke")).kind is MailKind.REPLY

@@ -27,6 +27,7 @@ from mailagent import (
     explanation,
     facts,
     interviewer_facts,
+    language,
     mailsignals,
     timeframe,
 )
@@ -120,6 +121,7 @@ COMPOSE: dict[str, Pattern] = {
     "compose._PLACEHOLDER": compose._PLACEHOLDER,
     "compose._ACTIVITY_TOPIC": compose._ACTIVITY_TOPIC,
     "explanation._WORD": explanation._WORD,
+    "language.WORD": language.WORD,
 }
 
 PROVIDERS: dict[str, Pattern] = {
@@ -270,7 +272,16 @@ def test_every_regex_in_the_modules_is_listed() -> None:
     """A new module-level regex must be added to this module (ical's through the hook)."""
     listed = {id(p) for p in ALL.values()}
     missing = []
-    modules = (detect, facts, interviewer_facts, mailsignals, timeframe, compose, explanation)
+    modules = (
+        detect,
+        facts,
+        interviewer_facts,
+        language,
+        mailsignals,
+        timeframe,
+        compose,
+        explanation,
+    )
     for module in (*modules, mime, imap):
         for attr, value in vars(module).items():
             if isinstance(value, re.Pattern) and id(value) not in listed:

@@ -61,6 +61,22 @@ def end_of(year: int, month: int, day: int) -> datetime:
         ("I'll get back to you this week", end_of(2026, 11, 20)),
         ("by tomorrow", end_of(2026, 11, 19)),
         ("by EOD", end_of(2026, 11, 18)),
+        # German, French, Spanish, Portuguese, Dutch (issue 12, point 4)
+        ("innerhalb von zwei Wochen", end_of(2026, 12, 2)),
+        ("innerhalb der nächsten 5 Werktage", end_of(2026, 11, 25)),
+        ("in den kommenden Tagen", end_of(2026, 11, 21)),
+        ("bis spätestens Freitag", end_of(2026, 11, 20)),
+        ("bis zum 3. Dezember", end_of(2026, 12, 3)),
+        ("d'ici deux semaines", end_of(2026, 12, 2)),
+        ("sous 48 heures", datetime(2026, 11, 20, 10, 0, tzinfo=NEW_YORK)),
+        ("avant le 3 décembre", end_of(2026, 12, 3)),
+        ("en las próximas dos semanas", end_of(2026, 12, 2)),
+        ("antes del 3 de diciembre", end_of(2026, 12, 3)),
+        ("nas próximas duas semanas", end_of(2026, 12, 2)),
+        ("até sexta-feira", end_of(2026, 11, 20)),
+        ("binnen twee weken", end_of(2026, 12, 2)),
+        ("binnen 3 werkdagen", end_of(2026, 11, 23)),
+        ("uiterlijk 3 december", end_of(2026, 12, 3)),
     ],
 )
 def test_phrases_resolve_to_the_end_of_the_stated_day(text: str, until: datetime) -> None:
@@ -184,6 +200,12 @@ def test_no_time_frame(text: str) -> None:
         ("I'm travelling and will return tomorrow.", (2026, 11, 19)),
         ("Je suis absente, de retour le lundi 7 décembre.", (2026, 12, 7)),
         ("Ab dem 3. Dezember bin ich wieder im Büro.", (2026, 12, 3)),
+        ("Estoy fuera de la oficina hasta el 3 de diciembre.", (2026, 12, 3)),
+        ("Estou de férias até 3 de dezembro.", (2026, 12, 3)),
+        ("Ik ben afwezig tot en met vrijdag 27 november.", (2026, 11, 30)),
+        ("Ik ben er weer op maandag 30 november.", (2026, 11, 30)),
+        ("Estaré de vuelta el lunes 30 de noviembre.", (2026, 11, 30)),
+        ("Estarei de volta no dia 30 de novembro.", (2026, 11, 30)),
     ],
 )
 def test_return_dates(text: str, back: tuple[int, int, int]) -> None:

@@ -89,7 +89,7 @@ def report(outcomes: Sequence[Outcome]) -> dict[str, object]:
     return result
 
 
-def _print_text(result: dict[str, object]) -> None:
+def _print_text(result: dict[str, object], corpus: Path) -> None:
     def line(label: str, rates: dict[str, object]) -> None:
         print(
             f"{label:<6} cases {rates['cases']:>4}  precision {rates['detection_precision']:.3f}"
@@ -101,7 +101,7 @@ def _print_text(result: dict[str, object]) -> None:
             f"  language {rates['language_exact']:.3f}"
         )
 
-    print("Interview detection and extraction on fixtures/interviews/")
+    print(f"Interview detection and extraction on {corpus}")
     line("all", result)
     by_language = cast("dict[str, dict[str, object]]", result["by_language"])
     for lang, rates in by_language.items():
@@ -120,13 +120,18 @@ def _print_text(result: dict[str, object]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--corpus", type=Path, default=CORPUS_DIR, help="corpus folder")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=CORPUS_DIR,
+        help="corpus folder (fixtures/interviews-holdout: cases written apart from the code)",
+    )
     args = parser.parse_args(argv)
     result = report([evaluate(case) for case in load_corpus(args.corpus)])
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        _print_text(result)
+        _print_text(result, args.corpus)
     return 0
 
 

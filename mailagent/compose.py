@@ -443,12 +443,16 @@ class TemplateComposer:
         rendered = self._render(template_name(request.kind, context["language"]), context)
         subject = rendered.subject or context["default_subject"]
         reply_to = request.reply_to
+        sender = Person(context["user_name"], request.user.address)
         if request.kind is DraftKind.THANK_YOU or reply_to is None:
-            return DraftContent(subject=subject, body=rendered.body, to=(request.to,))
+            return DraftContent(
+                subject=subject, body=rendered.body, to=(request.to,), sender=sender
+            )
         return DraftContent(
             subject=subject,
             body=rendered.body,
             to=(request.to,),
+            sender=sender,
             in_reply_to=_clean_message_id(reply_to.message_id),
             references=thread_references(reply_to),
             thread_id=reply_to.thread_id,

@@ -34,7 +34,8 @@ Every template is rendered with these variables (all strings unless said otherwi
     the recipient: ``interviewer.name``, ``interviewer.address``, ``interviewer.first_name``,
     and what the invitation says about them (`mailagent.interviewer_facts`), each empty when
     unknown: ``interviewer.title`` ("Engineering Manager"), ``interviewer.topic`` (their part
-    of the interview, lower-cased: "team and roadmap"), ``interviewer.slot`` (their time in the
+    of the interview, lower-cased but for acronyms, and as written in German: "team and
+    roadmap", "Team und Roadmap"), ``interviewer.slot`` (their time in the
     schedule, as written: "11:00") and ``interviewer.kind`` ("recruiter", "hiring_manager",
     "engineer" or "unknown").
 ``topic_is_activity`` (bool)
@@ -322,8 +323,11 @@ def _fact_text(value: str) -> str:
     return clean_text(value.translate({ord("["): " ", ord("]"): " "}), limit=80)
 
 
-def _topic_text(topic: str) -> str:
-    """ "Technical Deep Dive" as "technical deep dive", keeping acronyms ("API design")."""
+def _topic_text(topic: str, language: str) -> str:
+    """ "Technical Deep Dive" as "technical deep dive", keeping acronyms ("API design").
+    German keeps the topic as written: its nouns are capitalised ("Team und Roadmap")."""
+    if language == "de":
+        return _fact_text(topic)
     words = _fact_text(topic).split()
     return " ".join(w if (len(w) > 1 and w.isupper()) else w.lower() for w in words)
 
@@ -347,7 +351,7 @@ def build_context(request: DraftRequest) -> dict[str, Any]:
         default_subject = threaded
     user_name = _user_name(request.user)
     facts = request.interviewer_facts
-    topic = _topic_text(facts.topic)
+    topic = _topic_text(facts.topic, language)
     return {
         "first_name": first_name,
         "interviewer": {
@@ -443,12 +447,16 @@ class TemplateComposer:
         rendered = self._render(template_name(request.kind, context["language"]), context)
         subject = rendered.subject or context["default_subject"]
         reply_to = request.reply_to
+        sender = Person(context["user_name"], request.user.address)
         if request.kind is DraftKind.THANK_YOU or reply_to is None:
-            return DraftContent(subject=subject, body=rendered.body, to=(request.to,))
+            return DraftContent(
+                subject=subject, body=rendered.body, to=(request.to,), sender=sender
+            )
         return DraftContent(
             subject=subject,
             body=rendered.body,
             to=(request.to,),
+            sender=sender,
             in_reply_to=_clean_message_id(reply_to.message_id),
             references=thread_references(reply_to),
             thread_id=reply_to.thread_id,

@@ -317,6 +317,10 @@ class DraftContent:
     thread_id: str = ""
     reply_to_id: str = ""
     """The provider id of the message a reply answers (Graph's createReply needs it)."""
+    sender: Person | None = None
+    """Who the draft is from: the user with the name it is signed with (the config's, or the
+    one learned from the mailbox). Providers take the display name from it and keep their own
+    address; None (or no name) leaves the provider's own."""
 
 
 @dataclass(frozen=True, slots=True)

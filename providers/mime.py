@@ -52,6 +52,7 @@ from providers.ical import latest_by_id, parse_calendar
 __all__ = [
     "DETECTION_HEADERS",
     "draft_message_id",
+    "draft_sender",
     "header_lines",
     "make_message_id",
     "message_from_fields",
@@ -1154,11 +1155,22 @@ def _check_rendered(data: bytes, expected: list[str]) -> None:
         raise ValueError("rendered draft has a body line over 998 octets")
 
 
+def draft_sender(content: DraftContent, own: Person) -> Person:
+    """Who a draft is from: the account's own address, with the name the draft is signed
+    with (`DraftContent.sender`: the config's `user_name` or the name learned from the
+    mailbox), else the provider's own display name. The address is never the composer's:
+    a draft is always from the account it is written in."""
+    name = content.sender.name.strip() if content.sender is not None else ""
+    return Person(name, own.address) if name else own
+
+
 def render_draft(
     content: DraftContent, *, sender: Person, key: str, date: datetime, message_id: str
 ) -> bytes:
     """The draft as RFC 5322 bytes with CRLF line ends. `key` is checked (it is what
     `message_id` was derived from) but not written: no header of the draft names it.
+    `sender` is the account's own identity; the From shows it with the name the composer
+    signed with (`draft_sender`).
 
     Names and the subject are sanitised (`sanitize_header_text`; "=?" becomes "= ?", see
     `_header_safe`); references that are not well-formed msg-ids are dropped, and In-Reply-To
@@ -1173,7 +1185,7 @@ def render_draft(
         raise ValueError("draft key must be 1-200 characters of [A-Za-z0-9._:/+=-]")
     if not _valid_msg_id(message_id):
         raise ValueError("draft Message-ID is not a well-formed msg-id")
-    from_address = _address(sender, "sender")
+    from_address = _address(draft_sender(content, sender), "sender")
     to_addresses = tuple(_address(person, "recipient") for person in content.to)
 
     in_reply_to = content.in_reply_to.strip()

@@ -59,7 +59,13 @@ from providers.base import Changes, KnownDraft, NotWritten, Skipped, Window
 from providers.budget import DEFAULT_BUDGET, Budget, ItemBudget, OverBudget
 from providers.graph_events import event_from_graph
 from providers.graph_http import GRAPH_BASE, GraphClient, GraphRequest, TokenProvider, relative
-from providers.mime import header_lines, message_from_fields, parse_message
+from providers.mime import (
+    draft_sender,
+    header_lines,
+    message_from_fields,
+    parse_message,
+    sanitize_header_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -619,6 +625,7 @@ class OutlookProvider:
             "subject": content.subject,
             "body": body,
             "toRecipients": recipients,
+            **self._from(content),
             "singleValueExtendedProperties": [{"id": TAG_PROPERTY, "value": key}],
         }
         return self._created(
@@ -631,6 +638,17 @@ class OutlookProvider:
             ),
             key,
         )
+
+    def _from(self, content: DraftContent) -> dict[str, Any]:
+        """The draft's `from`: the account's address with the name the draft is signed with
+        (`draft_sender`); nothing when no name is known (Exchange then shows the mailbox's
+        own display name)."""
+        sender = draft_sender(content, self.user.primary)
+        name = sanitize_header_text(sender.name).strip()
+        if not name:
+            return {}
+        address = require_valid(sender.address)
+        return {"from": {"emailAddress": {"name": name, "address": address}}}
 
     def _reply(
         self,
@@ -665,6 +683,7 @@ class OutlookProvider:
                     "subject": content.subject,
                     "body": body,
                     "toRecipients": recipients,
+                    **self._from(content),
                     "singleValueExtendedProperties": [{"id": TAG_PROPERTY, "value": key}],
                 },
                 what="set the reply draft's text",

@@ -7,6 +7,7 @@ the spots to fill still found), and the policy that forces one language.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,6 +19,7 @@ from mailagent.demo import write_config
 from mailagent.detect import UserIdentity, detect_event
 from mailagent.errors import PolicyError
 from mailagent.explanation import _language_line
+from mailagent.interviewer_facts import interviewer_facts
 from mailagent.language import detect_language
 from mailagent.models import (
     Attendee,
@@ -26,6 +28,8 @@ from mailagent.models import (
     DraftRequest,
     Folder,
     Interview,
+    InterviewerFacts,
+    InterviewerKind,
     Message,
     Person,
 )
@@ -221,6 +225,168 @@ def test_a_thank_you_keeps_its_spots_to_fill_in_its_language(language: str) -> N
     assert len(spots) == 2
     for spot in spots:
         assert [w for w in ENGLISH_WORDS.findall(spot) if w.lower() not in NATIVE[language]] == []
+
+
+# --- one personal note per interviewer, in each language (issue 12, point 3) --------------------
+
+TOPICS = {
+    "de": "Team und Roadmap",
+    "fr": "équipe et feuille de route",
+    "es": "equipo y hoja de ruta",
+    "pt": "equipe e roadmap",
+    "nl": "team en roadmap",
+}
+"""A topic as an invitation in that language writes it (the note quotes it, never translates)."""
+TITLES = {
+    "de": "Teamleiterin",
+    "fr": "Responsable d'équipe",
+    "es": "Jefa de equipo",
+    "pt": "Gerente de equipe",
+    "nl": "Teamleider",
+}
+KNOWN = {
+    "a topic": ("topic", "", InterviewerKind.UNKNOWN),
+    "a manager's topic": ("topic", "title", InterviewerKind.HIRING_MANAGER),
+    "a recruiter's topic": ("topic", "", InterviewerKind.RECRUITER),
+    "an engineer's topic": ("topic", "", InterviewerKind.ENGINEER),
+    "an activity": ("Coding", "", InterviewerKind.ENGINEER),
+    "a title only": ("", "title", InterviewerKind.UNKNOWN),
+    "a recruiter": ("", "", InterviewerKind.RECRUITER),
+    "a hiring manager": ("", "", InterviewerKind.HIRING_MANAGER),
+    "an engineer": ("", "", InterviewerKind.ENGINEER),
+    "nothing known": ("", "", InterviewerKind.UNKNOWN),
+}
+OTHER = Person("Tom Berg", "tom.berg@example.com")
+
+
+def _panel_note(language: str, known: str) -> str:
+    """The thank-you to Anna on a panel of two, with what `KNOWN[known]` says about her."""
+    topic, title, kind = KNOWN[known]
+    facts = InterviewerFacts(
+        ANNA.address,
+        TITLES[language] if title else "",
+        TOPICS[language] if topic == "topic" else topic,
+        "11:00" if topic or title or kind is not InterviewerKind.UNKNOWN else "",
+        kind,
+    )
+    interview = replace(
+        _interview(language, *ROLES[language]),
+        interviewers=(ANNA, OTHER),
+        interviewer_facts=(facts,),
+    )
+    request = DraftRequest(
+        "k", DraftKind.THANK_YOU, 1, interview, ANNA, USER, "Europe/Berlin", language=language
+    )
+    return TemplateComposer().compose(request).body
+
+
+@pytest.mark.parametrize("language", sorted(ROLES))
+@pytest.mark.parametrize("known", sorted(KNOWN))
+def test_a_panels_personal_notes_have_no_english_left(language: str, known: str) -> None:
+    body = _panel_note(language, known)
+    topic, title, kind = KNOWN[known]
+    english = [
+        w
+        for w in ENGLISH_WORDS.findall(body.replace(USER.name, ""))
+        if w.lower() not in NATIVE[language]
+    ]
+
+    assert english == []
+    assert body.startswith(GREETINGS[language])
+    assert body.rstrip().endswith(SIGN_OFFS[language])
+    assert DATES[language] in body
+    spots = placeholders(body)
+    assert len(spots) == 2
+    assert [w for s in spots for w in ENGLISH_WORDS.findall(s) if w not in NATIVE[language]] == []
+    blocks = [b for b in body.strip().split("\n\n") if b.strip()]
+    assert 3 <= len(blocks) - 2 <= 4
+    assert "  " not in body
+    if topic == "topic":
+        assert TOPICS[language] in body
+    elif topic:
+        assert topic.lower() in body.lower()
+    if title and not topic:
+        assert TITLES[language] in body
+    if topic or title or kind is not InterviewerKind.UNKNOWN:
+        assert "11:00" in body
+    else:  # nothing known: the general note, the same as for a one-to-one
+        alone = TemplateComposer().compose(
+            _request(
+                DraftKind.THANK_YOU, language, role=ROLES[language][0], company=ROLES[language][1]
+            )
+        )
+        assert body == alone.body
+
+
+def test_the_notes_for_each_side_differ_in_every_language() -> None:
+    for language in ROLES:
+        notes = {known: _panel_note(language, known) for known in KNOWN}
+        assert len(set(notes.values())) == len(KNOWN), language
+
+
+SCHEDULES = {
+    "de": (
+        "Vorstellungsgespräch – Siemens",
+        "Ablauf:\n"
+        "10:00 Anna Schmidt – Senior Engineer: Systemdesign\n"
+        "11:00 Jonas Weber – Engineering Manager: Team und Roadmap\n"
+        "11:45 Lena Vogel – Talent Partner: Rahmenbedingungen und Zeitplan\n",
+        ("Systemdesign", "Team und Roadmap", "Rahmenbedingungen und Zeitplan"),
+    ),
+    "fr": (
+        "Entretien – Decathlon",
+        "Programme :\n"
+        "10:00 Anna Schmidt – Senior Engineer : conception système\n"
+        "11:00 Jonas Weber – Engineering Manager : équipe et feuille de route\n"
+        "11:45 Lena Vogel – Talent Partner : conditions et calendrier\n",
+        ("conception système", "équipe et feuille de route", "conditions et calendrier"),
+    ),
+}
+PANEL = (
+    ANNA,
+    Person("Jonas Weber", "jonas.weber@example.com"),
+    Person("Lena Vogel", "lena.vogel@example.com"),
+)
+
+
+@pytest.mark.parametrize("language", sorted(SCHEDULES))
+def test_a_panel_with_a_schedule_gets_notes_that_differ_each_about_its_own_topic(
+    language: str,
+) -> None:
+    title, description, topics = SCHEDULES[language]
+    interview = replace(
+        _interview(language, *ROLES[language]),
+        title=title,
+        interviewers=PANEL,
+        interviewer_facts=interviewer_facts(PANEL, description, title),
+    )
+    bodies = [
+        TemplateComposer()
+        .compose(
+            DraftRequest(
+                "k",
+                DraftKind.THANK_YOU,
+                1,
+                interview,
+                person,
+                USER,
+                "Europe/Berlin",
+                language=language,
+            )
+        )
+        .body
+        for person in PANEL
+    ]
+
+    assert len({body.split("\n", 1)[1] for body in bodies}) == 3
+    for body, topic, slot in zip(bodies, topics, ("10:00", "11:00", "11:45"), strict=True):
+        assert topic in body
+        assert not any(other in body for other in topics if other != topic), body
+        assert slot in body
+        assert len(placeholders(body)) == 2
+    # each note's own paragraphs differ, not just the sentence that names the topic
+    seconds = {body.split("\n\n")[2] for body in bodies}
+    assert len(seconds) == 3
 
 
 def test_placeholders_starting_with_a_non_ascii_capital_are_found() -> None:

@@ -621,6 +621,33 @@ def test_untrusted_text_cannot_inject_headers(
 
 
 @settings(max_examples=200, deadline=None)
+@given(signed=UNTRUSTED)
+def test_the_from_has_the_name_the_draft_is_signed_with_and_the_accounts_address(
+    signed: str,
+) -> None:
+    """`DraftContent.sender` (the name learned from the mailbox) names the From; the address
+    stays the account's whatever the composer put there, and the name cannot inject."""
+    content = DraftContent(
+        subject="s",
+        body="b",
+        to=(Person("Bo", "bo@example.com"),),
+        sender=Person(signed, "someone.else@example.net"),
+    )
+    data = render(content, sender=Person("", SENDER.address))
+    check_structure(data)
+
+    msg = parse_message(data, folder=Folder.DRAFTS, id="d")
+    assert msg.sender == Person(expected_name(signed), SENDER.address)
+
+
+def test_without_a_signed_name_the_from_is_the_providers_own() -> None:
+    for signed in (None, Person("", "ana@example.org"), Person("  ", "ana@example.org")):
+        content = DraftContent("s", "b", (Person("Bo", "bo@example.com"),), sender=signed)
+        msg = parse_message(render(content), folder=Folder.DRAFTS, id="d")
+        assert msg.sender == SENDER
+
+
+@settings(max_examples=200, deadline=None)
 @given(subject=CLEAN_TEXT.map(lambda text: text[:200]), body=CLEAN_TEXT)
 def test_subject_and_body_round_trip(subject: str, body: str) -> None:
     content = DraftContent(subject=subject, body=body, to=(Person("Bo", "bo@example.com"),))

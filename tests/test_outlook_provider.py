@@ -375,3 +375,23 @@ def test_the_outlook_provider_itself_refuses_such_a_recipient(tmp_path: Path, ad
         finally:
             close_provider(provider)
         assert emulator.drafts() == []
+
+
+def test_a_drafts_from_carries_the_name_it_is_signed_with(tmp_path: Path) -> None:
+    """The name learned from the mailbox (`DraftContent.sender`) names the draft's `from`,
+    with the account's address."""
+    from mailagent.models import DraftContent, Person
+
+    scenario = without_clock(load_scenario(DEMO))
+    me = scenario.spec.user.address.lower()
+    with GraphEmulator(user_address=me) as emulator:
+        run = LibraryRun(scenario, emulator, tmp_path / "s.db")
+        provider = run.account(datetime.fromisoformat("2026-11-17T18:00:00-05:00")).provider
+        to = (Person("Kim Tran", "kim.tran@umbrella.example"),)
+        signed = Person("Jordan Lee", "elsewhere@example.net")
+        try:
+            provider.create_draft(DraftContent("Thank you", "Hello", to, sender=signed), "key-1")
+        finally:
+            close_provider(provider)
+        (draft,) = emulator.drafts()
+        assert draft["from"]["emailAddress"] == {"name": "Jordan Lee", "address": me}

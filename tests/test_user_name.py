@@ -264,6 +264,17 @@ def test_drafts_are_signed_with_the_users_name_in_the_calendar(tmp_path: Path) -
     }
 
 
+def test_the_drafts_from_header_carries_the_learned_name(tmp_path: Path) -> None:
+    """Not only the sign-off: the From header shows the name too, though the config has none."""
+    _, mailbox = _setup(tmp_path, calendar_name="Jordan Lee", sent_name="")
+    (draft,) = mailbox.drafts()
+    raw = next((mailbox.maildir / "Drafts" / "cur").iterdir()).read_bytes()
+    header = next(line for line in raw.decode().splitlines() if line.startswith("From:"))
+
+    assert draft.sender == Person("Jordan Lee", ME)
+    assert header == f"From: Jordan Lee <{ME}>"
+
+
 def test_drafts_are_signed_with_the_name_in_sent_mail_when_the_calendar_has_none(
     tmp_path: Path,
 ) -> None:

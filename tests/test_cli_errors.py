@@ -89,7 +89,7 @@ def test_demo_keep_reuses_its_own_folder_and_keeps_other_files(tmp_path: Path) -
     (demo / "mine.txt").write_text("keep me", encoding="utf-8")
     again = run_json("demo", "--keep", str(demo))
     assert again["failures"] == []
-    assert len(again["drafts"]) == 8  # a fresh mailbox and state, not added to the old ones
+    assert len(again["drafts"]) == 9  # a fresh mailbox and state, not added to the old ones
     assert (demo / "mine.txt").read_text(encoding="utf-8") == "keep me"
 
 

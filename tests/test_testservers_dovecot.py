@@ -158,8 +158,8 @@ def test_scenario_mail_arrives_once_when_its_date_has_passed(server: DovecotServ
     }
     for _ in range(2):  # a second materialize delivers nothing twice
         mailbox.materialize(scenario, times[-1])
-    assert counts(server, scenario.spec.user.address) == {"INBOX": 4, "Sent": 1}
-    assert due("inbox", times[-1]) == 4
+    assert counts(server, scenario.spec.user.address) == {"INBOX": 5, "Sent": 1}
+    assert due("inbox", times[-1]) == 5
     assert published[-1] == scenario.events_at(times[-1])
     assert len(published) == 3
     with server.connect(scenario.spec.user.address) as client:

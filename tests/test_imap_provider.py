@@ -46,6 +46,15 @@ from .scenario_support import (
 
 SCENARIO_FILES = [*sorted(SCENARIOS.glob("*.yaml")), DEMO]
 FAULT_SCENARIO = SCENARIOS / "offer-next-round-timeframe.yaml"
+ICS_FILE_SCENARIOS = [
+    DEMO,
+    FAULT_SCENARIO,
+    SCENARIOS / "follow-up-past-the-lookback.yaml",
+    SCENARIOS / "invited-by-email.yaml",
+]
+"""The scenarios also run with the calendar in an .ics file: the file source is the one every
+scenario runs on with Maildir, and the IMAP side the same as with CalDAV, so a few that lean on
+the calendar keep CI within its time."""
 Drafts = list[tuple[str, str, str]]
 
 
@@ -141,7 +150,7 @@ def test_scenario_drafts_the_same_on_imap_and_caldav_as_on_maildir(
     same_as_maildir(scenario, tmp_path, on_imap)
 
 
-@pytest.mark.parametrize("path", SCENARIO_FILES, ids=[p.stem for p in SCENARIO_FILES])
+@pytest.mark.parametrize("path", ICS_FILE_SCENARIOS, ids=[p.stem for p in ICS_FILE_SCENARIOS])
 def test_scenario_drafts_the_same_on_imap_and_an_ics_file_as_on_maildir(
     path: Path, tmp_path: Path, dovecot: DovecotServer
 ) -> None:

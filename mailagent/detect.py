@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from mailagent.facts import company_for, narrow_interviewers, role_for
+from mailagent.facts import company_for, domain_label, narrow_interviewers, role_for
 from mailagent.interviewer_facts import interviewer_facts
 from mailagent.language import detect_language
 from mailagent.models import (
@@ -751,18 +751,7 @@ def _company_name(
 
 
 def company_from_domain(domain: str) -> str:
-    parts = [
-        p
-        for p in domain.lower().split(".")
-        if p not in {"mail", "corp", "email", "hr", "jobs", "careers"}
-    ]
-    if len(parts) >= 3 and parts[-2] in {"co", "com", "org", "net", "ac"}:
-        label = parts[-3]
-    elif len(parts) >= 2:
-        label = parts[-2]
-    else:
-        label = parts[0] if parts else domain
-    return label.replace("-", " ").title()
+    return domain_label(domain, skip=frozenset({"corp"})).replace("-", " ").title()
 
 
 def _role(

@@ -523,18 +523,21 @@ def _squashes(text: str) -> set[str]:
     return {_squash(text), _squash(text.lower().translate(GERMAN_SPELLING))}
 
 
+def domain_label(domain: str, skip: frozenset[str] = frozenset()) -> str:
+    """The name-like label of a domain: "wayneenterprises" of careers.wayneenterprises.com,
+    "acme" of acme.co.uk; host labels such as "mail" or "careers" (and `skip`) are passed over."""
+    ignored = {"mail", "email", "hr", "jobs", "careers"} | skip
+    parts = [p for p in domain.lower().split(".") if p not in ignored]
+    if len(parts) >= 3 and parts[-2] in {"co", "com", "org", "net", "ac"}:
+        return parts[-3]
+    if len(parts) >= 2:
+        return parts[-2]
+    return parts[0] if parts else domain
+
+
 def _domain_label(domain: str) -> str:
     """ "wayneenterprises" for careers.wayneenterprises.com, "kestrellogistics" for a hyphen."""
-    parts = [
-        p for p in domain.lower().split(".") if p not in {"mail", "email", "hr", "jobs", "careers"}
-    ]
-    if len(parts) >= 3 and parts[-2] in {"co", "com", "org", "net", "ac"}:
-        label = parts[-3]
-    elif len(parts) >= 2:
-        label = parts[-2]
-    else:
-        label = parts[0] if parts else domain
-    return _squash(label)
+    return _squash(domain_label(domain))
 
 
 def _related(name: str, label: str) -> bool:

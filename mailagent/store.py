@@ -319,15 +319,16 @@ class Store:
     # observations
 
     @staticmethod
-    def _event_ids(
+    def _stale_event_ids(
         db: sqlite3.Connection,
         account: str,
-        *,
-        since: datetime | None = None,
-        before: datetime | None = None,
+        replacing: bool,
+        replaced_from: datetime | None,
+        forget_before: datetime | None,
     ) -> list[str]:
-        """The ids of the account's stored events starting at or after `since` / before
-        `before` (compared as moments: the stored starts carry their own offsets)."""
+        """The ids of the account's stored events that go, in one pass: with `replacing`,
+        those starting at or after `replaced_from` (all when it is None); and those starting
+        before `forget_before`. Starts are compared as moments: they carry their own offsets."""
         found = []
         for event_id, start in db.execute(
             "SELECT id, start FROM events WHERE account = ?", (account,)
@@ -335,7 +336,8 @@ class Store:
             moment = datetime.fromisoformat(start)
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=UTC)
-            if (since is None or moment >= since) and (before is None or moment < before):
+            replaced = replacing and (replaced_from is None or moment >= replaced_from)
+            if replaced or (forget_before is not None and moment < forget_before):
                 found.append(str(event_id))
         return found
 
@@ -359,17 +361,14 @@ class Store:
         after the policy's lookback must not be forgotten. Such events go with
         `forget_messages_before`, as the mail of their age does."""
         with self.transaction() as db:
-            if events_replace:
-                db.executemany(
-                    "DELETE FROM events WHERE account = ? AND id = ?",
-                    [(account, i) for i in self._event_ids(db, account, since=window_start)],
-                )
-            if forget_messages_before is not None:
+            if events_replace or forget_messages_before is not None:
                 db.executemany(
                     "DELETE FROM events WHERE account = ? AND id = ?",
                     [
                         (account, i)
-                        for i in self._event_ids(db, account, before=forget_messages_before)
+                        for i in self._stale_event_ids(
+                            db, account, events_replace, window_start, forget_messages_before
+                        )
                     ],
                 )
             db.executemany(

@@ -20,14 +20,10 @@ from __future__ import annotations
 
 import email
 import email.policy
-import signal
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from types import FrameType
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -40,6 +36,7 @@ from mailagent.models import Folder
 from providers.base import Window
 from providers.ical import parse_calendar
 from providers.mime import parse_message
+from providers.testservers.chaos import Overtime, watchdog
 
 from .conftest import CORPUS
 from .test_crash_and_corpus import corpus_account, sync_without_a_crash
@@ -61,26 +58,6 @@ does not read it as an event. We skip it with the reason (providers/ical.py, ste
 # reading (RFC 7529 RSCALE, a misspelt UNTIL): we skip it with the reason "cannot expand".
 # Exclusion 3: a series with no occurrence in the window, as recurring_ical_events expands it
 # from icalendar's own reading (every occurrence excluded, UNTIL before DTSTART).
-
-
-class _Overtime(BaseException):
-    """Raised by the alarm: a BaseException, so that no parser's `except Exception` eats it."""
-
-
-@contextmanager
-def time_bound(seconds: float = PER_FILE_SECONDS) -> Iterator[None]:
-    """Interrupt the block after `seconds` (a hang fails the test instead of stalling it)."""
-
-    def alarm(signum: int, frame: FrameType | None) -> None:
-        raise _Overtime
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def package_calendars(module: object) -> list[Path]:
@@ -214,9 +191,9 @@ def check_calendar(path: Path) -> list[Lost]:
     expected = expected_series(data)
     window = expected.window if expected else Window(ARRIVAL - timedelta(days=3650), ARRIVAL)
     try:
-        with time_bound():
+        with watchdog(PER_FILE_SECONDS):
             events, skipped = parse_calendar(data, window=window, default_tz=ZONE, source=path.name)
-    except _Overtime:
+    except Overtime:
         return [Lost(path.name, f"took over {PER_FILE_SECONDS} s")]
     problems = [Lost(path.name, f"skipped without a reason: {s}") for s in skipped if not s.reason]
     for event in events:
@@ -267,9 +244,9 @@ def check_message(path: Path) -> list[str]:
     data = path.read_bytes()
     reference = email.message_from_bytes(data, policy=email.policy.default)
     try:
-        with time_bound():
+        with watchdog(PER_FILE_SECONDS):
             message = parse_message(data, folder=Folder.INBOX, id="x", fallback_date=ARRIVAL)
-    except _Overtime:
+    except Overtime:
         return [f"{path.name}: took over {PER_FILE_SECONDS} s"]
     except ParseError as exc:
         reason = str(exc)

@@ -130,7 +130,7 @@ class Overtime(BaseException):
 
 
 @contextlib.contextmanager
-def _watchdog(seconds: float) -> Iterator[None]:
+def watchdog(seconds: float) -> Iterator[None]:
     """Raise `Overtime` in this thread after `seconds` (main thread only: SIGALRM)."""
     try:
         previous = signal.getsignal(signal.SIGALRM)
@@ -348,7 +348,7 @@ class _Player:
         outcome = "ok"
         first_install = False
         try:
-            with _watchdog(self.budget):
+            with watchdog(self.budget):
                 result = sync_account(store, account, rig.composer, moment)
         except Killed as kill:
             outcome = f"killed at {kill}"

@@ -20,7 +20,9 @@ Design notes:
 - The phrase tables read English, and German, French, Spanish, Portuguese and Dutch for
   rejections ("leider müssen wir Ihnen mitteilen", "nous sommes au regret", "lamentablemente
   ... otros candidatos", "infelizmente ... outros candidatos", "helaas ... gekozen voor") and
-  out-of-office notices (issue 12, point 4); offers and next rounds are read in English only.
+  out-of-office notices (issue 12, point 4), offers ("Vertragsangebot", "promesse
+  d'embauche", "carta oferta", "carta proposta", "contractvoorstel") and next rounds ("zweites
+  Gespräch", "deuxième entretien", "segunda entrevista", "próxima etapa", "tweede gesprek").
 - `decision_by` is the time frame the message states (`mailagent.timeframe`), kept for OFFER,
   NEXT_ROUND and TIMEFRAME. A rejection, bounce or auto-reply has no decision pending.
 """
@@ -230,6 +232,26 @@ _OFFER = _table(
     r"\bextend(?:ing)?\s+(?:to\s+you\s+|you\s+)?(?:an?|our|the|this)\s+(?:formal\s+"
     r"|official\s+|verbal\s+|written\s+)?offer\b",
     r"\b(?:accept(?:ance)?|accepting)\s+(?:of\s+)?(?:this|our|the)\s+offer\b",
+    # German
+    r"\bfreuen\s+uns\b[^.!?]{0,80}?\b(?:anbieten|anzubieten)\b",
+    r"\b(?:Vertragsangebot|Jobangebot|Arbeitsvertragsangebot|Angebot\s+für\s+einen"
+    r"\s+Arbeitsvertrag)\b",
+    # French
+    r"\b(?:promesse|proposition)\s+d['’]embauche\b",
+    r"\b(?:plaisir|heureux|heureuse|ravis?|ravies?)\b[^.!?]{0,60}?\bvous\s+(?:proposer|offrir)"
+    r"\s+(?:le|ce)\s+poste\b",
+    r"\bvous\s+faire\s+une\s+(?:offre|proposition\s+d['’]embauche)\b",
+    # Spanish
+    r"\b(?:complace|alegra|gusta|encanta|placer)\b[^.!?]{0,40}?\bofrecer(?:le|te)\b",
+    r"\bcarta\s+(?:de\s+)?oferta\b|\boferta\s+(?:formal|laboral\s+formal)\b",
+    r"\bhacer(?:le|te)\s+una\s+oferta\b",
+    # Portuguese
+    r"\bcarta[\s-]proposta\b|\bproposta\s+(?:de\s+emprego|formal|de\s+contrata[çc][ãa]o)\b",
+    r"\b(?:prazer|felizes|feliz|contentes)\b[^.!?]{0,40}?\boferecer\b",
+    r"\bfazer\s+uma\s+proposta\b",
+    # Dutch
+    r"\b(?:aanbod|contractvoorstel)\s+(?:te\s+)?(?:doen|sturen)\b|\bcontractvoorstel\b"
+    r"|\barbeidsvoorwaardenvoorstel\b",
 )
 _START_DATE = re.compile(r"\bstart(?:ing)?\s+date\b", re.IGNORECASE)
 _OFFER_WORD = re.compile(r"\boffer\b", re.IGNORECASE)
@@ -257,6 +279,29 @@ _NEXT_ROUND = _table(
     r"\bwhen\s+(?:are\s+you|you(?:'re|\s+are|\s+would\s+be))\s+(?:free|available)\b",
     r"\b(?:provide|send|share|forward|list)\b[^.!?]{0,40}?\breferences\b",
     r"\breference\s+checks?\b",
+    # German
+    r"\b(?:zweite[nms]?|weitere[nms]?|n[äa]chste[nms]?|abschlie[ßs]ende[nms]?)\s+"
+    r"(?:Gespr[äa]ch|Runde|Interview)\b|\bZweitgespr[äa]ch\b",
+    r"\bzu\s+einem\s+(?:\w+\s+)?Gespr[äa]ch\s+(?:\w+\s+)?einladen",
+    # French
+    r"\b(?:deuxi[èe]me|second|nouvel|prochain|dernier)\s+(?:entretien|tour)\b",
+    r"\bpasser\s+[àa]\s+la\s+prochaine\s+[ée]tape\s+avec\s+vous\b|\bvos\s+disponibilit[ée]s\b",
+    r"\bvous\s+inviter\s+[àa]\s+un\s+(?:\w+\s+)?entretien\b",
+    # Spanish
+    r"\bsegunda\s+entrevista\b|\b(?:siguiente|pr[óo]xima)\s+ronda\b",
+    r"\bavanzar\s+(?:contigo|con\s+usted)\b|\b(?:pasar|avanzar)\s+a\s+la\s+(?:siguiente|pr[óo]xima)"
+    r"\s+(?:fase|etapa)\b",
+    r"\b(?:invitarte|invitarle)\s+a\s+una\s+(?:\w+\s+)?entrevista\b",
+    r"\b(?:tu|su)\s+disponibilidad\b",
+    # Portuguese
+    r"\b(?:segunda|nova)\s+entrevista\b",
+    r"\b(?:convidar|avan[çc]ar)\b[^.!?]{0,30}?\bpr[óo]xima\s+(?:etapa|fase)\b",
+    r"\b(?:convidar|convidá-lo|convidá-la)\b[^.!?]{0,30}?\bentrevista\b",
+    r"\bsua\s+disponibilidade\b",
+    # Dutch
+    r"\b(?:tweede|volgend|vervolg)\s*gesprek\b|\bvolgende\s+ronde\b",
+    r"\buitnodigen\s+voor\s+een\s+(?:\w+\s+)?gesprek\b",
+    r"\b(?:je|uw)\s+beschikbaarheid\b",
 )
 _NEXT_STEPS = re.compile(
     r"\bnext\s+steps?\s+in\s+(?:the|our)\s+(?:\w+\s+)?process\b", re.IGNORECASE
@@ -268,7 +313,9 @@ _SCHEDULING = re.compile(
 
 _HEDGE = re.compile(
     r"\b(?:if|whether|in\s+case|unless|should\s+(?:we|you)|before|once|prior\s+to|potential"
-    r"|potentially|possible|possibly|might|may|could|hope\s+to|eventual(?:ly)?)\b",
+    r"|potentially|possible|possibly|might|may|could|hope\s+to|eventual(?:ly)?"
+    r"|wenn|falls|sobald|bevor|gegebenenfalls|eventuell|si|avant|lorsque|[ée]ventuellement"
+    r"|antes|cuando|caso|quando|assim\s+que|voordat|zodra|indien|mocht|eventueel)\b",
     re.IGNORECASE,
 )
 _REJECTION_HEDGE = re.compile(

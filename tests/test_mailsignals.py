@@ -566,3 +566,72 @@ def test_out_of_office_in_other_languages(
 )
 def test_hedged_or_plain_replies_in_other_languages_are_replies(snippet: str) -> None:
     assert read_message(message(snippet, subject="Re: Danke")).kind is MailKind.REPLY
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "Wir freuen uns, Ihnen die Stelle als Backend-Entwickler anbieten zu können.",
+        "Anbei erhalten Sie unser Vertragsangebot.",
+        "Nous avons le plaisir de vous proposer le poste de chef de projet.",
+        "Vous trouverez ci-joint votre promesse d'embauche.",
+        "Nos complace ofrecerte el puesto de Product Manager.",
+        "Te adjuntamos la carta oferta.",
+        "Temos o prazer de oferecer a você a vaga de Analista de Dados.",
+        "Segue em anexo a carta proposta.",
+        "We willen je graag een aanbod doen voor de functie Data Engineer.",
+        "In de bijlage vind je ons contractvoorstel.",
+    ],
+)
+def test_offers_in_other_languages(snippet: str) -> None:
+    reading = read_message(message(snippet, subject="Ihre Bewerbung"))
+
+    assert reading.kind is MailKind.OFFER, reading.evidence
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "Gerne möchten wir Sie zu einem zweiten Gespräch einladen.",
+        "Wir möchten mit Ihnen in die nächste Runde gehen. Wann haben Sie Zeit?",
+        "Nous souhaitons vous inviter à un deuxième entretien. Quelles sont vos disponibilités ?",
+        "Nous aimerions passer à la prochaine étape avec vous.",
+        "Nos gustaría invitarte a una segunda entrevista.",
+        "Queremos avanzar contigo a la siguiente fase del proceso.",
+        "Gostaríamos de convidar você para a próxima etapa do processo.",
+        "Queremos agendar uma segunda entrevista com você.",
+        "We nodigen je graag uit voor een tweede gesprek.",
+        "We willen graag met je door naar de volgende ronde.",
+    ],
+)
+def test_next_rounds_in_other_languages(snippet: str) -> None:
+    reading = read_message(message(snippet, subject="Re: Danke"))
+
+    assert reading.kind is MailKind.NEXT_ROUND, reading.evidence
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "Sobald wir uns entschieden haben, schicken wir Ihnen gegebenenfalls ein Vertragsangebot.",
+        "Si nous décidons de vous proposer le poste, nous vous appellerons.",
+        "Vielen Dank für Ihr Interesse an unseren Stellenangeboten.",
+        "Consultez nos offres d'emploi sur notre site.",
+    ],
+)
+def test_hedged_offers_and_job_ads_in_other_languages_are_not_offers(snippet: str) -> None:
+    assert read_message(message(snippet, subject="Re: Danke")).kind is not MailKind.OFFER
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "Wir melden uns innerhalb von zwei Wochen zum nächsten Schritt.",
+        "Nous reviendrons vers vous d'ici deux semaines pour la prochaine étape.",
+        "Te daremos una respuesta sobre la próxima fase en las próximas dos semanas.",
+        "Daremos um retorno sobre a próxima etapa nas próximas duas semanas.",
+        "Wij laten binnen twee weken iets van ons horen over de volgende stap.",
+    ],
+)
+def test_a_time_frame_that_mentions_the_next_step_is_a_time_frame(snippet: str) -> None:
+    assert read_message(message(snippet, subject="Re: Danke")).kind is MailKind.TIMEFRAME

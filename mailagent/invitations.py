@@ -17,6 +17,9 @@ Rules (RFC 5546 §2.1.5: a higher SEQUENCE is a newer version of the event):
 - Against the calendar, a mail version wins only with a higher SEQUENCE, or with an equal one
   when it is a cancellation the calendar has not seen. On an equal SEQUENCE the calendar wins: it
   is what the user sees and may have edited, and it holds their own answer (PARTSTAT).
+- A mail version of a whole series (no RECURRENCE-ID) whose occurrences the calendar lists
+  one by one (Google and Graph expand series) is applied to each of them: a newer CANCEL
+  cancels them all; it is never a separate event beside them.
 - The merged event keeps the calendar's id (drafts recorded under it go on matching) and lists
   the mail id in `aliases` (drafts made while the invitation was only in mail match too).
 """
@@ -75,9 +78,28 @@ def merge_invitations(
     """The calendar's events with the invitations of Inbox mail merged in by UID, sorted by
     start and id. Pure, and independent of the order of both inputs."""
     mail = _mail_versions(messages)
+    events = list(calendar)
     merged: dict[str, CalendarEvent] = {}
-    for event in calendar:
+    for event in events:
         merged[event.id] = _merged(event, mail.pop(_key(event), None))
+    occurrences = {e.uid for e in events if e.recurrence_id is not None}
+    for key in [k for k in mail if k[1] is None and k[0] in occurrences]:
+        whole = mail.pop(key)  # the series itself; the calendar lists its occurrences
+        for event_id, event in merged.items():
+            if event.uid == whole.uid and event.recurrence_id is not None:
+                merged[event_id] = _series_cancelled(event, whole)
     for event in mail.values():
         merged.setdefault(event.id, event)
     return sorted(merged.values(), key=lambda e: (e.start, e.id))
+
+
+def _series_cancelled(occurrence: CalendarEvent, series: CalendarEvent) -> CalendarEvent:
+    """An occurrence after the mail's version of its whole series (no RECURRENCE-ID): a newer
+    CANCEL cancels it (RFC 5546 3.2.5); a REQUEST of the series changes no occurrence the
+    calendar already shows."""
+    aliases = _aliases(occurrence, series.id)
+    if series.status is EventStatus.CANCELLED and _rank(series) > _rank(occurrence):
+        return replace(
+            occurrence, status=EventStatus.CANCELLED, sequence=series.sequence, aliases=aliases
+        )
+    return replace(occurrence, aliases=aliases)

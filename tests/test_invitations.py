@@ -200,6 +200,30 @@ def test_a_later_cancel_cancels_by_mail_and_on_the_calendar() -> None:
     assert [(e.id, e.status) for e in merged] == [("g", EventStatus.CANCELLED)]
 
 
+def test_a_cancel_of_the_whole_series_cancels_every_occurrence_on_the_calendar() -> None:
+    """A CANCEL without RECURRENCE-ID (RFC 5546 3.2.5) is the whole series; the calendar lists
+    its occurrences one by one, each with its RECURRENCE-ID."""
+    occurrences = [
+        replace(
+            interview(event_id=f"g-{week}", start=START + timedelta(weeks=week)),
+            recurrence_id=START + timedelta(weeks=week),
+            recurring=True,
+        )
+        for week in range(3)
+    ]
+    series_cancel = replace(interview(sequence=1, status=EventStatus.CANCELLED), recurring=True)
+
+    merged = merge_invitations(occurrences, [inbox("m1", series_cancel)])
+
+    assert [(e.id, e.status) for e in merged] == [
+        (f"g-{week}", EventStatus.CANCELLED) for week in range(3)
+    ]
+    assert all("nimbus-1@nimbus.io" in e.aliases for e in merged)
+    stale = replace(series_cancel, sequence=0, status=EventStatus.CONFIRMED)
+    untouched = merge_invitations(occurrences, [inbox("m1", stale)])
+    assert [e.status for e in untouched] == [EventStatus.CONFIRMED] * 3
+
+
 def test_the_calendar_wins_on_an_equal_sequence() -> None:
     calendar = replace(interview(event_id="g"), title="Edited on the calendar")
     merged = merge_invitations([calendar], [inbox("m1", interview())])

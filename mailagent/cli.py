@@ -24,7 +24,7 @@ from mailagent.compose import TemplateComposer, clean_text
 from mailagent.config import Config, load_config
 from mailagent.errors import ConfigError, MailAgentError
 from mailagent.identity import as_kept
-from mailagent.policy import check_policy_file, shipped_policies
+from mailagent.policy import check_policy_file, load_policy, shipped_policies
 from mailagent.runner import SyncResult, record_outcome, state_lock, sync_account
 from mailagent.store import Store
 from mailagent.textlines import WIDTH, say
@@ -187,6 +187,15 @@ def _fail(exc: MailAgentError) -> NoReturn:
     if state.verbose:
         err.print_exception()
     raise typer.Exit(exc.exit_code)
+
+
+def _policy_language(ref: str, base_dir: Path) -> str:
+    """The `language` of the account's policy; "auto" when the policy does not load (`sync`
+    reports that error; `explain` still explains what is stored)."""
+    try:
+        return load_policy(ref, base_dir=base_dir).language
+    except MailAgentError:
+        return "auto"
 
 
 def _config() -> Config:
@@ -365,6 +374,7 @@ def explain(
                     [s for s in store.schedules(account.name) if s.interview_id in ids],
                     [c for i in item.interview_ids for c in store.decisions(account.name, i)],
                     as_kept(account.user_name, store.signed_as(account.name)),
+                    _policy_language(account.policy, config.base_dir),
                 )
                 plain.append(explanation.to_json(explained))
                 blocks.append(explanation.render(explained, zone, width))

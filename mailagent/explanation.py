@@ -84,6 +84,8 @@ class Explained:
     decisions: Sequence[Decision]
     signed: SignedAs | None = None
     """The name the account's drafts are signed with, and where it came from."""
+    language: str = "auto"
+    """The policy's `language`: "auto", or the one every draft is written in."""
 
 
 def to_json(item: Explained) -> dict[str, Any]:
@@ -136,7 +138,7 @@ def render(item: Explained, zone: ZoneInfo, width: int = WIDTH) -> list[str]:
         say(f"company: {interview.company or '?'} ({domains}); role: {interview.role or '?'}")
         people = ", ".join(f"{p.name} <{p.address}>" for p in interview.interviewers)
         say(f"interviewers: {people or 'none'}")
-        say(_language_line(interview))
+        say(_language_line(interview, item.language))
         for person in interview.interviewers:
             say(interviewer_line(person, interview.facts_for(person.address)), 2)
         if item.signed is not None:
@@ -176,9 +178,14 @@ def interviewer_line(person: Person, facts: InterviewerFacts) -> str:
     return f"{who}: " + "; ".join(s for s in (known, note) if s)
 
 
-def _language_line(interview: Interview) -> str:
-    """ "written in German: the title says "Vorstellungsgespräch"", or the English default."""
+def _language_line(interview: Interview, forced: str = "auto") -> str:
+    """ "written in German: the title says "Vorstellungsgespräch"", or the English default;
+    when the policy forces a language, that, and what the invitation reads as."""
     name = LANGUAGE_NAMES.get(interview.language, interview.language)
+    if forced not in {"auto", interview.language}:
+        forced_name = LANGUAGE_NAMES.get(forced, forced)
+        read = f"{name}: {interview.language_reason}" if interview.language_reason else name
+        return f"written in {forced_name}: the policy says language: {forced} (the invitation reads as {read})"
     if not interview.language_reason:
         return f"written in {name} (nothing says another language)"
     return f"written in {name}: {interview.language_reason}"

@@ -508,3 +508,14 @@ def test_a_policy_that_forces_english_writes_the_german_interviews_drafts_in_eng
     _, subject = _first_thank_you(tmp_path, str(policy))
 
     assert subject == "Thank you – Softwareentwickler interview at Siemens"
+
+
+def test_explain_says_the_policy_forced_the_language(tmp_path: Path) -> None:
+    policy = tmp_path / "english.yaml"
+    policy.write_text("name: english\nlanguage: en\n")
+    config, _ = _first_thank_you(tmp_path, str(policy))
+
+    explained = " ".join(run_cli("--config", str(config), "explain", "Siemens").stdout.split())
+
+    assert "written in English: the policy says language: en" in explained
+    assert 'the invitation reads as German: the title says "Vorstellungsgespräch"' in explained

@@ -124,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--corpus",
         type=Path,
         default=CORPUS_DIR,
-        help="corpus folder (fixtures/interviews-holdout: cases written apart from the code)",
+        help="corpus folder (fixtures/interviews-holdout-2: cases written apart from the code)",
     )
     args = parser.parse_args(argv)
     result = report([evaluate(case) for case in load_corpus(args.corpus)])

@@ -10,10 +10,15 @@ alone describe every sales call.
 Look-alikes are vetoed rather than out-scored: user research, podcasts and press interviews,
 interviews the user conducts (the organizer is on the user's side and the other guests are
 candidates), and internal meetings (everyone else invited is on the user's own side, such as a
-1:1 with a colleague). A 1:1 alone says nothing of who interviews whom, and an invitation that
-names the user as the candidate is not interviewer-side wording. An event that nothing names
-an interview is explained as that first, whatever else vetoes it. Cancelled and declined interviews are still interviews (status says so), so that
-drafts scheduled for them can be cancelled with a reason.
+1:1 with a colleague), and meetings where the user, invited at their work address, comes with
+a colleague to meet outsiders (a vendor's demo: nobody brings a colleague from their current
+job to their own job interview). A 1:1 alone says nothing of who interviews whom, and an
+invitation that names the user as the candidate is not interviewer-side wording; nor are the
+weak interviewer-side words ("debrief", "interviewer training") of a letter written to the
+candidate ("we'll debrief after", "shadowing for interviewer training"). An event that nothing
+names an interview is explained as that first, whatever else vetoes it. Cancelled and declined
+interviews are still interviews (status says so), so that drafts scheduled for them can be
+cancelled with a reason.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from mailagent.facts import company_for, domain_label, narrow_interviewers, role_for
+from mailagent.facts import ROLE_WORDS, company_for, domain_label, narrow_interviewers, role_for
 from mailagent.interviewer_facts import interviewer_facts
 from mailagent.language import detect_language
 from mailagent.models import (
@@ -164,8 +169,10 @@ TITLE_RULES: tuple[tuple[str, re.Pattern[str], int, bool], ...] = (
         "title: interview (de, fr, es, pt, nl)",
         re.compile(
             r"\b(vorstellungsgespr[äa]ch|bewerbungsgespr[äa]ch|kennenlern-?gespr[äa]ch|"
-            r"auswahlgespr[äa]ch|zweitgespr[äa]ch|telefon-?interview|video-?interview|"
-            r"entretiens?|entrevistas?|sollicitatie-? ?gesprek(ken)?|kennismakingsgesprek(ken)?|"
+            r"auswahlgespr[äa]ch|zweitgespr[äa]ch|erstgespr[äa]ch|fachgespr[äa]ch|"
+            r"telefon-?interview|video-?interview|bewerbungs-?interview|job-?interview|"
+            r"entretiens?|entrevues?|entrevistas?|sollicitatie-? ?gesprek(ken)?|"
+            r"kennismakingsgesprek(ken)?|"
             r"selectiegesprek|vervolggesprek|tweede gesprek)\b",
             re.I,
         ),
@@ -182,9 +189,34 @@ TITLE_RULES: tuple[tuple[str, re.Pattern[str], int, bool], ...] = (
         3,
         True,
     ),
+    (
+        "title: a talk with HR or a recruiter",
+        re.compile(
+            r"\b(call|chat|bate-papo|conversa|chamada|llamada|charla|conversaci[óo]n|appel|"
+            r"[ée]change|gespr[äa]ch|telefonat|gesprek)\b[ \t]+(with|com|con|avec|mit|met)[ \t]+"
+            r"(o |a |el |la |le |l'|het |de |dem |der |the |our )?(hr|rh|rr\.? ?hh\.?|"
+            r"recursos humanos|ressources humaines|personalabteilung|recruiter|recruiting|"
+            r"recrutador(a)?|recruteur|recruteuse|reclutador(a)?|recrutamento|reclutamiento|"
+            r"talent acquisition|talent team|recruitment)\b",
+            re.I,
+        ),
+        2,
+        True,
+    ),
     ("title: panel", re.compile(r"\bpanel\b", re.I), 1, False),
     ("title: candidate", re.compile(r"\bcandidate\b", re.I), 1, False),
 )
+
+CALL_IN_TITLE = re.compile(
+    r"\b(video-?gesprek|telefo(o)?n-?gesprek|telefonisch(e)? gesprek|video-?gespr[äa]ch|"
+    r"telefon-?gespr[äa]ch|telefonat|videollamada|llamada|videochamada|chamada|"
+    r"appel (vid[ée]o|t[ée]l[ée]phonique)|visio(conf[ée]rence)?|conversa( inicial)?|bate-papo|"
+    r"charla|gespr[äa]ch|gesprek|[ée]change)\b",
+    re.I,
+)
+"""A call, talk or video call in German, French, Spanish, Portuguese or Dutch: with a job title
+in the same title ("Videogesprek Booking.com – Senior Software Engineer") it names an
+interview."""
 
 BOOKING_TOOLS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("Calendly", re.compile(r"calendly\.com|\bcalendly\b", re.I)),
@@ -217,7 +249,7 @@ LOOKALIKES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "user research",
         re.compile(
-            r"\b(user|ux|customer|usability|market) (research|interview|study|studies|test(ing)?)\b|\bresearch (study|session|participant)|\bparticipants?\b|\busability\b|\bincentive\b",
+            r"\b(user|ux|customer|usability|market) (research|interview|study|studies|test(ing)?)\b|\bresearch (study|session|participant)|\bparticipants?\b(?!\s*:)|\busability\b|\bincentive\b",
             re.I,
         ),
     ),
@@ -239,6 +271,21 @@ LOOKALIKES: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     (
+        "user research (other languages)",
+        re.compile(
+            r"\b(entretien utilisateur|[ée]tude utilisateur|recherche utilisateur|bon cadeau|"
+            r"carte cadeau|nutzer-?(interview|studie|forschung|test)|gutschein|"
+            r"entrevista (de|con) usuari[oa]s?|estudio de usuari[oa]s|tarjeta regalo|vale regalo|"
+            r"pesquisa (com|de) usu[áa]ri[oa]s|vale-presente|gebruikersonderzoek|"
+            r"gebruikersinterview|cadeaubon)",
+            re.I,
+        ),
+    ),
+    (
+        "a sales demo",
+        re.compile(r"\b(book(ed|ing)? a demo|product demo|sales demo|free trial)\b", re.I),
+    ),
+    (
         "interview practice",
         re.compile(r"\b(mock|practice) interview|\binterview (prep|training|practice)\b", re.I),
     ),
@@ -246,19 +293,39 @@ LOOKALIKES: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 INTERVIEWER_SIDE = re.compile(
     r"\b(interview kit|scorecard|feedback form|debrief|interviewer training|"
-    r"candidate:|interviewing candidate|you('re| are) interviewing|hiring committee|"
-    r"bewerber(in)?:|kandidat(in)?:|candidat(e)? ?:|candidat[oa]:|kandidaat:|"
+    r"(?<!for )(?<!to )candidate:|interviewing candidate|you('re| are) interviewing|hiring committee|"
+    r"bewerber(in)?:|kandidat(in)?:|(?<!pour le )(?<!au )(?<!for )(?<!to )candidat(e)? ?:|candidat[oa]:|kandidaat:|"
     r"bewertungsbogen|grille d'[ée]valuation)(?!\w)",
     re.I,
 )
 
+WEAK_INTERVIEWER_SIDE = re.compile(r"debrief|interviewer training|feedback form|scorecard", re.I)
+"""Interviewer-side words that a candidate's invitation uses too ("we'll debrief after")."""
+
+TO_THE_CANDIDATE = re.compile(
+    r"\b(your interview (is|has been) (confirmed|scheduled)|(good|best of) luck|here's what to "
+    r"expect|you('ll| will) (meet|be meeting|be speaking|teach|present|deliver)|would like to "
+    r"meet you|your (application|candidacy)|congratulations on moving forward|thank(s| you) "
+    r"for applying|please bring|is confirmed)\b",
+    re.I,
+)
+"""Words written to the candidate: with them, a weak interviewer-side word is not the user's
+side."""
+
 DESCRIPTION_NAMES_INTERVIEW = re.compile(
     r"\b(interview (for|with|regarding|about) |your interview\b|invite you to (an? )?interview\b|"
     r"(phone|video) (screen|interview)\b)"
-    r"|\b(for|about|regarding|discuss|to|in) (the|this|our) [^.\n;:()]{2,60}? (role|position|opening|vacancy)\b"
+    r"|\b(for|about|regarding|discuss|to|in|through|over|on)\s(the|this|our)\s[^.;:()]{2,60}?\s"
+    r"(role|position|opening|vacancy|opportunity)\b|\bscreening call\b"
+    r"|\b(which role|what role|which position)\b[^\n?]{0,30}\bapplying for\b"
+    r"|\bopen [^.\n]{0,20}roles?\b[^.\n]{0,20}\b(fit|match)\b"
     r"|\b(vorstellungsgespr[äa]ch|bewerbungsgespr[äa]ch|f[üu]r die (position|stelle) als|"
     r"entretien d'embauche|pour le poste d[e']|para el puesto de|para a vaga de|"
-    r"sobre a vaga de|voor de functie (van|als)|sollicitatiegesprek)",
+    r"sobre a vaga de|voor de functie (van|als)|sollicitatiegesprek|processo seletivo|"
+    r"proceso de selecci[óo]n|b[úu]squeda de [a-zà-ÿ]+|auswahlverfahren|bewerbungsprozess|"
+    r"processus de recrutement|sollicitatieprocedure|selectieprocedure|"
+    r"(in )?de (rol|functie) van|zur stelle|f[üu]r die stelle|sur le poste|pour le poste|"
+    r"para el puesto|para a vaga|la posici[óo]n de)",
     re.I,
 )
 """Words in the description that name the meeting a job interview."""
@@ -292,6 +359,34 @@ TITLE_LOOKALIKES: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     ("a reference check", re.compile(r"\breference (call|check)\b", re.I)),
+    (
+        "admissions or a visa",
+        re.compile(
+            r"\b(admissions?|applicant interview|admisi[óo]n|admiss[ãa]o|toelatingsgesprek|"
+            r"zulassungsgespr[äa]ch|visa (interview|appointment)|h-1b|consulate|embassy|"
+            r"naturali[sz]ation|citizenship interview|uscis|green card|"
+            r"consulado|embajada|ambassade|konsulat|botschaft)\b",
+            re.I,
+        ),
+    ),
+    (
+        "preparation (other languages)",
+        re.compile(
+            r"\b(atelier|simulation d'entretien|pr[ée]parer (ses|vos|votre|son) entretien|"
+            r"vorbereitung|bewerbungstraining|preparar (tu|la|su) entrevista|simulaci[óo]n de "
+            r"entrevista|preparar para (a )?entrevista|simula[çc][ãa]o de entrevista|"
+            r"sollicitatietraining|voorbereiding|oefengesprek|proefsollicitatie|werkcoach)\b",
+            re.I,
+        ),
+    ),
+    (
+        "onboarding after an offer",
+        re.compile(
+            r"\b(i-?9|onboarding|orientation|background check|drug (test|screen)|new hire|"
+            r"first day|badge photo|benefits enrollment)\b",
+            re.I,
+        ),
+    ),
     (
         "a review with the user's own manager",
         re.compile(
@@ -394,6 +489,12 @@ def detect_event(
         if match:
             signals.append(Signal(name, f'"{match.group(0)}" in the title', weight))
             names_interview = names_interview or is_naming
+    call = CALL_IN_TITLE.search(title)
+    if call and not names_interview and (job := ROLE_WORDS.search(title)):
+        signals.append(
+            Signal("title: a call about a job", f'"{call.group(0)}" and "{job.group(0)}"', 3)
+        )
+        names_interview = True
     names_interview = _tool_and_description_signals(event, description, signals) or names_interview
 
     others = [
@@ -415,6 +516,8 @@ def detect_event(
         signals.append(Signal("you are the interviewer", interviewer_side, -10))
     elif internal := _internal_only(event, user, others):
         signals.append(Signal("internal meeting", internal, -10))
+    elif colleague := _colleague_attends(event, user, others, external):
+        signals.append(Signal("your company's meeting", colleague, -10))
     if event.all_day:
         signals.append(Signal("all-day", "an all-day entry is a reminder, not a meeting", -10))
     if event.recurring and names_interview:
@@ -522,9 +625,12 @@ def _user_is_interviewer(event: CalendarEvent, user: UserIdentity) -> str:
     when a colleague takes part or organized it; the user alone with one such guest is a
     1:1, which says nothing of who interviews whom."""
     text = f"{event.title[:TITLE_LIMIT]}\n{event.description}"
+    to_candidate = TO_THE_CANDIDATE.search(text) is not None
     for match in INTERVIEWER_SIDE.finditer(text):
         if match.group(0).endswith(":") and _names_user(text[match.end() :], user):
             continue
+        if to_candidate and WEAK_INTERVIEWER_SIDE.fullmatch(match.group(0)):
+            continue  # "give me a call and we'll debrief", "shadowing for interviewer training"
         return f'"{match.group(0)}" is interviewer-side wording'
     organizer = event.organizer.address if event.organizer else ""
     organizer_domain = organizer.rpartition("@")[2]
@@ -561,6 +667,30 @@ def _names_user(text: str, user: UserIdentity) -> bool:
     if user.name:
         names.add(" ".join(user.name.lower().split()))
     return any(line.startswith(n) for n in names if n)
+
+
+def _colleague_attends(
+    event: CalendarEvent,
+    user: UserIdentity,
+    others: Sequence[Attendee],
+    external: Sequence[Attendee],
+) -> str:
+    """Why a colleague of the user's own employer takes part with outside guests, or "": the
+    user, invited at their work address, is there for their company (a vendor's demo, a
+    partner's call); nobody brings a colleague from their current job to their own job
+    interview. Only when the user is invited at that work address: an address of theirs the
+    config does not list is never taken for a colleague of theirs."""
+    at_work = any(
+        user.is_user(a.address) and a.address.rpartition("@")[2] in user.own_domains
+        for a in event.attendees
+    )
+    if not external or not at_work:
+        return ""
+    colleague = next((a for a in others if a.address.rpartition("@")[2] in user.own_domains), None)
+    if colleague is None:
+        return ""
+    who = f"{colleague.name} <{colleague.address}>" if colleague.name else colleague.address
+    return f"{who}, from your side, attends with outside guests"
 
 
 def _internal_only(event: CalendarEvent, user: UserIdentity, others: Sequence[Attendee]) -> str:

@@ -21,7 +21,15 @@ Engineer") are the interviewer's, never the role.
 Interviewers are the human guests, narrowed by the description: when it lists interviewers
 ("Interviewers: ...", "You'll meet ...", a schedule of times and names) and names at least
 one guest, only the guests it names stay; a guest a sentence says "will not join" (or "I
-won't be joining", said by the organizer) goes.
+won't be joining", said by the organizer; or a note-taker) goes. A list goes on past its line
+when the line ends with ":" (its items follow), with "and"/"y"/"und" (the next name follows),
+or when a sentence the mail client wrapped has not ended; "myself" in a list is the organizer.
+
+Mail clients wrap lines at about 76 characters, in the middle of a role ("the Engineering
+Manager, Core\nPlatform opening"). English role phrases are read on the text with wrapped
+prose joined (`_reflow`: long lines that are not list items); the phrases of other languages
+end at a word after the role (`_ROLE_END`), which joining would hide, so they read the lines
+as written and only the gap after their lead words ("pour le poste de\n...") may break.
 
 Pure: plain values in, plain values out. Every regex here reads untrusted text and is listed in
 tests/test_regex_budget.py.
@@ -38,17 +46,21 @@ from mailagent.models import Person
 __all__ = ["company_for", "narrow_interviewers", "role_for"]
 
 SEPARATORS = re.compile(
-    r"(?<!\s)\s+[-–—|/@x]\s+|(?<!\s)\s*[|:()\[\]<>@–—]\s*|[|:()\[\]<>@–—]\s*|"
-    r"(?<!\s)\s+(?:with|w/|at|between|and|for|re|about|regarding|of|via|"
-    r"mit|bei|für|avec|chez|pour|con|para|com|met|bij|voor|en|over)\s+|(?<!\s)\s+-\s*|"
+    r"(?<!\s)\s+[-–—|/@x·•]\s+|(?<!\s)\s*[|:()\[\]<>@–—·•]\s*|[|:()\[\]<>@–—·•]\s*|"
+    r"(?<!\s)\s+(?:with|w/|at|between|and|for|re|about|regarding|via|"
+    r"mit|bei|für|avec|chez|pour|con|para|com|met|bij|voor|over)\s+|(?<!\s)\s+-\s*|"
+    r"(?<!\s)\s+en\s+(?=(?-i:[A-ZÀ-Þ]))|(?<!\s)\s+from\s+|(?<!\s)\s\+\s|"
+    r"(?<!\s)(?<!head)(?<!vp)(?<!director)(?<!chief)(?<!president)(?<!dean)\s+of\s+|"
     r"(?<!\s)\s*-\s+",
     re.I,
 )
-r"""Where a title splits into segments. "x" only between spaces ("Northwind x Hooli").
+r"""Where a title splits into segments. "x" only between spaces ("Northwind x Hooli"); "of"
+not after a rank ("Head of Growth", "VP of Engineering" stay whole); "en" before a capital
+only ("Entrevista en Telefónica", not "Analyste senior en cybersécurité").
 `(?<!\s)` lets a run of spaces start a separator only at its first space (linear time)."""
 
 SEPARATOR_WORD = re.compile(
-    r"^\s*(?:with|w/|at|between|and|for|re|about|regarding|of|via|"
+    r"^\s*(?:with|w/|at|between|and|for|re|about|regarding|via|"
     r"mit|bei|für|avec|chez|pour|con|para|com|met|bij|voor|en|over)\s*$",
     re.I,
 )
@@ -68,12 +80,19 @@ SEPARATOR_MEANING = {
     "para": "for",
     "voor": "for",
     "over": "about",
+    "@": "at",
+    "from": "at",
+    "+": "and",
 }
 """What a separator word of German, French, Spanish, Portuguese or Dutch means in a title:
 "Telefoninterview mit SAP" is read as "Phone interview with SAP"."""
 
-GENDER_TAG = re.compile(r"\(\s*[mwfdhx]\s*/\s*[mwfdhx](?:\s*/\s*[mwfdhx]){0,2}\s*\)", re.I)
-"""The gender tag of a job title in German, French or Dutch ads: "(m/w/d)", "(H/F)", "(m/v/x)"."""
+GENDER_TAG = re.compile(
+    r"\(\s*[mwfdhx]\s*/\s*[mwfdhx](?:\s*/\s*[mwfdhx]){0,2}\s*\)|"
+    r"(?<![\w/])[mwfdhx]/[mwfdhx](?:/[mwfdhx]){0,2}(?![\w/])",
+    re.I,
+)
+"""The gender tag of a job title in German, French or Dutch ads: "(m/w/d)", "(H/F)", "H/F"."""
 
 MEETING_TOOLS = re.compile(
     r"\b(?:zoom|teams|microsoft teams|google meet|meet|hangouts?|webex|skype|bluejeans|"
@@ -83,7 +102,8 @@ MEETING_TOOLS = re.compile(
 
 STAGE_PHRASES = re.compile(
     r"\b(?:system(?:s)? design|take-?home(?: review)?|hiring manager|talent acquisition|"
-    r"human resources|case study|pair programming|super ?day|on-?site|1:1|one-on-one)\b",
+    r"human resources|case study|pair programming|super ?day|on-?site|1:1|one-on-one|"
+    r"oral board|teaching demo|panel interview)\b",
     re.I,
 )
 
@@ -165,10 +185,31 @@ STAGE_WORDS = frozenset(
         "quick",
         "catch-up",
         "sync",
+        "itinerary",
+        "schedule",
+        "agenda",
+        "details",
+        "request",
+        "reminder",
+        "booking",
+        "booked",
+        "id",
         # German, French, Spanish, Portuguese, Dutch
         "vorstellungsgespräch",
         "bewerbungsgespräch",
         "kennenlerngespräch",
+        "kennenlernen",
+        "videogesprek",
+        "telefoongesprek",
+        "videogespräch",
+        "telefongespräch",
+        "videollamada",
+        "videochamada",
+        "conversa",
+        "inicial",
+        "charla",
+        "kennismaking",
+        "kennismaken",
         "kennenlern-gespräch",
         "auswahlgespräch",
         "zweitgespräch",
@@ -186,6 +227,8 @@ STAGE_WORDS = frozenset(
         "zweites",
         "entretien",
         "entretiens",
+        "entrevue",
+        "entrevues",
         "d'embauche",
         "téléphonique",
         "visio",
@@ -302,15 +345,22 @@ ROLE_WORDS = re.compile(
     r"intern|internship|officer|associate|assistant|accountant|advocate|representative|"
     r"executive|nurse|technician|supervisor|sre|pm|vp|head|chief|cto|ceo|coo|cfo|"
     r"barista|bookkeeper|clerk|teacher|editor|marketer|strategist|operator|agent|trainee|"
-    r"graduate|fellow|cashier|driver|chef|programmer|tester|qa|devops|controller|owner)s?\b"
+    r"graduate|fellow|cashier|driver|chef|programmer|tester|qa|devops|controller|owner|"
+    r"apprentice|lineworker|worker|rn|lpn|cna|caregiver|electrician|plumber|welder|mechanic|"
+    r"carpenter|cook|server|bartender|housekeeper|receptionist|tutor|paralegal|attorney|lawyer|"
+    r"adviser|advisor|planner|auditor|actuary|pharmacist|therapist|dentist|physician|surgeon|"
+    r"counsel+or|instructor|principal)s?\b"
     r"|(?:entwickler|ingenieur|leiter|berater|referent|sachbearbeiter|buchhalter|kaufmann|"
     r"kauffrau|architekt|verkäufer|techniker|spezialist|praktikant|werkstudent|"
-    r"développeu|ingénieu|chef de projet|comptable|responsable|chargée? d|directeur|"
+    r"développeu|ingénieu|chef de projet|comptable|responsable|chargée? d|directeur|contr[ôo]leu|"
+    r"gestionnaire|juriste|auditeu|commerciale?|vendeu|infirmi[eè]re?|assistante?|"
     r"directrice|stagiaire|alternant|technicien|desarrollador|ingenier[oa]|analista|gerente|"
     r"jef[ea] de|diseñador|programador|becari[oa]|consultor|desenvolvedor|engenheir[oa]|"
     r"estagiári[oa]|coordenador|ontwikkelaar|medewerker|adviseur|beheerder|stagiair|"
     r"leider|analist|verpleegkundige|docent|gestor|manager|fachkraft|pfleger|optiker|"
-    r"alternance|técnic[oa]|estágio)",
+    r"alternance|técnic[oa]|estágio|analyste|conseill|enfermeir[oa]|enfermer[oa]|"
+    r"recepcionista|pflegefachkraft|elektroniker|erzieher|lehrer|verpleegkundige|"
+    r"professeur|professor)",
     re.I,
 )
 """A word that makes a phrase a job title."""
@@ -322,63 +372,149 @@ RECRUITING_WORDS = re.compile(
     re.I,
 )
 
-REQUISITION = re.compile(r"\b(?:REQ|JR|R)-?\d{3,}\b|\(\s*[A-Z]{0,3}-?\d{3,}\s*\)", re.I)
+REQUISITION = re.compile(
+    r"\b(?:REQ|JR|R|REF|JOB)[-#]?\d{3,}[A-Z]{0,2}\b|\b(?:Req|Ref)\.?[ \t]*#?[ \t]*\d{3,}\b|"
+    r"\(\s*(?:(?:req|ref|job|id)\.?[ \t]*(?:#|no\.?|id:?)?[ \t]*)?[A-Z]{0,4}[-#]?\d{3,}[A-Z]{0,2}\s*\)|"
+    r"\([ \t]*(?:ref|req|job id|id)[ \t]*[:#.]?[ \t]*[\w-]{3,20}[ \t]*\)",
+    re.I,
+)
+"""A requisition id: "R-12345", "JR0087412", "(REF4471X)", "(Req #12345)"."""
+
+BRAND_DOMAIN = re.compile(r"[A-Z][\w-]*\.(?:com|io|ai)")
+"""A company called by its domain: "Booking.com", "Monday.com"."""
+
+TOOL_NAMES = re.compile(
+    r"greenhouse|lever|ashby|workday|hirevue|icims|smartrecruiters|teamtailor|personio|"
+    r"recruitee|workable|bamboohr|jobvite|goodtime|modernloop|gem|join|softgarden|"
+    r"calendly|doodle|microsoft bookings|bookings|paradox|comeet|taleo|successfactors"
+)
+"""Tools that schedule interviews for employers: never the company itself."""
+
+ROLE_BREAK = re.compile(r"(?<![ \t])[ \t]+[·|•][ \t]+")
+"""Where a role written in a line of fields ends: "Senior Engineer · Req 1187"."""
 
 URLISH = re.compile(r"https?://|www\.|\.(?:com|io|co|us|org|net|ai|dev)\b|@", re.I)
 
 ROLE_FIELD = re.compile(
     r"(?im)^[ \t]*(?:questions:[ \t]*)?(?:position|role|job title|job|job requisition|"
-    r"vacancy|opening|stelle|poste|puesto|vaga|cargo|functie|vacature)[ \t]*[:\-–][ \t]*"
+    r"vacancy|opening|stelle|poste|puesto|vaga|cargo|functie|vacature)"
+    r"(?:[ \t]+(?:you[ \t]+)?applied[ \t]+for|[ \t]+of[ \t]+the[ \t]+(?:vacancy|position|role))?"
+    r"[ \t]*[:\-–][ \t]*"
     r"(?P<role>[^\n|]{2,100})"
 )
 
 ROLE_QUESTION = re.compile(
-    r"(?i)\b(?:position|role|job)\b[^\n?]{0,40}\bapplying for\?[ \t]*(?P<role>[^\n|]{2,80})"
+    r"(?i)\b(?:position|role|job)\b[^\n?]{0,40}\bapplying for\?[ \t]*\n?[ \t]*(?P<role>[^\n|]{2,80})"
 )
 
 _ROLE_END = (
     r"(?=[ \t]*(?:[.,;:!?\n(]|$)|[ \t]+(?:bei|im|in|an|am|mit|zu|und|chez|au|à|avec|dans|et|"
     r"en|con|y|na|no|em|da|do|com|e|bij|met|op|a|ist|est|é|es|is|einladen|kennenlernen|"
-    r"sprechen|unterhalten|beworben|bewerben|vorstellen|ein)\b)"
+    r"sprechen|unterhalten|beworben|bewerben|vorstellen|ein|statt|stattfinden|findet|spreek|"
+    r"spreekt|gaat|plaats)\b)"
 )
 """Where a role named in another language ends: a clause end, or the word after it."""
 
+_GAP = r"(?:[ \t]*\n[ \t]*|[ \t]+)"
+"""Space between the words of a phrase, which a line break may take: "for the Senior Financial
+Analyst\nposition", "pour le poste de\nChargée de communication"."""
+
+_ROLE_CHARS = r"(?:\b(?:Sr|Jr|Snr|Mgr|Sen)\.|[^.\n;:()!?])"
+"""A character of a role phrase: no clause end, but the period of "Sr." is part of the title."""
+
 ROLE_PHRASES: tuple[re.Pattern[str], ...] = (
     re.compile(
-        r"(?i)\b(?:for|about|regarding|re|discuss|to|in|on)[ \t]+(?:the|this|our|your)[ \t]+"
-        r"(?P<role>[^.\n;:()!?]{2,80}?)[ \t]+(?:role|position|opening|vacancy|job)\b"
+        r"(?i)\b(?:for|about|regarding|re|discuss|to|in|on|through|over)[ \t]+(?:the|this|our|your)[ \t]+"
+        + r"(?P<role>"
+        + _ROLE_CHARS
+        + r"{2,80}?)"
+        + _GAP
+        + r"(?:role|position|opening|vacancy|job|opportunity)\b"
     ),
-    re.compile(r"(?i)\bposition of[ \t]+(?P<role>[^.\n;:()!?]{2,80}?)[ \t]+(?:at|with|in)\b"),
+    re.compile(
+        r"(?i)\bposition of[ \t]+(?P<role>" + _ROLE_CHARS + r"{2,80}?)[ \t]+(?:at|with|in)\b"
+    ),
+    re.compile(
+        r"(?i)\b(?:interviews?|round|onsite|loop|screen)\s+for\s+(?:the\s+)?"
+        + r"(?P<role>(?-i:[A-Z])"
+        + _ROLE_CHARS
+        + r"{2,80}?)(?=\s*\(|\s*[.!;]|\s+(?:role|position|at|with)\b)"
+    ),
+    re.compile(
+        r"(?i)\b(?:your application|applying|applied) (?:for|to) (?:the |our )?"
+        + r"(?P<role>"
+        + _ROLE_CHARS
+        + r"{2,80}?)(?=[ \t]+(?:role|position|opening|at|with|[—–-])[ \t]|[ \t]*[—–.!;\n])"
+    ),
     re.compile(
         r"(?i)\binterview(?:s)? for[ \t]+(?:the[ \t]+)?(?P<role>[^.\n;:()!?]{2,80}?)"
         r"(?:[ \t]+(?:role|position))?[ \t]+(?:at|with)[ \t]"
     ),
+)
+"""English phrases that name the role, read with wrapped lines joined (`_reflow`)."""
+
+ROLE_LINE_PHRASES: tuple[re.Pattern[str], ...] = (
     re.compile(r"(?m)^[ \t]*(?P<role>[A-Z][^.\n,;:()!?]{2,60}?)[ \t]+(?:position|role|vacancy)\b"),
     # German, French, Spanish, Portuguese, Dutch: "für die Position als ...", "pour le poste
     # de ...", "para el puesto de ...", "para a vaga de ...", "voor de functie van ...".
     re.compile(
-        r"(?i)\b(?:für|über|auf) die (?:Position|Stelle|Rolle) (?:als|des|der|einer?s?)[ \t]+"
-        r"(?P<role>[^.\n;:()!?,]{2,80}?)" + _ROLE_END
+        r"(?i)\b(?:(?:für|über|auf) die|zur) (?:Position|Stelle|Rolle)(?: (?:als|des|der|einer?s?))?"
+        + _GAP
+        + r"[„\"“]?(?P<role>[^.\n;:()!?,„“”\"]{2,80}?)[“”\"]?"
+        + _ROLE_END
     ),
     re.compile(
-        r"(?i)\b(?:pour|concernant|sur|au|du) (?:le )?poste (?:de[ \t]+|d['’])"
-        r"(?P<role>[^.\n;:()!?,]{2,80}?)" + _ROLE_END
+        r"(?i)\bBewerbung als[ \t]+(?P<role>[^.\n;:()!?,]{2,80}?)[ \t]*(?:\([mwdfx/ ]+\))?"
+        + _ROLE_END
+    ),
+    re.compile(
+        r"(?i)\b(?:pour|concernant|sur|au|du) (?:le )?poste (?:de"
+        + _GAP
+        + r"|d['’])"
+        + r"(?P<role>[^.\n;:()!?,]{2,80}?)"
+        + _ROLE_END
     ),
     re.compile(
         r"(?i)\b(?:(?:para|sobre|por|a|de) (?:el|la)|del|al) (?:puesto|vacante|posici[óo]n|cargo) de"
-        r"[ \t]+"
-        r"(?P<role>[^.\n;:()!?,]{2,80}?)" + _ROLE_END
+        + _GAP
+        + r"(?P<role>[^.\n;:()!?,]{2,80}?)"
+        + _ROLE_END
     ),
     re.compile(
-        r"(?i)\b(?:para|sobre|pela|na|da) (?:a |o )?(?:vaga|posi[çc][ãa]o|cargo|fun[çc][ãa]o) de"
+        r"(?i)\b(?:para|sobre|pela|na|da|à|referente à)"
+        + _GAP
+        + r"(?:[ao]"
+        + _GAP
+        + r")?(?:vaga|posi[çc][ãa]o|cargo|"
+        r"fun[çc][ãa]o) de"
         r"[ \t]+(?P<role>[^.\n;:()!?,]{2,80}?)" + _ROLE_END
     ),
     re.compile(
-        r"(?i)\bvoor de (?:functie|vacature|rol|positie) (?:van|als)[ \t]+"
-        r"(?P<role>[^.\n;:()!?,]{2,80}?)" + _ROLE_END
+        r"(?i)\bvoor de (?:functie|vacature|rol|positie)(?:[ \t]+(?:van|als))?"
+        + _GAP
+        + r"(?P<role>[^.\n;:()!?,]{2,80}?)"
+        + _ROLE_END
     ),
     re.compile(r"\b(?:vacature|Vacature)[ \t]+(?P<role>[A-Z][^.\n;:()!?,]{2,80}?)" + _ROLE_END),
+    re.compile(
+        r"(?i)\b(?:in|voor) de (?:functie|vacature|rol|positie)(?:[ \t]+(?:van|als))?"
+        + _GAP
+        + r"(?P<role>[^.\n;:()!?,]{2,80}?)"
+        + _ROLE_END
+    ),
+    re.compile(
+        r"(?i)\b(?:da|na|para a) vaga(?: de)?"
+        + _GAP
+        + r"(?P<role>(?-i:[A-ZÀ-Þ])[^.\n;:()!?,]{2,80}?)"
+        + _ROLE_END
+    ),
+    re.compile(
+        r"(?i)\bb[úu]squeda de" + _GAP + r"(?P<role>(?-i:[A-ZÀ-Þ])[^.\n;:()!?,]{2,80}?)" + _ROLE_END
+    ),
 )
+"""Phrases read line by line: a line that starts with the role, and the phrases of other
+languages, whose role ends at the line's end or at a word (`_ROLE_END`) that a joined line
+would hide ("... Product Owner Bezorging\nspreek je met ...")."""
 
 COMPANY_PHRASES: tuple[re.Pattern[str], ...] = (
     re.compile(
@@ -398,7 +534,11 @@ COMPANY_PHRASES: tuple[re.Pattern[str], ...] = (
     ),
 )
 
-CAPITALISED = re.compile(r"[A-Z][\w&'.-]*(?:[ \t]+[A-Z][\w&'.-]*){0,4}")
+CAPITALISED = re.compile(
+    r"[A-Z][\w&'.-]*(?:[ \t]+(?:(?:da|de|do|dos|das|di|du|des|del|la|von|van|der|den|of|the|y|e)"
+    r"[ \t]+)?[A-Z][\w&'.-]*){0,4}"
+)
+"""A capitalised phrase, with the small words of names ("Hospital da Luz", "Bank of Ireland")."""
 
 CORPORATE_SUFFIXES = frozenset(
     [
@@ -425,6 +565,14 @@ CORPORATE_SUFFIXES = frozenset(
         "enterprises",
         "international",
         "global",
+        "bank",
+        "energy",
+        "clinic",
+        "hospital",
+        "insurance",
+        "capital",
+        "robotics",
+        "software",
         "ltd",
         "llc",
         "gmbh",
@@ -448,19 +596,54 @@ LIST_MARKERS = re.compile(
     r"\binterview with\b|\byou will meet with\b"
     r"|\b(?:gespr[äa]chspartner(?:in)?|interlocuteurs?|entrevistador(?:es|as)?|"
     r"gesprekspartners?)\b|\b(?:vous rencontrerez|sie sprechen mit|hablar[áa]s con|"
-    r"vai conversar com|je spreekt met|u spreekt met)\b"
-    r"|\b(?:entretien|gespr[äa]ch|entrevista|conversa|gesprek)\b[^\n]{0,60}?"
-    r"\b(?:avec|mit|con|com|met)\b"
+    r"vai conversar com|je spreekt met|u spreekt met|vas a (?:charlar|hablar|conversar) con|"
+    r"charlar[áa]s con|vai falar com|estar[ãa]o presentes|estar[áa] presente|"
+    r"estar[áa]n presentes|seront pr[ée]sents|wer ruft an|who will call|all set to meet|"
+    r"who you(?:'ll| will) meet|"
+    r"werden dabei sein|sind dabei|zijn aanwezig|"
+    r"commissie bestaat uit|selectiecommissie)\b"
+    r"|\b(?:entretien|gespr[äa]ch|entrevista|conversa|gesprek|interview)\b(?:[^\n.!?]|\.(?=\S)){0,60}?"
+    r"\b(?:avec|mit|con|com|met|with)\b"
 )
 
-SCHEDULE_LINE = re.compile(r"^[ \t]*\d{1,2}(?:[:.]\d{2})?[ \t]*(?:[ap]\.?m\.?)?\b", re.I)
+LIST_START = re.compile(r"[ \t]*(?:[-•*]|\d)")
+
+FIELD_LINE = re.compile(r"[ \t]*[^\W\d_][\w ()/'-]{0,30}:[ \t]")
+"""A line that is a field of a form: "Role: Data Engineer", "Interviewers: ..."."""
+
+RUNS_ON = re.compile(
+    r"(?i)(?:[,&]|\b(?:and|und|et|y|e|en|or|oder|ou|o|with|mit|avec|con|com|met))$|^[-•*][ \t]"
+)
+"""The end of a line whose list goes on in the next one ("... y", "Ana Costa,"), or a list
+item ("- Ana Costa"), after which the next item may follow."""
+
+SCHEDULE_LINE = re.compile(r"^[ \t]*\d{1,2}(?:[:.h]\d{2})?[ \t]*(?:[ap]\.?m\.?)?\b", re.I)
+"""A line that starts with a time: "11:00", "1:00 PM", "14h00"."""
+
+SENTENCE_DONE = re.compile(r"[.!?](?:[ \t\n]|$)")
 
 LOGISTICS = re.compile(r"(?i)\b(?:greet|walk-?out|welcome|check-?in|lunch|break|tour)\b")
 
+JOINED_SESSION = re.compile(
+    r"(?i)\binterview|\b(?:lunch|breakfast|coffee|dinner)[ \t]*[+&][ \t]*(?!logistics\b)\w"
+)
+"""A schedule line that pairs a meal with a session: "Lunch + Cross-functional - Yuki" (not
+"Welcome & logistics")."""
+
 NOT_JOINING = re.compile(
     r"(?i)\b(?:will not|won't|wont|will not be|won't be|not)[ \t]+(?:join|joining|attend|"
-    r"attending|be on the call|participate)|\bcc'?d for visibility|\bfor (?:the )?records only|"
+    r"attending|be on the call|participate|stay|be staying|ask (?:any )?questions)|"
+    r"\bcc'?d for visibility|\bfor (?:the )?records only|"
     r"\bonly sending the invite|\bnot (?:be )?(?:on|in) the interview|\boptional on this invite"
+    r"|\b(?:note-?taker|minute-?taker|notulist|protokollant(?:in)?|protokollf[üu]hrer(?:in)?)\b"
+    # German, French, Spanish, Portuguese, Dutch
+    r"|\bto monitor\b|\bas (?:an )?observer\b|\bto observe\b"
+    r"|\bnimmt nicht teil|\bnicht dabei sein|\bist nicht dabei|\bstellt keine fragen"
+    r"|\bne (?:participera|participerai|serai|sera) pas|\bne posera pas"
+    r"|\bno (?:participar[áa]|estar[áa]|estar[ée]) presente|\bno participar[ée]"
+    r"|\bno voy a (?:estar|participar)"
+    r"|\bn[ãa]o (?:participar[áa]|estar[áa]|vou participar|estarei)"
+    r"|\bneemt (?:niet|geen) deel|\bis niet aanwezig|\bstelt geen vragen|\bschuift niet aan"
 )
 
 EVENT_NAME = re.compile(r"(?im)^[ \t]*(?:event name|what)[ \t]*:[ \t]*(?P<title>[^\n]{2,120})")
@@ -501,6 +684,11 @@ HONORIFICS = frozenset(
 
 FIRST_PERSON = re.compile(r"(?i)\b(?:I|I'm|I am|myself|me)\b")
 JOINED_BY_ME = re.compile(r"(?i)\b(?:I will be|I'll be) joined by\b|\bjoining me\b")
+MYSELF = re.compile(
+    r"(?i)\b(?:myself|moi-m[êe]me|ich selbst|yo mism[oa]|eu mesm[oa]|mijzelf|ikzelf)\b"
+)
+"""The organizer naming themselves in the list of interviewers ("- moi-même, Chargée de
+recrutement")."""
 SENTENCE_END = re.compile(r"[.!?;\n]+")
 NON_WORD = re.compile(r"[^a-z0-9]+")
 
@@ -508,9 +696,14 @@ NON_WORD = re.compile(r"[^a-z0-9]+")
 # --- helpers -----------------------------------------------------------------------------------
 
 
+UNDECOMPOSED = str.maketrans({"ı": "i", "ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae"})
+"""Letters Unicode does not decompose into a base letter and an accent."""
+
+
 def _squash(text: str) -> str:
-    """Lower-case letters and digits, accents folded ("Telefónica" is "telefonica")."""
-    folded = unicodedata.normalize("NFKD", text.lower())
+    """Lower-case letters and digits, accents folded ("Telefónica" is "telefonica"; a
+    dotless i is an i)."""
+    folded = unicodedata.normalize("NFKD", text.lower().translate(UNDECOMPOSED))
     return NON_WORD.sub("", "".join(c for c in folded if not unicodedata.combining(c)))
 
 
@@ -600,7 +793,7 @@ def _strip_stage(words: list[str], *, keep_digits: bool = False) -> list[str]:
     def noise(word: str) -> bool:
         bare = word.strip(".,!?'\"").lower()
         return (
-            not bare
+            not any(c.isalnum() for c in bare)
             or bare in STAGE_WORDS
             or bare in TIME_WORDS
             or (not keep_digits and any(c.isdigit() for c in bare))
@@ -646,11 +839,12 @@ def _bad_company(name: str, user: Person, people: set[str]) -> bool:
     return (
         not name
         or len(name) > 60
-        or URLISH.search(name) is not None
+        or (URLISH.search(name) is not None and BRAND_DOMAIN.fullmatch(name) is None)
         or MEETING_TOOLS.fullmatch(lowered) is not None
         or MEETING_TOOLS.match(lowered) is not None
         or ROLE_WORDS.search(name) is not None
-        or (bool(user.name) and user.name.lower() in lowered)
+        or (bool(user.name) and _squash(user.name) in _squash(name))
+        or TOOL_NAMES.fullmatch(lowered) is not None
         or lowered in people
         or any(lowered == p.split()[0] for p in people if p)
         or lowered.split()[0].rstrip(".") in HONORIFICS
@@ -660,8 +854,16 @@ def _bad_company(name: str, user: Person, people: set[str]) -> bool:
 
 
 def _title_companies(title: str, user: Person, people: set[str]) -> list[str]:
+    """The title segments that may name the company, a segment after "at" or "@" last and one
+    in parentheses and a lone first name after "with" first (the last is the one taken when no
+    domain decides): in "Interview @ Etsy w/ Lauren" the company is where the interview is, and
+    "Lauren" is whom it is with; in "Affirm recruiter call (Kayla)" the aside names a person,
+    and in "Phone screen w/ Sarah (Shopify)" the company."""
     lowercase_title = title == title.lower()
-    found = []
+    first_names: list[str] = []
+    aside: list[str] = []
+    found: list[str] = []
+    placed: list[str] = []
     for text, before in _segments(title):
         if before == "for":
             continue  # "Interview for Barista": a role, not a company
@@ -673,12 +875,18 @@ def _title_companies(title: str, user: Person, people: set[str]) -> list[str]:
                 continue
             name = name.title()
         if not _bad_company(name, user, people):
-            found.append(name)
-    return found
+            if before in {"at", "@"}:
+                placed.append(name)
+            elif before in {"with", "w/"} and len(name.split()) == 1:
+                first_names.append(name)  # "Phone screen w/ Sarah (Shopify)"
+            else:
+                (aside if before in {"(", "["} else found).append(name)
+    return first_names + aside + found + placed
 
 
 def _domain_phrase(texts: Sequence[str], label: str) -> str:
-    """A capitalised phrase that spells the domain label: "Wayne Enterprises", "KPMG"."""
+    """A capitalised phrase that spells the domain label ("Wayne Enterprises", "KPMG") or has
+    it for initials ("Kaiser Permanente" for kp.org)."""
     for text in texts:
         for match in CAPITALISED.finditer(text):
             words = match.group(0).split()
@@ -686,6 +894,15 @@ def _domain_phrase(texts: Sequence[str], label: str) -> str:
                 for end in range(len(words), start, -1):
                     phrase = " ".join(words[start:end]).strip(".,'")
                     if label in _squashes(phrase):
+                        if (
+                            start >= 2
+                            and words[start - 1] == "of"
+                            and words[start - 2][0].isupper()
+                        ):
+                            return " ".join(words[start - 2 : end]).strip(".,'")  # "City of Arden"
+                        return phrase
+                    initials = "".join(w[0] for w in words[start:end]).lower()
+                    if end - start >= 2 and initials == label:
                         return phrase
                     rest = words[start + 1 : end]
                     if (
@@ -767,7 +984,9 @@ def company_for(
 
 
 def _clean_role(text: str, company: str) -> str:
+    text = ROLE_BREAK.split(GENDER_TAG.sub(" ", text), maxsplit=1)[0]
     role = ROLE_LEAD.sub("", REQUISITION.sub(" ", text))
+    role = " ".join(w for w in role.split() if w in "-–—&/+" or any(c.isalnum() for c in w))
     role = " ".join(role.split()).strip(" .,;:-–—'\"")
     if company:
         for prefix in (company + " ", company.lower() + " "):
@@ -803,16 +1022,17 @@ def _clean_role(text: str, company: str) -> str:
     return " ".join(words).strip(" .,;:-–—")
 
 
-def _interviewer_titles(description: str, people: Sequence[Person]) -> set[str]:
-    """Job titles written right after a guest's name: "Kim Tran, Principal Engineer"."""
-    titles: set[str] = set()
+def _interviewer_titles(description: str, people: Sequence[Person]) -> dict[str, list[Person]]:
+    """Job titles written right after a guest's name ("Kim Tran, Principal Engineer"), and
+    whose they are."""
+    titles: dict[str, list[Person]] = {}
     for person in people:
         for form in _name_forms(person):
             for match in re.finditer(re.escape(form), description, re.I):
                 tail = description[match.end() : match.end() + 80]
                 part = re.match(r"\s*(?:[,(\-–—]|is our|our)\s*(?P<t>[^,;)\n:]{2,60})", tail)
                 if part:
-                    titles.add(part["t"].strip(" .").lower())
+                    titles.setdefault(part["t"].strip(" .").lower(), []).append(person)
     return titles
 
 
@@ -828,11 +1048,20 @@ def _title_role(title: str, company: str, user: Person, people: set[str]) -> str
             continue
         if company and role.lower() == company.lower():
             continue
+        if role == role.lower() and title != title.lower() and before not in {"for", "about"}:
+            continue  # "Entretien RH + manager": a word, not a job title
         if ROLE_WORDS.search(role) or before == "for":
             if MEETING_TOOLS.fullmatch(role.lower()):
                 continue
             return role
     return ""
+
+
+def _lines_of(text: str, match: re.Match[str]) -> str:
+    """The whole lines a match lies on."""
+    start = text.rfind("\n", 0, match.start()) + 1
+    end = text.find("\n", match.end())
+    return text[start : end if end >= 0 else len(text)]
 
 
 def role_for(
@@ -841,31 +1070,132 @@ def role_for(
     """The job the interview is for, or "" when nothing says so surely."""
     names = _person_names(people)
     banned = _interviewer_titles(description, people)
-    candidates = [_title_role(title, company, user, names)]
+    # (role, the text it was read from)
+    candidates = [(_title_role(title, company, user, names), title)]
     candidates.extend(
-        _title_role(m["title"], company, user, names) for m in EVENT_NAME.finditer(description)
+        (_title_role(m["title"], company, user, names), m.group(0))
+        for m in EVENT_NAME.finditer(description)
     )
     for pattern in (ROLE_FIELD, ROLE_QUESTION):
         match = pattern.search(description)
         if match:
-            candidates.append(_clean_role(match["role"], company))
-    for pattern in ROLE_PHRASES:
-        for match in pattern.finditer(description):
-            candidates.append(_clean_role(match["role"], company))
-    for role in candidates:
-        if not role or len(role) > 80 or URLISH.search(role):
-            continue
-        if role.lower() in banned or role.lower() in names:
-            continue
-        if user.name and user.name.lower() in role.lower():
-            continue
-        if MEETING_TOOLS.fullmatch(role.lower()) or len(role.split()) > 8:
-            continue
-        return role
-    return ""
+            candidates.append((_clean_role(match["role"], company), _lines_of(description, match)))
+    prose = _reflow(description)
+    for patterns, text in ((ROLE_PHRASES, prose), (ROLE_LINE_PHRASES, description)):
+        for pattern in patterns:
+            for match in pattern.finditer(text):
+                candidates.append((_clean_role(match["role"], company), _lines_of(text, match)))
+    found = [role for role, source in candidates if _may_be_role(role, source, banned, names, user)]
+    if not found:
+        return ""
+    first = found[0]
+    # "Registered Nurse II" in the title, "Registered Nurse II - Medical ICU" in the text
+    fuller = [
+        r
+        for r in found[1:]
+        if len(r) > len(first) and r.lower().startswith(first.lower()) and r[len(first)] in " ,.-–—"
+    ]
+    return fuller[0] if fuller else first
+
+
+QUESTION_WORDS = frozenset(["which", "what", "whose", "any", "each", "every", "this", "that"])
+
+DANGLING = frozenset(
+    [
+        "of",
+        "for",
+        "and",
+        "or",
+        "the",
+        "a",
+        "an",
+        "to",
+        "in",
+        "at",
+        "with",
+        "de",
+        "du",
+        "des",
+        "en",
+        "der",
+        "die",
+        "das",
+        "den",
+        "und",
+        "van",
+        "voor",
+        "het",
+        "la",
+        "le",
+        "el",
+        "los",
+        "las",
+        "y",
+        "e",
+        "et",
+        "da",
+        "do",
+        "dos",
+        "na",
+        "no",
+        "com",
+        "para",
+    ]
+)
+"""Words a job title does not end with: a role that ends with one was cut short."""
+
+
+def _may_be_role(
+    role: str, source: str, banned: dict[str, list[Person]], names: set[str], user: Person
+) -> bool:
+    """Whether `role`, read from `source`, may be the job the interview is for."""
+    if not role or len(role) > 80 or URLISH.search(role):
+        return False
+        # An interviewer's own title is not the role ("Interviewers: Kim Tran, Principal
+        # Engineer") when it is read next to their name; "your interview for the Senior Analyst
+        # position" stands although a peer on the panel is a Senior Analyst too.
+    if any(_mentions(source, p) for p in banned.get(role.lower(), [])):
+        return False
+    if role.lower() in names or (user.name and user.name.lower() in role.lower()):
+        return False
+    if role.split(maxsplit=1)[0].lower() in QUESTION_WORDS:
+        return False  # "Which role are you applying for?"
+    if role.rsplit(maxsplit=1)[-1].lower() in DANGLING:
+        return False  # a fragment cut at a line end: "Head of"
+    return not (MEETING_TOOLS.fullmatch(role.lower()) or len(role.split()) > 8)
+
+
+def _reflow(text: str) -> str:
+    """`text` with the line breaks of wrapped prose turned into spaces, so that a phrase the
+    mail client wrapped ("the Engineering Manager, Core\nPlatform opening") reads whole. A
+    short line, a line that ends a sentence or with ":", a list item and the line after one,
+    and a field ("Role: ...") keep their break."""
+    lines = text.split("\n")
+    out = lines[:1]
+    for line in lines[1:]:
+        previous = out[-1].rstrip()
+        if (
+            len(previous.strip()) >= 40
+            and not previous.endswith(":")
+            and line.strip()
+            and not LIST_START.match(line)
+            and not LIST_START.match(previous)
+            and not previous.endswith((".", "!", "?"))
+            and not FIELD_LINE.match(line)
+        ):
+            out[-1] = previous + " " + line.strip()
+        else:
+            out.append(line)
+    return "\n".join(out)
 
 
 # --- interviewers ------------------------------------------------------------------------------
+
+
+def logistics_only(line: str) -> bool:
+    """A schedule line of greeting, lunch, a break or a tour, with no interview in it: the
+    buddy who takes the candidate to lunch is not an interviewer."""
+    return LOGISTICS.search(line) is not None and JOINED_SESSION.search(line) is None
 
 
 def _mentions(text: str, person: Person) -> bool:
@@ -879,11 +1209,53 @@ def _mentions(text: str, person: Person) -> bool:
     return False
 
 
+def _run_on(start: str, following: Sequence[str], *, prose: bool = False, width: int = 0) -> str:
+    """`start` and the lines that carry on its list: "Interviewers:" goes on with its "- Ana"
+    lines up to a blank line; "... será con Javier Ruiz (Tech Lead) y" with the next line
+    ("Marta López ..."); a sentence (`prose`: "You'll meet ...") wrapped by the mail client up
+    to its end. A list ends at a blank line or at the first line after its "- " items. At most
+    seven lines are read. `width`: the length of the whole line that `start`
+    ends (a wrapped line is a long one)."""
+    text = start
+    listing = start.rstrip().endswith(":")
+    items = 0
+    for line in following[:7]:
+        if listing and not line.strip() and not items:
+            continue  # a blank line between "... with:" and its items
+        last = text.rstrip().rsplit("\n", 1)[-1]
+        long_line = max(len(last.strip()), width if "\n" not in text else 0) >= 40
+        wrapped = prose and long_line and not SENTENCE_DONE.search(text)
+        if not line.strip() or not (listing or wrapped or RUNS_ON.search(last)):
+            break
+        if listing and items and LIST_START.match(last) and not LIST_START.match(line):
+            break  # the text after "- Ana ...", "- Bo ..." is no longer the list
+        items += 1
+        text += "\n" + line
+    return text
+
+
+def _marker_at(
+    lines: Sequence[str], number: int
+) -> tuple[re.Match[str] | None, str, Sequence[str]]:
+    """The list marker that starts on line `number`, the text it was found in and the lines
+    after that text. A marker may run on into the next line of a wrapped sentence ("... das
+    technische Interview\n(60 Min.) mit Jannik ..."): then the text is both lines."""
+    line = lines[number]
+    marker = LIST_MARKERS.search(line)
+    if marker or number + 1 >= len(lines) or SENTENCE_DONE.search(line[-2:] + " "):
+        return marker, line, lines[number + 1 :]
+    joined = f"{line} {lines[number + 1].strip()}"
+    marker = LIST_MARKERS.search(joined)
+    if marker is None or marker.start() >= len(line):
+        return None, line, lines[number + 1 :]
+    return marker, joined, lines[number + 2 :]
+
+
 def narrow_interviewers(
     people: Sequence[Person], organizer: Person | None, description: str
 ) -> list[Person]:
     """The guests who interview, by what the description says (see the module note)."""
-    sentences = [s for s in SENTENCE_END.split(description) if s.strip()]
+    sentences = [s for s in SENTENCE_END.split(_reflow(description)) if s.strip()]
     absent: set[str] = set()
     for sentence in sentences:
         if not NOT_JOINING.search(sentence):
@@ -893,15 +1265,18 @@ def narrow_interviewers(
         if not named and organizer and FIRST_PERSON.search(sentence):
             absent.add(organizer.address)
     listed: set[str] = set()
-    for line in description.splitlines():
-        if SCHEDULE_LINE.match(line) and not LOGISTICS.search(line):
-            listed.update(p.address for p in people if _mentions(line, p))
-    for line in description.splitlines():
-        marker = LIST_MARKERS.search(line)
+    lines = description.splitlines()
+    for number, line in enumerate(lines):
+        if SCHEDULE_LINE.match(line) and not logistics_only(line):
+            session = _run_on(line, lines[number + 1 :])
+            listed.update(p.address for p in people if _mentions(session, p))
+    for number in range(len(lines)):
+        marker, text, following = _marker_at(lines, number)
         if marker:
-            rest = line[marker.start() :]
+            field = marker.group(0).rstrip().endswith((":", "-", "–"))
+            rest = _run_on(text[marker.start() :], following, prose=not field, width=len(text))
             listed.update(p.address for p in people if _mentions(rest, p))
-            if organizer and JOINED_BY_ME.search(line):
+            if organizer and (JOINED_BY_ME.search(text) or MYSELF.search(rest)):
                 listed.add(organizer.address)
     kept = [p for p in people if p.address not in absent]
     if listed & {p.address for p in kept}:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from mailagent.facts import LOGISTICS, ROLE_WORDS, URLISH, name_forms
+from mailagent.facts import ROLE_WORDS, URLISH, logistics_only, name_forms
 from mailagent.models import InterviewerFacts, InterviewerKind, Person
 
 __all__ = ["interviewer_facts", "kind_for"]
@@ -42,8 +42,8 @@ FROM_NAME = "the attendee's name"
 FROM_TITLE = "the interview's title"
 
 SLOT = re.compile(
-    r"^[ \t]*(?P<slot>\d{1,2}(?:[:.]\d{2})?(?:[ \t]*[ap]\.?m\.?)?)(?![\w:.])"
-    r"(?:[ \t]*[-–—][ \t]*\d{1,2}(?:[:.]\d{2})?(?:[ \t]*[ap]\.?m\.?)?(?![\w:.]))?",
+    r"^[ \t]*(?P<slot>\d{1,2}(?:[:.h]\d{2})?(?:[ \t]*[ap]\.?m\.?)?)(?![\w:.])"
+    r"(?:[ \t]*[-–—][ \t]*\d{1,2}(?:[:.h]\d{2})?(?:[ \t]*[ap]\.?m\.?)?(?![\w:.]))?",
     re.IGNORECASE,
 )
 """The time a schedule line starts with ("11:00", "1:00 PM - 1:45 PM", "13:00-13:45")."""
@@ -57,7 +57,11 @@ TITLE_WORDS = re.compile(
 
 RECRUITER_TITLE = re.compile(
     r"\b(?:recruit\w*|talent|sourcer|hr|human resources|people (?:partner|ops|operations|team)|"
-    r"head of people|(?:recruiting |hiring |interview )?coordinator)\b",
+    r"head of people|(?:recruiting |hiring |interview )?coordinator|"
+    # German, French, Spanish, Portuguese, Dutch
+    r"rh|rrhh|recursos humanos|ressources humaines|recrut\w*|reclut\w*|charg[ée]e? de recrutement|"
+    r"personalreferent(?:in)?|personalabteilung|personalerin|personaler|werving\w*|"
+    r"talentmanager)\b|personalreferent|recruiterin",
     re.IGNORECASE,
 )
 INDIVIDUAL_MANAGER = re.compile(
@@ -68,17 +72,28 @@ INDIVIDUAL_MANAGER = re.compile(
 """Managers of a thing, not of people: "Product Manager" is a peer, not the hiring manager."""
 LEADER_TITLE = re.compile(
     r"\b(?:hiring manager|manager|director|head|vp|vice president|chief|founder|co-?founder|"
-    r"c[a-z]o|president|owner|lead|team lead)\b",
+    r"c[a-z]o|president|owner|lead|team lead|"
+    # German, French, Spanish, Portuguese, Dutch
+    r"gesch[äa]ftsf[üu]hrer(?:in)?|f[üu]hrungskraft|directeur|directrice|responsable|drh|"
+    r"chef(?:fe)? d['’ ]\w+|jef[ea]|director(?:a)?|gerente|diretor(?:a)?|gestor(?:a)?|"
+    r"teamleider|leidinggevende|hoofd|afdelingshoofd)\b|leiter(?:in)?\b",
     re.IGNORECASE,
 )
 ENGINEER_TITLE = re.compile(
     r"\b(?:engineer|engineering|developer|architect|scientist|sre|devops|programmer|"
-    r"technical|technologist)\b",
+    r"technical|technologist|"
+    # German, French, Spanish, Portuguese, Dutch
+    r"d[ée]veloppeu(?:r|se)|ing[ée]nieur(?:e)?|desarrollador(?:a)?|ingenier[oa]|"
+    r"desenvolvedor(?:a)?|engenheir[oa]|programador(?:a)?|ontwikkelaar|architekt(?:in)?|"
+    r"architecte|arquitect[oa]|arquitet[oa])\b|entwickler(?:in)?\b|ingenieur(?:in)?\b",
     re.IGNORECASE,
 )
 TECHNICAL_TOPIC = re.compile(
     r"\b(?:coding|system(?:s)? design|technical|architecture|algorithms?|data structures|"
-    r"debugging|pair programming|whiteboard|take-?home|live coding)\b",
+    r"debugging|pair programming|whiteboard|take-?home|live coding|"
+    # German, French, Spanish, Portuguese, Dutch
+    r"live-coding|architektur|technisch(?:e|es)?|technique|t[ée]cnic[oa]|programmation|"
+    r"programaci[óo]n|programa[çc][ãa]o|codeer\w*)\b",
     re.IGNORECASE,
 )
 ROUND_KINDS: tuple[tuple[InterviewerKind, re.Pattern[str]], ...] = (
@@ -91,13 +106,31 @@ ROUND_KINDS: tuple[tuple[InterviewerKind, re.Pattern[str]], ...] = (
         ),
     ),
     (
+        InterviewerKind.RECRUITER,
+        re.compile(
+            r"\b(?:interview|entretien|entrevista|gespr[äa]ch|gesprek|conversa|bate-papo|charla|"
+            r"llamada|appel|telefoninterview|call|chat)\b[^\n]{0,20}?\b(?:rh|rrhh|hr|"
+            r"recursos humanos|ressources humaines|recrutador(?:a)?|recruteu(?:r|se)|"
+            r"reclutador(?:a)?|personalabteilung|recruiter)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
         InterviewerKind.HIRING_MANAGER,
-        re.compile(r"\b(?:hiring manager|hm)\b", re.IGNORECASE),
+        re.compile(
+            r"\b(?:hiring manager|hm)\b|\b(?:entretien|entrevista|gespr[äa]ch|gesprek|conversa)\b"
+            r"[^\n]{0,20}?\b(?:manager|gerente|gestor(?:a)?|f[üu]hrungskraft|teamleiter(?:in)?|"
+            r"leidinggevende|responsable)\b",
+            re.IGNORECASE,
+        ),
     ),
     (
         InterviewerKind.ENGINEER,
         re.compile(
-            r"\b(?:technical|tech screen|coding|system(?:s)? design|pair programming)\b",
+            r"\b(?:technical|tech screen|coding|system(?:s)? design|pair programming|"
+            r"fachgespr[äa]ch|technisches (?:interview|gespr[äa]ch)|entretien technique|"
+            r"entrevista t[ée]cnica|technisch (?:interview|gesprek)|teste t[ée]cnico|"
+            r"prueba t[ée]cnica|test technique)\b",
             re.IGNORECASE,
         ),
     ),
@@ -105,8 +138,20 @@ ROUND_KINDS: tuple[tuple[InterviewerKind, re.Pattern[str]], ...] = (
 """The interview's title says whose side its one interviewer is on ("Recruiter Screen")."""
 
 SIDE_LABELS: tuple[tuple[InterviewerKind, re.Pattern[str]], ...] = (
-    (InterviewerKind.HIRING_MANAGER, re.compile(r"(?i)^[ \t]*hiring manager[ \t]*[:\-–]")),
-    (InterviewerKind.RECRUITER, re.compile(r"(?i)^[ \t]*(?:your )?recruiter[ \t]*[:\-–]")),
+    (
+        InterviewerKind.HIRING_MANAGER,
+        re.compile(
+            r"(?i)^[ \t]*(?:hiring manager|manager|f[üu]hrungskraft|fachbereich|gerente|"
+            r"gestor(?:a)?|leidinggevende)[ \t]*[:\-–]"
+        ),
+    ),
+    (
+        InterviewerKind.RECRUITER,
+        re.compile(
+            r"(?i)^[ \t]*(?:your )?(?:recruiter(?:in)?|recruteu(?:r|se)|charg[ée]e? de recrutement|"
+            r"reclutador(?:a)?|recrutador(?:a)?|personalreferent(?:in)?|rh|rrhh|hr)[ \t]*[:\-–]"
+        ),
+    ),
 )
 """A line that labels the people it names: "Hiring Manager: Todd McKinnon"."""
 
@@ -193,7 +238,7 @@ def _after_name(rest: str, *, schedule: bool) -> tuple[str, str]:
 def _from_schedule(description: str, person: Person) -> InterviewerFacts | None:
     for line in description.splitlines():
         slot = SLOT.match(line)
-        if slot is None or LOGISTICS.search(line):
+        if slot is None or logistics_only(line):
             continue
         found = _name_at(line, person)
         if found is None:

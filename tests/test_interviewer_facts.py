@@ -82,3 +82,49 @@ def test_facts_round_trip_through_the_stored_json() -> None:
     loaded = serialize.loads(serialize.dumps(stored), Interview)
 
     assert loaded.facts_for("Ana@Northwind.example") == facts
+
+
+def test_the_side_is_read_in_german_french_spanish_portuguese_and_dutch() -> None:
+    assert kind_for("Personalreferentin") is InterviewerKind.RECRUITER
+    assert kind_for("Chargée de recrutement") is InterviewerKind.RECRUITER
+    assert kind_for("Reclutadora") is InterviewerKind.RECRUITER
+    assert kind_for("Recrutadora") is InterviewerKind.RECRUITER
+    assert kind_for("Teamleiterin Backend") is InterviewerKind.HIRING_MANAGER
+    assert kind_for("Directrice produit") is InterviewerKind.HIRING_MANAGER
+    assert kind_for("Jefa de ingeniería") is InterviewerKind.HIRING_MANAGER
+    assert kind_for("Gerente de Engenharia") is InterviewerKind.HIRING_MANAGER
+    assert kind_for("Teamleider Data") is InterviewerKind.HIRING_MANAGER
+    assert kind_for("Softwareentwickler") is InterviewerKind.ENGINEER
+    assert kind_for("Développeuse senior") is InterviewerKind.ENGINEER
+    assert kind_for("Desarrollador backend") is InterviewerKind.ENGINEER
+    assert kind_for("Engenheira de dados") is InterviewerKind.ENGINEER
+    assert kind_for("Ontwikkelaar") is InterviewerKind.ENGINEER
+    assert kind_for("", "Live-Coding und Architektur") is InterviewerKind.ENGINEER
+
+
+def test_a_one_person_round_is_placed_by_its_title_in_other_languages() -> None:
+    one = [Person("Ana Costa", "ana@northwind.example")]
+    for title, kind in [
+        ("Telefoninterview mit HR – Zalando", InterviewerKind.RECRUITER),
+        ("Entretien RH – Doctolib", InterviewerKind.RECRUITER),
+        ("Bate-papo com o RH – iFood", InterviewerKind.RECRUITER),
+        ("Entretien technique – Doctolib", InterviewerKind.ENGINEER),
+        ("Entrevista técnica – Cabify", InterviewerKind.ENGINEER),
+        ("Fachgespräch – Bosch", InterviewerKind.ENGINEER),
+        ("Gespräch mit der Führungskraft – Otto", InterviewerKind.HIRING_MANAGER),
+        ("Entretien avec le manager – Alan", InterviewerKind.HIRING_MANAGER),
+    ]:
+        (facts,) = interviewer_facts(one, "", title)
+        assert facts.kind is kind, title
+
+
+def test_a_side_label_in_another_language_places_the_people_it_names() -> None:
+    people = [Person("Ana Costa", "ana@n.example"), Person("Jan Vos", "jan@n.example")]
+    description = "Recruteuse : Ana Costa\nManager : Jan Vos"
+
+    kinds = {f.address: f.kind for f in interviewer_facts(people, description)}
+
+    assert kinds == {
+        "ana@n.example": InterviewerKind.RECRUITER,
+        "jan@n.example": InterviewerKind.HIRING_MANAGER,
+    }

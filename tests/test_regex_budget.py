@@ -53,11 +53,15 @@ DETECT: dict[str, Pattern] = {
     **{f"detect.TITLE_LOOKALIKES[{name}]": p for name, p in detect.TITLE_LOOKALIKES},
     **{f"detect.BOOKING_TOOLS[{name}]": p for name, p in detect.BOOKING_TOOLS},
     "detect.DESCRIPTION_NAMES_INTERVIEW": detect.DESCRIPTION_NAMES_INTERVIEW,
+    "detect.CALL_IN_TITLE": detect.CALL_IN_TITLE,
+    "detect.WEAK_INTERVIEWER_SIDE": detect.WEAK_INTERVIEWER_SIDE,
+    "detect.TO_THE_CANDIDATE": detect.TO_THE_CANDIDATE,
 }
 
 FACTS: dict[str, Pattern] = (
     {f"facts.{name}": value for name, value in vars(facts).items() if isinstance(value, re.Pattern)}
     | {f"facts.ROLE_PHRASES[{i}]": p for i, p in enumerate(facts.ROLE_PHRASES)}
+    | {f"facts.ROLE_LINE_PHRASES[{i}]": p for i, p in enumerate(facts.ROLE_LINE_PHRASES)}
     | {f"facts.COMPANY_PHRASES[{i}]": p for i, p in enumerate(facts.COMPANY_PHRASES)}
 )
 
@@ -232,6 +236,11 @@ MATCH_ONLY = {
     "facts.SIGNATURE",
     "facts.SCHEDULE_LINE",
     "facts.CITY_CODE",
+    "facts.BRAND_DOMAIN",
+    "facts.LIST_START",
+    "facts.FIELD_LINE",
+    "detect.WEAK_INTERVIEWER_SIDE",
+    "facts.TOOL_NAMES",
     "interviewer_facts.SLOT",
     "interviewer_facts.PARENTHESISED",
     "interviewer_facts.LEAD_SEPARATOR",

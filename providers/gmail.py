@@ -608,24 +608,56 @@ class GmailProvider:
             return None
         return f"{found[0]['id']}/{found[0]['message'].get('threadId', '')}"
 
-    def _sent_by_message_id(self, message_id: str) -> bool:
-        page = self._calls.execute(
-            self._gmail.users().messages().list(userId="me", q=f"in:sent rfc822msgid:{message_id}"),
+    def _find_by_key(self, drafts: Sequence[KnownDraft]) -> list[DraftObservation]:
+        """Drafts known only by key (an intent, or a first sync adopting what is in the
+        mailbox), looked up by their Message-ID in Drafts, then in Sent: one batch of searches
+        each, not two requests per key. A search that fails is a ProviderError: a draft that
+        may exist is never taken as missing."""
+        if not drafts:
+            return []
+        users = self._gmail.users()
+        ids = {d.key: self._message_id(d.key) for d in drafts}
+        listed = self._searched(
+            [(k, users.drafts().list(userId="me", q=f"rfc822msgid:{m}")) for k, m in ids.items()],
+            "gmail drafts.list",
+        )
+        found: list[DraftObservation] = []
+        for key, page in listed.items():
+            if page.get("drafts"):
+                provider_id = self._settle_draft(ids[key]) if len(page["drafts"]) > 1 else None
+                first = page["drafts"][0]
+                provider_id = provider_id or f"{first['id']}/{first['message'].get('threadId', '')}"
+                found.append(DraftObservation(key, provider_id, DraftStatus.PRESENT))
+        missing = [k for k in ids if not listed[k].get("drafts")]
+        sent = self._searched(
+            [
+                (k, users.messages().list(userId="me", q=f"in:sent rfc822msgid:{ids[k]}"))
+                for k in missing
+            ],
             "gmail messages.list",
         )
-        return bool(page.get("messages"))
+        found.extend(
+            DraftObservation(k, "", DraftStatus.SENT) for k in missing if sent[k].get("messages")
+        )
+        return found
+
+    def _searched(
+        self, requests: Sequence[tuple[str, Any]], what: str
+    ) -> dict[str, Mapping[str, Any]]:
+        """Every search answered, by request id; a part that failed for good raises."""
+        if not requests:
+            return {}
+        results, failures = self._calls.batch(self.endpoints.gmail_batch, requests, what)
+        if failures:
+            first = next(iter(failures.values()))
+            raise ProviderError(
+                f"{what}: {len(failures)} of {len(requests)} look-ups failed "
+                f"(HTTP {int(first.resp.status)})"
+            )
+        return results
 
     def find_drafts(self, drafts: Sequence[KnownDraft]) -> list[DraftObservation]:
-        found: list[DraftObservation] = []
-        for draft in drafts:
-            if draft.provider_id:
-                continue
-            message_id = self._message_id(draft.key)
-            provider_id = self._settle_draft(message_id)
-            if provider_id is not None:
-                found.append(DraftObservation(draft.key, provider_id, DraftStatus.PRESENT))
-            elif self._sent_by_message_id(message_id):
-                found.append(DraftObservation(draft.key, "", DraftStatus.SENT))
+        found = self._find_by_key([d for d in drafts if not d.provider_id])
         check = [
             d
             for d in drafts

@@ -43,6 +43,7 @@ from .scenario_support import (
 )
 
 SCENARIO_FILES = [*sorted(SCENARIOS.glob("*.yaml")), DEMO]
+PANEL_DONE = datetime.fromisoformat("2026-11-17T18:00:00-05:00")
 
 
 def write_gmail_config(scenario: Scenario, root: Path, emulator: GoogleEmulator) -> Path:
@@ -363,6 +364,21 @@ def test_a_no_change_sync_is_one_history_call_and_one_calendar_call(tmp_path: Pa
                 "gmail.users.history.list": 1,
                 "calendar.events.list": 1,
             }
+
+
+def test_a_first_sync_looks_drafts_up_by_key_in_batches_not_per_key(tmp_path: Path) -> None:
+    """A first sync looks for each draft it could make in Drafts and Sent (its state may be
+    new). Those searches go in batches: the requests do not grow with the number of keys."""
+    scenario = load_scenario(DEMO)
+    with GoogleEmulator(user_address=scenario.spec.user.address) as emulator:
+        run = LibraryRun(scenario, emulator, tmp_path / "s.db")
+        GoogleScenarioMailbox(emulator).materialize(scenario, PANEL_DONE)
+        emulator.reset_stats()
+        run.sync(PANEL_DONE)
+        stats = emulator.stats
+        lookups = stats.calls["gmail.users.drafts.list"]
+        assert lookups >= 10  # every thank-you, follow-up and rejection reply it could make
+        assert stats.http_requests < 25, dict(stats.calls)
 
 
 def _keys(emulator: GoogleEmulator) -> list[str]:

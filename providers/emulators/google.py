@@ -165,14 +165,16 @@ class GoogleEmulator(LoopbackEmulator[Backend]):
         method: str | None = None,
         times: int = 1,
         retry_after: float | None = None,
+        direct_only: bool = False,
     ) -> None:
         """Fail the next `times` calls of `method` (a discovery id; None: any) with `kind`:
         "429", "403-rate", "403-user-rate", "500", "503", or "drop" (close the connection
         without answering; it drops a whole batch). httplib2 itself retries a dropped
-        connection once, so a client sees a drop only from the second one in a row."""
+        connection once, so a client sees a drop only from the second one in a row.
+        `direct_only`: only calls made on their own, never the parts of a batch."""
         check_fault(kind, times, FAULT_KINDS)
         with self.lock:
-            self._backend.faults.append(Fault(kind, method, times, retry_after))
+            self._backend.faults.append(Fault(kind, method, times, retry_after, direct_only))
 
     def clear_faults(self) -> None:
         """Forget every fault not met yet (a test's or the chaos campaign's next round)."""

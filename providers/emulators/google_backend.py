@@ -131,13 +131,18 @@ class Backend:
 
     # -- faults --
 
-    def take_fault(self, method_ids: set[str], *, drops: bool, others: bool) -> Fault | None:
+    def take_fault(
+        self, method_ids: set[str], *, drops: bool, others: bool, in_batch: bool = False
+    ) -> Fault | None:
         """Consume the oldest pending fault aimed at one of `method_ids` (or at any method) of
         the wanted kinds: drops (a whole HTTP request) and/or the others (one call)."""
         with self.lock:
             return take_fault(
                 self.faults,
-                lambda fault: fault.method is None or fault.method in method_ids,
+                lambda fault: (
+                    (fault.method is None or fault.method in method_ids)
+                    and not (in_batch and fault.direct_only)
+                ),
                 drops=drops,
                 others=others,
             )
@@ -175,7 +180,9 @@ class Backend:
         with self.lock:
             self.stats.calls[route.method_id] += 1
             self.stats.quota_units[route.method_id] += QUOTA_UNITS.get(route.method_id, 1)
-        fault = self.take_fault({route.method_id}, drops=api is None, others=True)
+        fault = self.take_fault(
+            {route.method_id}, drops=api is None, others=True, in_batch=api is not None
+        )
         if fault is not None and fault.kind != "drop-after":
             return DROP if fault.kind == "drop" else error_reply(fault_error(fault))
         try:

@@ -30,6 +30,9 @@ class Fault:
     """A discovery method id; None: any method."""
     times: int
     retry_after: float | None = None
+    direct_only: bool = False
+    """Only calls made on their own, not the parts of a batch: a test aims a storm at the one
+    call it means (a draft's settling look-up) past the batched look-ups before it."""
 
 
 def fault_error(fault: Fault) -> ApiError:

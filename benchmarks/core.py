@@ -41,9 +41,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mailagent.detect import UserIdentity, detect_all
-from mailagent.mailsignals import read_message
-from mailagent.models import (
+from mailagent.core.detect import UserIdentity, detect_all
+from mailagent.core.mailsignals import read_message
+from mailagent.core.models import (
     Attendee,
     CalendarEvent,
     EventStatus,
@@ -52,8 +52,8 @@ from mailagent.models import (
     Person,
     ResponseStatus,
 )
-from mailagent.planner import Observations, PlannerState, plan
-from mailagent.policy import load_policy
+from mailagent.core.planner import Observations, PlannerState, plan
+from mailagent.core.policy import load_policy
 
 NOW = datetime(2025, 3, 12, 19, 0, tzinfo=UTC)
 """A fixed Wednesday, 15:00 in New York: inside working hours, so nothing is held."""

@@ -51,8 +51,8 @@ from typing import Any
 
 import yaml
 
-from mailagent.detect import UserIdentity, detect_event
-from mailagent.models import Attendee, CalendarEvent, EventStatus, Person, ResponseStatus
+from mailagent.core.detect import UserIdentity, detect_event
+from mailagent.core.models import Attendee, CalendarEvent, EventStatus, Person, ResponseStatus
 
 CORPUS_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "interviews"
 START = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)

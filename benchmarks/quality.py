@@ -22,10 +22,10 @@ from typing import Any, cast
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
 from benchmarks.interview_corpus import CORPUS_DIR, Outcome, evaluate, load_corpus
-from mailagent.compose import TemplateComposer
-from mailagent.detect import detect_event
+from mailagent.core.compose import TemplateComposer
+from mailagent.core.detect import detect_event
+from mailagent.core.models import DraftKind, DraftRequest
 from mailagent.errors import MailAgentError
-from mailagent.models import DraftKind, DraftRequest
 
 WIDTH = 80
 

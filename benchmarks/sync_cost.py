@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
-    from mailagent.models import CalendarEvent
+    from mailagent.core.models import CalendarEvent
 
 PROVIDERS = ("maildir", "gmail", "outlook", "imap")
 DEFAULT_SIZES = "2000,20000,200000"
@@ -309,7 +309,7 @@ def calendar_bytes() -> bytes:
 
 def calendar_events() -> list[CalendarEvent]:
     """The five interviews, look-alikes, ordinary meetings and an all-day event."""
-    from mailagent.models import Attendee, CalendarEvent, Person, ResponseStatus
+    from mailagent.core.models import Attendee, CalendarEvent, Person, ResponseStatus
 
     me = Attendee(USER_NAME, USER_ADDRESS, response=ResponseStatus.ACCEPTED)
     events: list[CalendarEvent] = []
@@ -500,8 +500,8 @@ def maxrss_mb() -> float:
 
 def measure(run: Path) -> dict[str, Any]:
     """First sync and no-change sync of the mailbox in `run`, through the real runner."""
-    from mailagent.compose import TemplateComposer
     from mailagent.config import AccountConfig, Config
+    from mailagent.core.compose import TemplateComposer
     from mailagent.runner import sync_account
     from mailagent.store import Store
     from mailagent.wiring import build_account
@@ -626,9 +626,9 @@ def _measure_api(
     """Loads the generated mailbox into a running API emulator, then syncs it twice through
     the real runner over loopback HTTP with `LATENCY` per request; counts come from the
     emulator (`first_stats` and `again_stats` are its counters, for the caller to read)."""
-    from mailagent.compose import TemplateComposer
-    from mailagent.detect import UserIdentity
-    from mailagent.policy import load_policy
+    from mailagent.core.compose import TemplateComposer
+    from mailagent.core.detect import UserIdentity
+    from mailagent.core.policy import load_policy
     from mailagent.runner import Account, sync_account
     from mailagent.store import Store
 
@@ -688,9 +688,9 @@ def measure_imap(size: int, seed: int) -> dict[str, Any]:
     """The mailbox written into a real Dovecot server's Maildir (then indexed), the calendar
     as an .ics file; synced through the IMAP provider on loopback (no added latency: the
     counts that matter are commands and bytes). Dovecot must be installed (dovecot-imapd)."""
-    from mailagent.compose import TemplateComposer
-    from mailagent.detect import UserIdentity
-    from mailagent.policy import load_policy
+    from mailagent.core.compose import TemplateComposer
+    from mailagent.core.detect import UserIdentity
+    from mailagent.core.policy import load_policy
     from mailagent.runner import Account, sync_account
     from mailagent.store import Store
     from providers.ics_source import IcsFileSource

@@ -20,11 +20,11 @@ from rich.console import Console
 
 from mailagent import explanation, report, serialize, statefile
 from mailagent.accounts import choose_accounts
-from mailagent.compose import TemplateComposer, clean_text
 from mailagent.config import Config, load_config
+from mailagent.core.compose import TemplateComposer, clean_text
+from mailagent.core.identity import as_kept
+from mailagent.core.policy import check_policy_file, load_policy, shipped_policies
 from mailagent.errors import ConfigError, MailAgentError
-from mailagent.identity import as_kept
-from mailagent.policy import check_policy_file, load_policy, shipped_policies
 from mailagent.runner import SyncResult, record_outcome, state_lock, sync_account
 from mailagent.store import Store
 from mailagent.textlines import WIDTH, say

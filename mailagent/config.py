@@ -22,9 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-from mailagent.errors import ConfigError
-from mailagent.models import Folder
-from mailagent.validation_text import (
+from mailagent.core.models import Folder
+from mailagent.core.validation_text import (
     TYPE_FIXES,
     describe,
     did_you_mean,
@@ -32,6 +31,7 @@ from mailagent.validation_text import (
     meaningful,
     problem,
 )
+from mailagent.errors import ConfigError
 
 README_SECTION = "Configuration reference"
 ADVICE = f'see README.md, section "{README_SECTION}", for every setting'

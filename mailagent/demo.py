@@ -17,10 +17,10 @@ from typing import Any
 from rich.console import Console
 
 from mailagent import serialize
-from mailagent.compose import TemplateComposer, placeholders
 from mailagent.config import load_config
+from mailagent.core.compose import TemplateComposer, placeholders
+from mailagent.core.planner import interview_label
 from mailagent.errors import ConfigError
-from mailagent.planner import interview_label
 from mailagent.runner import SyncResult, sync_account
 from mailagent.scenario import DraftMade, MaildirMailbox, Scenario, load_scenario, play
 from mailagent.store import Store, StoredDraft

@@ -16,10 +16,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from mailagent import serialize
-from mailagent.identity import SignedAs
-from mailagent.language import LANGUAGE_NAMES
-from mailagent.models import Detection, Interview, InterviewerFacts, InterviewerKind, Person
-from mailagent.planner import Schedule
+from mailagent.core.identity import SignedAs
+from mailagent.core.language import LANGUAGE_NAMES
+from mailagent.core.models import Detection, Interview, InterviewerFacts, InterviewerKind, Person
+from mailagent.core.planner import Schedule
 from mailagent.report import Page
 from mailagent.store import Decision, StoredDraft
 from mailagent.textlines import WIDTH

@@ -16,11 +16,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from mailagent import serialize
-from mailagent.compose import clean_text
 from mailagent.config import AccountConfig
-from mailagent.identity import SignedAs, as_kept
-from mailagent.models import Interview, InterviewStatus, Message
-from mailagent.planner import Observations, Schedule, rejections, unfilled_in_sent
+from mailagent.core.compose import clean_text
+from mailagent.core.identity import SignedAs, as_kept
+from mailagent.core.models import Interview, InterviewStatus, Message
+from mailagent.core.planner import Observations, Schedule, rejections, unfilled_in_sent
 from mailagent.store import INTENTS, LastSync, Store, StoredDraft
 from mailagent.textlines import WIDTH, fit
 from mailagent.wiring import user_identity

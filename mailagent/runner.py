@@ -27,12 +27,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from mailagent import statefile
-from mailagent.compose import Composer
-from mailagent.detect import UserIdentity, detect_all
-from mailagent.errors import AuthError, LockedError, MailAgentError
-from mailagent.identity import NameSource, signed_as
-from mailagent.invitations import merge_invitations
-from mailagent.models import (
+from mailagent.core.compose import Composer
+from mailagent.core.detect import UserIdentity, detect_all
+from mailagent.core.identity import NameSource, signed_as
+from mailagent.core.invitations import merge_invitations
+from mailagent.core.models import (
     CalendarEvent,
     DraftContent,
     DraftKind,
@@ -43,7 +42,7 @@ from mailagent.models import (
     Message,
     body_digest,
 )
-from mailagent.planner import (
+from mailagent.core.planner import (
     CreateDraft,
     Note,
     Observations,
@@ -53,7 +52,8 @@ from mailagent.planner import (
     draft_key,
     plan,
 )
-from mailagent.policy import Policy
+from mailagent.core.policy import Policy
+from mailagent.errors import AuthError, LockedError, MailAgentError
 from mailagent.store import CREATING, INTENTS, PLANNED, LastSync, Store, StoredDraft
 from providers.base import KnownDraft, NotWritten, Provider, Skipped, Window
 
@@ -292,7 +292,7 @@ def _signing_user(
     dry_run: bool,
 ) -> UserIdentity:
     """The user, with the name their drafts are signed with: the config's, else one learned
-    from the mailbox (kept in the state for later syncs; see `mailagent.identity`)."""
+    from the mailbox (kept in the state for later syncs; see `mailagent.core.identity`)."""
     user = account.user
     remembered = store.signed_as(account.name)
     signed = signed_as(user.name, user.addresses, events, messages, remembered)

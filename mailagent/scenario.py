@@ -25,9 +25,8 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mailagent.durations import parse_duration
-from mailagent.errors import ConfigError
-from mailagent.models import (
+from mailagent.core.durations import parse_duration
+from mailagent.core.models import (
     Attendee,
     CalendarEvent,
     EventStatus,
@@ -36,6 +35,7 @@ from mailagent.models import (
     Person,
     ResponseStatus,
 )
+from mailagent.errors import ConfigError
 from providers.ical import events_to_ics
 from providers.mime import parse_message
 

@@ -27,10 +27,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mailagent import serialize, statefile
+from mailagent.core.identity import NameSource, SignedAs
+from mailagent.core.models import (
+    CalendarEvent,
+    Detection,
+    DraftKind,
+    DraftStatus,
+    Interview,
+    Message,
+)
+from mailagent.core.planner import DraftRecord, Note, Schedule
 from mailagent.errors import StateError
-from mailagent.identity import NameSource, SignedAs
-from mailagent.models import CalendarEvent, Detection, DraftKind, DraftStatus, Interview, Message
-from mailagent.planner import DraftRecord, Note, Schedule
 from mailagent.statefile import open_state
 
 MIGRATIONS: tuple[str, ...] = (
@@ -97,7 +104,7 @@ MIGRATIONS: tuple[str, ...] = (
     )
     """,
     # 5: the name the drafts are signed with, learned from the mailbox when the config has
-    # none, and where it came from (see mailagent/identity.py): kept, so that a later sync
+    # none, and where it came from (see mailagent/core/identity.py): kept, so that a later sync
     # whose window no longer holds the evidence signs the same way
     """
     ALTER TABLE accounts ADD COLUMN signed_as TEXT NOT NULL DEFAULT '';

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from mailagent.config import AccountConfig, Config
-from mailagent.detect import UserIdentity
+from mailagent.core.detect import UserIdentity
+from mailagent.core.policy import load_policy
 from mailagent.errors import AuthError, ConfigError
-from mailagent.policy import load_policy
 from mailagent.runner import Account
 from providers.base import Provider
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Protocol, runtime_checkable
 
+from mailagent.core.models import CalendarEvent, DraftContent, DraftObservation, Message
 from mailagent.errors import MailAgentError, ProviderError
-from mailagent.models import CalendarEvent, DraftContent, DraftObservation, Message
 
 
 @dataclass(frozen=True, slots=True)

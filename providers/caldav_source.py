@@ -41,8 +41,8 @@ from caldav.davclient import DAVClient
 from caldav.lib import error as dav_error
 from caldav.lib.url import URL
 
+from mailagent.core.models import CalendarEvent
 from mailagent.errors import AuthError, ConfigError, NotFound, ProviderError, RateLimited, Transient
-from mailagent.models import CalendarEvent
 from providers.base import Skipped, Window
 from providers.calendar_source import CalendarRead, window_day
 from providers.ical import Budget, latest_by_id, parse_calendar

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from mailagent.models import CalendarEvent
+from mailagent.core.models import CalendarEvent
 from providers.base import Skipped, Window
 
 __all__ = ["CalendarRead", "CalendarSource", "window_day"]

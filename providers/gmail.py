@@ -46,9 +46,8 @@ from google.auth.credentials import Credentials
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from mailagent.detect import UserIdentity
-from mailagent.errors import AuthError, NotFound, ParseError, ProviderError
-from mailagent.models import (
+from mailagent.core.detect import UserIdentity
+from mailagent.core.models import (
     AGENT_KEY_HEADER,
     DraftContent,
     DraftObservation,
@@ -57,7 +56,8 @@ from mailagent.models import (
     Message,
     body_digest,
 )
-from mailagent.relevance import INVITATION_SUBJECTS, MailInterest
+from mailagent.core.relevance import INVITATION_SUBJECTS, MailInterest
+from mailagent.errors import AuthError, NotFound, ParseError, ProviderError
 from providers.base import Changes, KnownDraft, NotWritten, Skipped, Window
 from providers.budget import DEFAULT_BUDGET, Budget, ItemBudget, OverBudget
 from providers.google_calendar import SyncTokenExpired, read_calendar

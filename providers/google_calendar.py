@@ -14,8 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mailagent.errors import NotFound
-from mailagent.models import (
+from mailagent.core.models import (
     SNIPPET_LIMIT,
     Attendee,
     CalendarEvent,
@@ -23,6 +22,7 @@ from mailagent.models import (
     Person,
     ResponseStatus,
 )
+from mailagent.errors import NotFound
 from providers.base import Skipped, Window
 from providers.ical import video_links
 

@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from mailagent.detect import UserIdentity
-from mailagent.models import (
+from mailagent.core.detect import UserIdentity
+from mailagent.core.models import (
     SNIPPET_LIMIT,
     Attendee,
     CalendarEvent,

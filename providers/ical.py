@@ -78,7 +78,7 @@ import recurring_ical_events
 from icalendar.prop import vDDDLists, vDDDTypes
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
-from mailagent.models import (
+from mailagent.core.models import (
     SNIPPET_LIMIT,
     Attendee,
     CalendarEvent,

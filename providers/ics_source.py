@@ -32,8 +32,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from mailagent.core.models import CalendarEvent
 from mailagent.errors import AuthError, ConfigError, NotFound, ProviderError, RateLimited, Transient
-from mailagent.models import CalendarEvent
 from providers.base import Skipped, Window
 from providers.calendar_source import CalendarRead, window_day
 from providers.ical import Budget, damage, latest_by_id, parse_calendar

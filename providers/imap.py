@@ -37,9 +37,8 @@ from zoneinfo import ZoneInfo
 from imapclient import IMAPClient
 from imapclient.exceptions import CapabilityError, IMAPClientError, LoginError
 
-from mailagent.detect import UserIdentity
-from mailagent.errors import AuthError, ConfigError, ParseError, ProviderError, Transient
-from mailagent.models import (
+from mailagent.core.detect import UserIdentity
+from mailagent.core.models import (
     CalendarEvent,
     DraftContent,
     DraftObservation,
@@ -49,7 +48,8 @@ from mailagent.models import (
     body_digest,
     key_from_message_id,
 )
-from mailagent.relevance import INVITATION_SUBJECTS, MailInterest
+from mailagent.core.relevance import INVITATION_SUBJECTS, MailInterest
+from mailagent.errors import AuthError, ConfigError, ParseError, ProviderError, Transient
 from providers.base import Changes, KnownDraft, NotWritten, Skipped, Window
 from providers.budget import DEFAULT_BUDGET, Budget, ItemBudget, OverBudget
 from providers.calendar_source import CalendarSource

@@ -28,8 +28,7 @@ from pathlib import Path
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
-from mailagent.errors import ConfigError, ParseError, ProviderError
-from mailagent.models import (
+from mailagent.core.models import (
     AGENT_KEY_HEADER,
     CalendarEvent,
     DraftContent,
@@ -41,6 +40,7 @@ from mailagent.models import (
     body_digest,
     key_from_message_id,
 )
+from mailagent.errors import ConfigError, ParseError, ProviderError
 from providers.base import Changes, KnownDraft, NotWritten, Skipped, Window
 from providers.budget import DEFAULT_BUDGET, Budget, ItemBudget
 from providers.calendar_source import window_day

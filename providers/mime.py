@@ -37,8 +37,7 @@ from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from mailagent.errors import ParseError
-from mailagent.models import (
+from mailagent.core.models import (
     SNIPPET_LIMIT,
     CalendarEvent,
     DraftContent,
@@ -46,6 +45,7 @@ from mailagent.models import (
     Message,
     Person,
 )
+from mailagent.errors import ParseError
 from providers.base import Window
 from providers.ical import latest_by_id, parse_calendar
 

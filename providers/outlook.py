@@ -41,10 +41,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from mailagent.addresses import require_valid
-from mailagent.detect import UserIdentity
-from mailagent.errors import AuthError, NotFound, ParseError, ProviderError, Transient
-from mailagent.models import (
+from mailagent.core.addresses import require_valid
+from mailagent.core.detect import UserIdentity
+from mailagent.core.models import (
     AGENT_KEY_HEADER,
     CalendarEvent,
     DraftContent,
@@ -54,7 +53,8 @@ from mailagent.models import (
     Message,
     body_digest,
 )
-from mailagent.relevance import MailInterest, looks_like_invitation
+from mailagent.core.relevance import MailInterest, looks_like_invitation
+from mailagent.errors import AuthError, NotFound, ParseError, ProviderError, Transient
 from providers.base import Changes, KnownDraft, NotWritten, Skipped, Window
 from providers.budget import DEFAULT_BUDGET, Budget, ItemBudget, OverBudget
 from providers.graph_events import event_from_graph

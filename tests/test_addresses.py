@@ -1,4 +1,4 @@
-"""The one recipient check every provider relies on (mailagent.addresses)."""
+"""The one recipient check every provider relies on (mailagent.core.addresses)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailagent.addresses import MAX_LENGTH, address_problem, is_valid_address
-from mailagent.models import DraftContent, Person
+from mailagent.core.addresses import MAX_LENGTH, address_problem, is_valid_address
+from mailagent.core.models import DraftContent, Person
 from providers.mime import render_draft
 
 GOOD = [

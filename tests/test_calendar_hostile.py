@@ -26,9 +26,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailagent.compose import TemplateComposer
-from mailagent.detect import UserIdentity
-from mailagent.policy import load_policy
+from mailagent.core.compose import TemplateComposer
+from mailagent.core.detect import UserIdentity
+from mailagent.core.policy import load_policy
 from mailagent.runner import Account, SyncResult, sync_account
 from mailagent.store import Store
 from providers.base import Window

@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from mailagent.core.models import CalendarEvent
 from mailagent.errors import AuthError, ConfigError, NotFound, Transient
-from mailagent.models import CalendarEvent
 from mailagent.scenario import load_scenario
 from providers.base import Window
 from providers.caldav_source import CalDavSource

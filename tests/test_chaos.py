@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from mailagent.models import DraftContent
+from mailagent.core.models import DraftContent
 from providers.base import Provider
 from providers.testservers.chaos import Violation, reproduce_command, run_seed
 from providers.testservers.chaos_rigs import RIGS, MaildirRig, Rig

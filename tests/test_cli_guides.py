@@ -11,11 +11,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
-from mailagent.compose import TemplateComposer, placeholders
 from mailagent.config import load_config
+from mailagent.core.compose import TemplateComposer, placeholders
+from mailagent.core.models import DraftContent, DraftObservation, Folder, Message
 from mailagent.demo import write_config
 from mailagent.errors import Transient
-from mailagent.models import DraftContent, DraftObservation, Folder, Message
 from mailagent.runner import sync_account
 from mailagent.scenario import DraftMade, MaildirMailbox, Scenario, load_scenario, play
 from mailagent.store import Store

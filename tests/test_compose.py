@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailagent.compose import (
+from mailagent.core.compose import (
     SUBJECT_LIMIT,
     TemplateComposer,
     clean_text,
@@ -21,8 +21,7 @@ from mailagent.compose import (
     reply_subject,
     thread_references,
 )
-from mailagent.errors import ConfigError
-from mailagent.models import (
+from mailagent.core.models import (
     DraftKind,
     DraftRequest,
     Folder,
@@ -32,6 +31,7 @@ from mailagent.models import (
     Message,
     Person,
 )
+from mailagent.errors import ConfigError
 
 PRIYA = Person("Dr. Priya Raman", "priya.raman@acme.example")
 USER = Person("Sam Lee", "sam@home.example")

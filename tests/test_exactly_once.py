@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
+from mailagent.core.models import DraftStatus, Folder, Message
 from mailagent.demo import write_config
-from mailagent.models import DraftStatus, Folder, Message
 from mailagent.runner import SyncResult
 from mailagent.scenario import (
     DraftMade,

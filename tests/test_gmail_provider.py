@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from google.oauth2.credentials import Credentials
 
-from mailagent.compose import TemplateComposer
-from mailagent.detect import UserIdentity
-from mailagent.models import Folder, Message
-from mailagent.policy import load_policy
+from mailagent.core.compose import TemplateComposer
+from mailagent.core.detect import UserIdentity
+from mailagent.core.models import Folder, Message
+from mailagent.core.policy import load_policy
 from mailagent.runner import CRASH_POINTS, Account, SyncResult, sync_account, sync_accounts
 from mailagent.scenario import DraftMade, Scenario, load_scenario, play
 from mailagent.store import Store

@@ -33,7 +33,7 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest
 
-from mailagent.models import Folder
+from mailagent.core.models import Folder
 from mailagent.scenario import load_scenario
 from providers.emulators import GoogleEmulator
 from providers.emulators.google_routes import ROUTES, STANDARD_PARAMS

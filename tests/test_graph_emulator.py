@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mailagent.models import Folder
+from mailagent.core.models import Folder
 from mailagent.scenario import load_scenario
 from providers.emulators import GraphEmulator
 from providers.emulators.graph_mime import html_to_text

@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from mailagent.core.models import SNIPPET_LIMIT, Folder, Message
 from mailagent.errors import ParseError
-from mailagent.models import SNIPPET_LIMIT, Folder, Message
 from providers.mime import message_from_fields, parse_message
 
 SECONDS = 2.0

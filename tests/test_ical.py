@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailagent.models import (
+from mailagent.core.models import (
     SNIPPET_LIMIT,
     Attendee,
     CalendarEvent,

@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailagent.detect import UserIdentity
-from mailagent.models import DraftContent, DraftStatus, Person
+from mailagent.core.detect import UserIdentity
+from mailagent.core.models import DraftContent, DraftStatus, Person
 from providers import imap
 from providers.base import Changes, KnownDraft, Window
 from providers.budget import DEFAULT_BUDGET, Budget

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from mailagent.compose import TemplateComposer
-from mailagent.detect import UserIdentity
-from mailagent.models import CalendarEvent, DraftRequest
-from mailagent.policy import load_policy
+from mailagent.core.compose import TemplateComposer
+from mailagent.core.detect import UserIdentity
+from mailagent.core.models import CalendarEvent, DraftRequest
+from mailagent.core.policy import load_policy
 from mailagent.runner import CRASH_POINTS, Account, SyncResult, sync_account
 from mailagent.scenario import DraftMade, Scenario, load_scenario, play
 from mailagent.store import Store

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from mailagent.detect import UserIdentity
+from mailagent.core.detect import UserIdentity
+from mailagent.core.models import DraftContent, Person
 from mailagent.errors import ProviderError
-from mailagent.models import DraftContent, Person
 from mailagent.scenario import Scenario, load_scenario
 from providers.base import Window
 from providers.imap import ImapProvider, ImapSettings

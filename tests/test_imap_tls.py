@@ -20,9 +20,9 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from mailagent.detect import UserIdentity
+from mailagent.core.detect import UserIdentity
+from mailagent.core.models import Folder
 from mailagent.errors import Transient
-from mailagent.models import Folder
 from providers.base import Window
 from providers.imap import ImapProvider, ImapSettings, Security
 from providers.testservers.dovecot import DovecotServer

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mailagent.config import load_config
-from mailagent.detect import UserIdentity
+from mailagent.core.detect import UserIdentity
 from mailagent.errors import AuthError
 from mailagent.scenario import load_scenario
 from mailagent.wiring import build_provider, close_provider

@@ -13,9 +13,9 @@ import re
 import pytest
 
 from benchmarks.interview_corpus import Case, evaluate, facts_misses, load_corpus
-from mailagent.compose import build_context
-from mailagent.detect import detect_event
-from mailagent.models import DraftKind, DraftRequest
+from mailagent.core.compose import build_context
+from mailagent.core.detect import detect_event
+from mailagent.core.models import DraftKind, DraftRequest
 
 CASES = load_corpus()
 INTERVIEWS = [c for c in CASES if c.expect.interview]

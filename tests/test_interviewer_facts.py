@@ -1,7 +1,7 @@
 """What an invitation says about each interviewer, and that it survives the store (issue 12, 3).
 
 The corpus cases (tests/test_interview_corpus.py) cover schedules, interviewer lists and
-signatures as ATS tools write them; these cover the rest of `mailagent.interviewer_facts` and
+signatures as ATS tools write them; these cover the rest of `mailagent.core.interviewer_facts` and
 the JSON the store keeps."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import json
 from datetime import UTC, datetime
 
 from mailagent import serialize
-from mailagent.interviewer_facts import interviewer_facts, kind_for
-from mailagent.models import Interview, InterviewerFacts, InterviewerKind, Person
+from mailagent.core.interviewer_facts import interviewer_facts, kind_for
+from mailagent.core.models import Interview, InterviewerFacts, InterviewerKind, Person
 
 KIM = Person("Kim Tran (Technical Recruiter)", "kim.tran@umbrella.example")
 START = datetime(2026, 11, 17, 15, 0, tzinfo=UTC)

@@ -13,10 +13,10 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailagent.detect import UserIdentity
-from mailagent.invitations import merge_invitations
-from mailagent.models import Attendee, CalendarEvent, EventStatus, Folder, Message, Person
-from mailagent.relevance import MailInterest, looks_like_invitation
+from mailagent.core.detect import UserIdentity
+from mailagent.core.invitations import merge_invitations
+from mailagent.core.models import Attendee, CalendarEvent, EventStatus, Folder, Message, Person
+from mailagent.core.relevance import MailInterest, looks_like_invitation
 from providers.ical import events_to_ics
 from providers.mime import parse_message
 

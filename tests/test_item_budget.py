@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from mailagent.detect import UserIdentity
-from mailagent.models import Folder
+from mailagent.core.detect import UserIdentity
+from mailagent.core.models import Folder
 from providers.base import Changes, Window
 from providers.budget import Budget, ItemBudget, OverBudget
 from providers.emulators import GoogleEmulator

@@ -14,14 +14,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailagent.compose import TemplateComposer, placeholders
-from mailagent.demo import write_config
-from mailagent.detect import UserIdentity, detect_event
-from mailagent.errors import PolicyError
-from mailagent.explanation import _language_line
-from mailagent.interviewer_facts import interviewer_facts
-from mailagent.language import detect_language
-from mailagent.models import (
+from mailagent.core.compose import TemplateComposer, placeholders
+from mailagent.core.detect import UserIdentity, detect_event
+from mailagent.core.interviewer_facts import interviewer_facts
+from mailagent.core.language import detect_language
+from mailagent.core.models import (
     Attendee,
     CalendarEvent,
     DraftKind,
@@ -33,7 +30,10 @@ from mailagent.models import (
     Message,
     Person,
 )
-from mailagent.policy import check_policy_file, load_policy
+from mailagent.core.policy import check_policy_file, load_policy
+from mailagent.demo import write_config
+from mailagent.errors import PolicyError
+from mailagent.explanation import _language_line
 from mailagent.scenario import MaildirMailbox, load_scenario
 
 from .conftest import SCENARIOS, cli_sync, run_cli

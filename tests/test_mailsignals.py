@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailagent.mailsignals import MailKind, MailReading, read_message, strip_quoted
-from mailagent.models import Folder, Message, Person
+from mailagent.core.mailsignals import MailKind, MailReading, read_message, strip_quoted
+from mailagent.core.models import Folder, Message, Person
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 TEXTS = CORPUS / "interview-text"

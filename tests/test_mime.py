@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mailagent.core.models import SNIPPET_LIMIT, DraftContent, Folder, Message, Person
 from mailagent.errors import ParseError
-from mailagent.models import SNIPPET_LIMIT, DraftContent, Folder, Message, Person
 from providers.mime import make_message_id, parse_message, render_draft, sanitize_header_text
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "eml"

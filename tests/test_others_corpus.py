@@ -31,8 +31,8 @@ import pytest
 import recurring_ical_events
 from icalendar.prop import vDDDTypes
 
+from mailagent.core.models import Folder
 from mailagent.errors import ParseError
-from mailagent.models import Folder
 from providers.base import Window
 from providers.ical import parse_calendar
 from providers.mime import parse_message

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from mailagent.compose import TemplateComposer
-from mailagent.detect import UserIdentity
-from mailagent.policy import load_policy
+from mailagent.core.compose import TemplateComposer
+from mailagent.core.detect import UserIdentity
+from mailagent.core.policy import load_policy
 from mailagent.runner import CRASH_POINTS, Account, SyncResult, sync_account
 from mailagent.scenario import DraftMade, Scenario, load_scenario, play
 from mailagent.store import Store
@@ -362,7 +362,7 @@ def test_an_attendee_that_is_not_one_plain_address_gets_no_draft(
 
 @pytest.mark.parametrize("address", list(HOSTILE_ATTENDEES.values()))
 def test_the_outlook_provider_itself_refuses_such_a_recipient(tmp_path: Path, address: str) -> None:
-    from mailagent.models import DraftContent, Person
+    from mailagent.core.models import DraftContent, Person
 
     scenario = without_clock(load_scenario(DEMO))
     with GraphEmulator(user_address=scenario.spec.user.address) as emulator:
@@ -380,7 +380,7 @@ def test_the_outlook_provider_itself_refuses_such_a_recipient(tmp_path: Path, ad
 def test_a_drafts_from_carries_the_name_it_is_signed_with(tmp_path: Path) -> None:
     """The name learned from the mailbox (`DraftContent.sender`) names the draft's `from`,
     with the account's address."""
-    from mailagent.models import DraftContent, Person
+    from mailagent.core.models import DraftContent, Person
 
     scenario = without_clock(load_scenario(DEMO))
     me = scenario.spec.user.address.lower()

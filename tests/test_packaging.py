@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PROBE = """
 import mailagent
 from mailagent.demo import demo_scenario_path
-from mailagent.policy import load_policy
-from mailagent.compose import TemplateComposer
+from mailagent.core.policy import load_policy
+from mailagent.core.compose import TemplateComposer
 print(mailagent.__file__)
 print(demo_scenario_path())
 print(sorted(load_policy(name).name for name in ("standard", "relaxed", "business-days")))

@@ -1,4 +1,4 @@
-"""The planner's invariants (see the design note in mailagent/planner.py), over random histories.
+"""The planner's invariants (see the design note in mailagent/core/planner.py), over random histories.
 
 Each example is one interview followed by a random sequence of happenings (company replies of
 every kind, user messages, the user sending, editing or deleting the agent's drafts) and syncs at
@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from mailagent.addresses import is_valid_address
-from mailagent.detect import UserIdentity
-from mailagent.mailsignals import MailKind, read_message
-from mailagent.models import (
+from mailagent.core.addresses import is_valid_address
+from mailagent.core.detect import UserIdentity
+from mailagent.core.mailsignals import MailKind, read_message
+from mailagent.core.models import (
     AGENT_KEY_HEADER,
     DraftKind,
     DraftStatus,
@@ -27,8 +27,8 @@ from mailagent.models import (
     Message,
     Person,
 )
-from mailagent.planner import CreateDraft, DraftRecord, Observations, PlannerState, plan
-from mailagent.policy import load_policy
+from mailagent.core.planner import CreateDraft, DraftRecord, Observations, PlannerState, plan
+from mailagent.core.policy import load_policy
 
 ZONE = ZoneInfo("America/New_York")
 START = datetime(2026, 11, 16, 10, 0, tzinfo=ZONE)
@@ -144,7 +144,7 @@ def test_planner_invariants_hold_over_random_histories(
 
 
 def _sync_and_check(world: World, interview: Interview, policy: object, now: datetime) -> None:
-    from mailagent.policy import Policy
+    from mailagent.core.policy import Policy
 
     assert isinstance(policy, Policy)
     state = PlannerState(drafts=dict(world.drafts))

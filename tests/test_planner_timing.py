@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from mailagent.detect import UserIdentity
-from mailagent.models import (
+from mailagent.core.detect import UserIdentity
+from mailagent.core.models import (
     AGENT_KEY_HEADER,
     DraftKind,
     DraftStatus,
@@ -24,7 +24,7 @@ from mailagent.models import (
     Message,
     Person,
 )
-from mailagent.planner import (
+from mailagent.core.planner import (
     DraftRecord,
     Observations,
     Plan,
@@ -32,7 +32,7 @@ from mailagent.planner import (
     draft_key,
     plan,
 )
-from mailagent.policy import Policy, check_policy_file, load_policy
+from mailagent.core.policy import Policy, check_policy_file, load_policy
 
 NEW_YORK = ZoneInfo("America/New_York")
 USER = UserIdentity("alex@example.com", "Alex Kim")

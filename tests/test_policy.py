@@ -12,15 +12,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailagent.durations import UNITS, Duration, parse_duration
-from mailagent.errors import ConfigError, PolicyError
-from mailagent.policy import (
+from mailagent.core.durations import UNITS, Duration, parse_duration
+from mailagent.core.policy import (
     STOP_REASONS,
     Policy,
     check_policy_file,
     load_policy,
     shipped_policies,
 )
+from mailagent.errors import ConfigError, PolicyError
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -21,10 +21,10 @@ from types import FrameType
 
 import pytest
 
-from mailagent import (
+from mailagent import explanation
+from mailagent.core import (
     compose,
     detect,
-    explanation,
     facts,
     interviewer_facts,
     language,

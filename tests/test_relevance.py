@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from mailagent.detect import UserIdentity
-from mailagent.models import CalendarEvent
-from mailagent.relevance import SEARCH_WORD_LIMIT, SEARCH_WORDS_PER_EVENT, MailInterest
+from mailagent.core.detect import UserIdentity
+from mailagent.core.models import CalendarEvent
+from mailagent.core.relevance import SEARCH_WORD_LIMIT, SEARCH_WORDS_PER_EVENT, MailInterest
 from providers.gmail import search_queries
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from mailagent.core.models import Folder
 from mailagent.demo import write_config
-from mailagent.models import Folder
 from mailagent.scenario import MaildirMailbox, load_scenario, play
 from providers.mime import parse_message
 

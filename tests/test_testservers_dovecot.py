@@ -19,7 +19,7 @@ import pytest
 from imapclient.exceptions import IMAPClientAbortError, LoginError
 from imapclient.imapclient import DRAFTS, SENT
 
-from mailagent.models import CalendarEvent, Folder
+from mailagent.core.models import CalendarEvent, Folder
 from mailagent.scenario import Scenario, ScenarioMailbox, load_scenario
 from providers.mime import parse_message
 from providers.testservers import dovecot

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailagent.timeframe import TimeFrame, find_return_date, find_time_frame
+from mailagent.core.timeframe import TimeFrame, find_return_date, find_time_frame
 
 NEW_YORK = ZoneInfo("America/New_York")
 SENT = datetime(2026, 11, 18, 10, 0, tzinfo=NEW_YORK)

@@ -11,14 +11,14 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailagent.identity import (
+from mailagent.core.identity import (
     UNSIGNED,
     NameSource,
     SignedAs,
     clean_name,
     signed_as,
 )
-from mailagent.models import Attendee, CalendarEvent, Folder, Message, Person
+from mailagent.core.models import Attendee, CalendarEvent, Folder, Message, Person
 from mailagent.scenario import MaildirMailbox, load_scenario, play
 from mailagent.store import Store
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from mailagent.durations import Duration, parse_duration
-from mailagent.workcal import WorkCalendar
+from mailagent.core.durations import Duration, parse_duration
+from mailagent.core.workcal import WorkCalendar
 
 NEW_YORK = ZoneInfo("America/New_York")
 US = WorkCalendar(NEW_YORK, holidays_country="US")

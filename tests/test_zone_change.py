@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from mailagent.detect import UserIdentity
+from mailagent.core.detect import UserIdentity
 from mailagent.wiring import close_provider
 from providers.base import Changes, Provider, Window
 from providers.emulators import GoogleEmulator

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from mailagent.models import CalendarEvent
+    from mailagent.core.models import CalendarEvent
     from mailagent.scenario import MessageSpec, Scenario
 
 __all__ = ["EmulatorScenarioMailbox", "ScenarioEmulator"]

@@ -22,7 +22,7 @@ from xml.etree import ElementTree as ET
 
 import httpx
 
-from mailagent.models import CalendarEvent
+from mailagent.core.models import CalendarEvent
 from providers.ical import events_to_ics
 from providers.testservers.ports import free_port, port_is_free
 

@@ -76,8 +76,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
+from mailagent.core.policy import Policy, load_policy
 from mailagent.errors import StateError
-from mailagent.policy import Policy, load_policy
 from mailagent.runner import CRASH_POINTS, Account, SyncResult, sync_account
 from mailagent.store import Store
 from mailagent.wiring import close_provider

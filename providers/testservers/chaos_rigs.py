@@ -27,10 +27,10 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from mailagent import runner
-from mailagent.compose import TemplateComposer
-from mailagent.detect import UserIdentity
+from mailagent.core.compose import TemplateComposer
+from mailagent.core.detect import UserIdentity
+from mailagent.core.models import CalendarEvent, DraftContent, DraftRequest, Folder, Message
 from mailagent.errors import Transient
-from mailagent.models import CalendarEvent, DraftContent, DraftRequest, Folder, Message
 from mailagent.scenario import MaildirMailbox, Scenario, ScenarioMailbox
 from providers.base import Provider
 from providers.ical import events_to_ics

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from mailagent.models import (
+from mailagent.core.models import (
     AGENT_KEY_HEADER,
     CalendarEvent,
     Folder,

@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
-from mailagent.models import CalendarEvent, EventStatus, Folder, Message
+from mailagent.core.models import CalendarEvent, EventStatus, Folder, Message
 
 __all__ = ["merge_invitations"]
 

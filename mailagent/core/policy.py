@@ -36,10 +36,9 @@ from pydantic import (
     field_validator,
 )
 
-from mailagent.durations import ACCEPTED_FORMS, Duration, parse_duration
-from mailagent.errors import PolicyError
-from mailagent.language import LANGUAGE_NAMES, LANGUAGES
-from mailagent.validation_text import (
+from mailagent.core.durations import ACCEPTED_FORMS, Duration, parse_duration
+from mailagent.core.language import LANGUAGE_NAMES, LANGUAGES
+from mailagent.core.validation_text import (
     TYPE_FIXES,
     describe,
     did_you_mean,
@@ -48,7 +47,8 @@ from mailagent.validation_text import (
     problem,
     show,
 )
-from mailagent.workcal import MON_TO_FRI, WEEKDAYS, WorkCalendar
+from mailagent.core.workcal import MON_TO_FRI, WEEKDAYS, WorkCalendar
+from mailagent.errors import PolicyError
 
 __all__ = [
     "LANGUAGE_CHOICES",
@@ -158,7 +158,7 @@ class Policy:
     draft_in_working_hours: bool = False
     """True: a draft that comes due outside working hours waits for the next working window."""
     language: str = "auto"
-    """The language of the drafts: "auto" (each interview's own, `mailagent.language`) or one
+    """The language of the drafts: "auto" (each interview's own, `mailagent.core.language`) or one
     of `LANGUAGE_CHOICES` for all of them."""
     source: str = field(default="", compare=False)
     """The file the policy was read from, for messages (not part of equality)."""
@@ -699,11 +699,11 @@ def _validate(path: Path, text: str) -> Policy:
 
 
 def _policies_dir() -> Path:
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "policies", here.parent / "policies"):
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "policies", package.parent / "policies"):
         if candidate.is_dir() and any(candidate.glob("*.yaml")):
             return candidate
-    return here.parent / "policies"
+    return package.parent / "policies"
 
 
 def shipped_policies() -> list[str]:

@@ -32,7 +32,7 @@ Every template is rendered with these variables (all strings unless said otherwi
     gives "Priya"; "Dr. Raman" gives "Dr. Raman"); empty when the name is unknown.
 ``interviewer``
     the recipient: ``interviewer.name``, ``interviewer.address``, ``interviewer.first_name``,
-    and what the invitation says about them (`mailagent.interviewer_facts`), each empty when
+    and what the invitation says about them (`mailagent.core.interviewer_facts`), each empty when
     unknown: ``interviewer.title`` ("Engineering Manager"), ``interviewer.topic`` (their part
     of the interview, lower-cased but for acronyms, and as written in German: "team and
     roadmap", "Team und Roadmap"), ``interviewer.slot`` (their time in the
@@ -49,7 +49,7 @@ Every template is rendered with these variables (all strings unless said otherwi
 ``role_phrase``
     "the Senior Data Engineer role at Acme", "the Senior Data Engineer role", "the role at Acme"
     or "the role", whichever the known values allow; in the draft's language
-    (`mailagent.locales`: "die Position als ... bei Acme", "le poste de ... chez Acme"...).
+    (`mailagent.core.locales`: "die Position als ... bei Acme", "le poste de ... chez Acme"...).
 ``interview_date``
     the interview's day in the user's time zone and the draft's language, e.g. "Tuesday,
     November 17", "Dienstag, 17. November", "mardi 17 novembre".
@@ -59,7 +59,7 @@ Every template is rendered with these variables (all strings unless said otherwi
     the calendar title of the interview and its round ("Onsite", "Phone screen"...), maybe empty.
 ``user_name``, ``user_first_name``
     the user's name and first name: the config's ``user_name``, else the name learned from
-    the mailbox (`mailagent.identity`); empty when no name is known, never an address, so a
+    the mailbox (`mailagent.core.identity`); empty when no name is known, never an address, so a
     template's sign-off line ("Best regards,") then stands alone.
 ``step`` (int)
     1 for the first follow-up, 2 for the second...; 1 for other kinds.
@@ -99,9 +99,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from mailagent.core.locales import LOCALES, locale_for
+from mailagent.core.models import DraftContent, DraftKind, DraftRequest, Message, Person
 from mailagent.errors import ConfigError
-from mailagent.locales import LOCALES, locale_for
-from mailagent.models import DraftContent, DraftKind, DraftRequest, Message, Person
 
 __all__ = [
     "SUBJECT_LIMIT",
@@ -126,7 +126,7 @@ VALUE_LIMIT = 200
 REFERENCES_LIMIT = 20
 """Message-IDs kept in References: the newest ones, as RFC 5322 section 3.6.4 allows trimming."""
 
-PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
+PACKAGE_TEMPLATES = Path(__file__).parent.parent / "templates"
 
 _PLACEHOLDER = re.compile(r"\[[^\W\d_][^\[\]\n]{0,400}\]")
 """A spot to fill (see "Spots to fill"); bounded, so a "[" never costs more than 400 steps.
@@ -482,7 +482,7 @@ class TemplateComposer:
             raise ConfigError(
                 f"template {where}{at}: {exc}",
                 advice="Fix the template; the variables it may use are listed in "
-                "`mailagent.compose`'s documentation.",
+                "`mailagent.core.compose`'s documentation.",
             ) from exc
         autoescape = self._env.autoescape
         escaped = autoescape(name) if callable(autoescape) else bool(autoescape)

@@ -29,10 +29,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from mailagent.facts import ROLE_WORDS, company_for, domain_label, narrow_interviewers, role_for
-from mailagent.interviewer_facts import interviewer_facts
-from mailagent.language import detect_language
-from mailagent.models import (
+from mailagent.core.facts import (
+    ROLE_WORDS,
+    company_for,
+    domain_label,
+    narrow_interviewers,
+    role_for,
+)
+from mailagent.core.interviewer_facts import interviewer_facts
+from mailagent.core.language import detect_language
+from mailagent.core.models import (
     SNIPPET_LIMIT,
     Attendee,
     CalendarEvent,
@@ -853,7 +859,7 @@ def _company_name(
     user: UserIdentity,
     interviewers: Sequence[Person] = (),
 ) -> str:
-    """What people call the company (`mailagent.facts`), else the capitalised domain."""
+    """What people call the company (`mailagent.core.facts`), else the capitalised domain."""
     people = [
         *interviewers,
         *(
@@ -887,7 +893,7 @@ def company_from_domain(domain: str) -> str:
 def _role(
     event: CalendarEvent, company: str, user: UserIdentity, interviewers: Sequence[Person] = ()
 ) -> str:
-    """The job the interview is for (`mailagent.facts`), or "" when unsure."""
+    """The job the interview is for (`mailagent.core.facts`), or "" when unsure."""
     people = [*interviewers, *(a.person for a in event.attendees if not user.is_user(a.address))]
     return role_for(
         event.title[:TITLE_LIMIT], event.description[:SNIPPET_LIMIT], company, people, user.primary

@@ -41,7 +41,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from mailagent.models import Person
+from mailagent.core.models import Person
 
 __all__ = ["company_for", "narrow_interviewers", "role_for"]
 

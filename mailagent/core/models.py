@@ -138,7 +138,7 @@ class Message:
     invitations: tuple[CalendarEvent, ...] = ()
     """The events of the message's calendar parts (`text/calendar`, `.ics` attachments) whose
     METHOD is REQUEST, CANCEL, PUBLISH or absent: an invitation that came by mail, which
-    `mailagent.invitations` merges with the calendar by UID (a CANCEL is a cancelled event)."""
+    `mailagent.core.invitations` merges with the calendar by UID (a CANCEL is a cancelled event)."""
     invitation_problems: tuple[str, ...] = ()
     """Why a calendar part could not be read, one line each, for the sync's log."""
 
@@ -262,7 +262,7 @@ class Interview:
         return InterviewerFacts(wanted)
 
     language: str = "en"
-    """The language the invitation is written in (`mailagent.language`): drafts use it."""
+    """The language the invitation is written in (`mailagent.core.language`): drafts use it."""
     language_reason: str = ""
     """Why (`'the title says "Vorstellungsgespräch"'`); empty for the English default."""
 

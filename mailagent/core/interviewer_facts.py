@@ -31,8 +31,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from mailagent.facts import ROLE_WORDS, URLISH, logistics_only, name_forms
-from mailagent.models import InterviewerFacts, InterviewerKind, Person
+from mailagent.core.facts import ROLE_WORDS, URLISH, logistics_only, name_forms
+from mailagent.core.models import InterviewerFacts, InterviewerKind, Person
 
 __all__ = ["interviewer_facts", "kind_for"]
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal, get_args
 
 if TYPE_CHECKING:
-    from mailagent.workcal import WorkCalendar
+    from mailagent.core.workcal import WorkCalendar
 
 Unit = Literal["minutes", "hours", "days", "weeks", "business_days"]
 UNITS: tuple[Unit, ...] = get_args(Unit)

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from mailagent.models import CalendarEvent, Folder, Message
+from mailagent.core.models import CalendarEvent, Folder, Message
 
 
 class NameSource(StrEnum):

@@ -40,11 +40,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from mailagent.addresses import address_problem, is_valid_address
-from mailagent.compose import placeholders
-from mailagent.detect import UserIdentity
-from mailagent.mailsignals import MailKind, MailReading, read_message
-from mailagent.models import (
+from mailagent.core.addresses import address_problem, is_valid_address
+from mailagent.core.compose import placeholders
+from mailagent.core.detect import UserIdentity
+from mailagent.core.mailsignals import MailKind, MailReading, read_message
+from mailagent.core.models import (
     DraftKind,
     DraftRequest,
     DraftStatus,
@@ -54,8 +54,8 @@ from mailagent.models import (
     Message,
     Person,
 )
-from mailagent.policy import Policy
-from mailagent.workcal import WorkCalendar
+from mailagent.core.policy import Policy
+from mailagent.core.workcal import WorkCalendar
 
 STOP_KIND_NAMES: Mapping[MailKind, str] = {
     MailKind.REPLY: "reply",

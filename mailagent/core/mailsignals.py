@@ -23,7 +23,7 @@ Design notes:
   out-of-office notices (issue 12, point 4), offers ("Vertragsangebot", "promesse
   d'embauche", "carta oferta", "carta proposta", "contractvoorstel") and next rounds ("zweites
   Gespräch", "deuxième entretien", "segunda entrevista", "próxima etapa", "tweede gesprek").
-- `decision_by` is the time frame the message states (`mailagent.timeframe`), kept for OFFER,
+- `decision_by` is the time frame the message states (`mailagent.core.timeframe`), kept for OFFER,
   NEXT_ROUND and TIMEFRAME. A rejection, bounce or auto-reply has no decision pending.
 """
 
@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from mailagent.models import Message
-from mailagent.timeframe import find_return_date, find_time_frame
+from mailagent.core.models import Message
+from mailagent.core.timeframe import find_return_date, find_time_frame
 
 __all__ = ["MailKind", "MailReading", "read_message", "strip_quoted"]
 

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mailagent.detect import (
+from mailagent.core.detect import (
     PUBLIC_MAIL_DOMAINS,
     TOKEN,
     UserIdentity,
@@ -22,7 +22,7 @@ from mailagent.detect import (
     is_scheduling_domain,
     significant_tokens,
 )
-from mailagent.models import CalendarEvent, Folder, Message
+from mailagent.core.models import CalendarEvent, Folder, Message
 
 SEARCH_WORD_LIMIT = 40
 """Longest title word searched for: a longer one is no word a subject repeats, and its

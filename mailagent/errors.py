@@ -51,6 +51,11 @@ class LockedError(StateError):
     """Another sync holds this state file's lock."""
 
 
+class SecretError(StateError):
+    """A stored secret that the configured keys cannot open: sealed with a key that is not
+    configured any more, or altered."""
+
+
 class ParseError(MailAgentError):
     """One item (message, calendar) could not be read; the caller skips it with a logged reason."""
 
